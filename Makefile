@@ -1,0 +1,47 @@
+# kvsm build. Outputs go under build/.
+CC      ?= gcc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror=implicit-function-declaration \
+           -D_GNU_SOURCE -MMD -MP -Isrc -Iinclude
+LDLIBS  += -lpthread
+
+B := build
+
+# libkvsm: everything but the CLI.
+LIB_SRCS := $(filter-out src/main.c src/builtin-%.c,$(wildcard src/*.c src/*/*.c))
+CLI_SRCS := src/main.c $(wildcard src/builtin-*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(B)/%.o)
+
+.PHONY: all deps check demo clean unit guests
+all: $(B)/kvsm $(B)/libkvsm.a
+
+deps:
+	@scripts/install-deps.sh
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/libkvsm.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/kvsm: $(CLI_OBJS) $(B)/libkvsm.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+include tests/unit/unit.mk
+include tests/guest/guest.mk
+
+check: deps
+	@$(MAKE) --no-print-directory all unit guests
+	@tests/run-tests.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all guests
+	$(B)/kvsm run --smp 2 $(B)/guests/demo.elf -- hello from the demo
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

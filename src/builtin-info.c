@@ -1,0 +1,39 @@
+/* `kvsm info`: what this host's KVM offers kvsm, and what that means for guests. */
+#include "builtin.h"
+#include "kvm.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int cmd_info(int argc, char *argv[])
+{
+	struct kvm_host h;
+	int err, missing_required = 0;
+
+	(void)argv;
+	if (argc > 0)
+		die(KVSM_EXIT_USAGE, "info takes no arguments");
+	err = kvm_host_try_open(&h);
+	if (err) {
+		printf("/dev/kvm: unavailable (%s)\n", strerror(err));
+		printf("kvsm cannot run guests on this host.\n");
+		return KVSM_EXIT_HOST;
+	}
+	printf("/dev/kvm: KVM API version %d, up to %d vCPUs per VM\n", h.api_version, h.max_vcpus);
+	printf("capabilities:\n");
+	for (unsigned int i = 0; i < kvm_nr_caps; i++) {
+		const struct kvm_cap_info *c = &kvm_caps[i];
+		bool present = kvm_check_cap(&h, c->cap) > 0;
+
+		printf("  %-28s %-8s %s%s\n", c->name, present ? "present" : "missing",
+		       c->required ? "[required] " : "", c->use);
+		missing_required += c->required && !present;
+	}
+	if (missing_required) {
+		printf("kvsm cannot run guests: %d required capabilities are missing.\n", missing_required);
+		return KVSM_EXIT_HOST;
+	}
+	printf("guests: VTL0 only (VTL1/VTL2 not implemented yet); no memory protections are offered yet.\n");
+	return 0;
+}

@@ -1,0 +1,58 @@
+#include "guest_mem.h"
+#include "util.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define HUGE_2M (2ull << 20)
+
+bool guest_range_is_ram(uint64_t size, uint64_t gpa, uint64_t len)
+{
+	uint64_t low = guest_low_ram(size), high = guest_high_ram(size);
+
+	if (len == 0 || gpa + len < gpa)
+		return false;
+	if (gpa + len <= low)
+		return true;
+	return gpa >= GUEST_HIGH_RAM_BASE && gpa + len <= GUEST_HIGH_RAM_BASE + high;
+}
+
+void guest_mem_init(struct guest_mem *gm, uint64_t size)
+{
+	*gm = (struct guest_mem){ .size = size };
+	gm->memfd = memfd_create("kvsm-ram", MFD_CLOEXEC);
+	if (gm->memfd < 0)
+		die_errno(KVSM_EXIT_HOST, "memfd_create");
+	if (ftruncate(gm->memfd, (off_t)size))
+		die_errno(KVSM_EXIT_HOST, "cannot size guest RAM to %llu bytes", (unsigned long long)size);
+}
+
+void guest_mem_map_view(struct guest_mem *gm, unsigned int vtl)
+{
+	/* Over-reserve so the view can start on a 2 MiB boundary (THP-friendly). */
+	uint64_t span = gm->size + HUGE_2M;
+	uint8_t *res, *base;
+
+	res = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (res == MAP_FAILED)
+		die_errno(KVSM_EXIT_HOST, "cannot reserve address space for guest RAM");
+	base = (uint8_t *)ALIGN_UP((uintptr_t)res, HUGE_2M);
+	if (base > res)
+		munmap(res, (size_t)(base - res));
+	munmap(base + gm->size, (size_t)(res + span - (base + gm->size)));
+
+	if (mmap(base, gm->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, gm->memfd, 0) == MAP_FAILED)
+		die_errno(KVSM_EXIT_HOST, "cannot map guest RAM");
+	madvise(base, gm->size, MADV_HUGEPAGE);	/* advisory: fine if shmem THP is off */
+	gm->view[vtl] = base;
+}
+
+void *guest_mem_ptr(const struct guest_mem *gm, unsigned int vtl, uint64_t gpa, uint64_t len)
+{
+	uint64_t off;
+
+	if (vtl >= KVSM_MAX_VTLS || !gm->view[vtl] || !guest_range_is_ram(gm->size, gpa, len))
+		return NULL;
+	off = gpa < GUEST_HIGH_RAM_BASE ? gpa : gpa - GUEST_HIGH_RAM_BASE + GUEST_LOW_RAM_MAX;
+	return gm->view[vtl] + off;
+}

@@ -1,0 +1,46 @@
+/*
+ * Guest RAM: one memfd, one host mapping ("view") of it per VTL.
+ *
+ * Guest-physical layout (as on a PC): RAM from 0 up to 3 GiB, the rest of RAM
+ * from 4 GiB up, leaving [3 GiB, 4 GiB) for MMIO (LAPIC, IOAPIC). The memfd
+ * holds low RAM first, then high RAM, so a view is one contiguous mapping.
+ */
+#ifndef KVSM_GUEST_MEM_H
+#define KVSM_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define KVSM_MAX_VTLS 3
+#define GUEST_LOW_RAM_MAX 0xC0000000ull
+#define GUEST_HIGH_RAM_BASE 0x100000000ull
+#define GUEST_PAGE_SIZE 4096ull
+
+struct guest_mem {
+	int memfd;
+	uint64_t size;				/* bytes of RAM */
+	uint8_t *view[KVSM_MAX_VTLS];		/* host mapping per VTL, NULL if absent */
+};
+
+static inline uint64_t guest_low_ram(uint64_t size)
+{
+	return size < GUEST_LOW_RAM_MAX ? size : GUEST_LOW_RAM_MAX;
+}
+
+static inline uint64_t guest_high_ram(uint64_t size)
+{
+	return size > GUEST_LOW_RAM_MAX ? size - GUEST_LOW_RAM_MAX : 0;
+}
+
+/* Whether [gpa, gpa + len) lies entirely in RAM of a guest with size bytes of RAM. */
+bool guest_range_is_ram(uint64_t size, uint64_t gpa, uint64_t len);
+
+/* Create the memfd; exits with a message on failure. */
+void guest_mem_init(struct guest_mem *gm, uint64_t size);
+/* Map the view used by one VTL (2 MiB aligned, transparent hugepages advised). */
+void guest_mem_map_view(struct guest_mem *gm, unsigned int vtl);
+
+/* Host pointer for [gpa, gpa + len) in a VTL's view, or NULL if not all RAM. */
+void *guest_mem_ptr(const struct guest_mem *gm, unsigned int vtl, uint64_t gpa, uint64_t len);
+
+#endif

@@ -1,0 +1,73 @@
+#include "kvm.h"
+#include "kvm_compat.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+const struct kvm_cap_info kvm_caps[] = {
+	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", true, "guest RAM from a host memfd" },
+	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", true, "in-kernel LAPIC/IOAPIC/PIC for VTL0" },
+	{ KVM_CAP_PIT2, "KVM_CAP_PIT2", true, "in-kernel PIT for VTL0" },
+	{ KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS", true, "register access on exits without extra ioctls" },
+	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", true, "kicking a vCPU out of KVM_RUN without races" },
+	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", true, "per-vCPU CPUID (APIC IDs, hypervisor leaves)" },
+	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR", false, "real-mode support on Intel VMX hosts" },
+	{ KVM_CAP_X86_USER_SPACE_MSR, "KVM_CAP_X86_USER_SPACE_MSR", false, "synthetic Hyper-V MSRs in user space" },
+	{ KVM_CAP_X86_MSR_FILTER, "KVM_CAP_X86_MSR_FILTER", false, "routing synthetic MSRs and secure MSR intercepts to user space" },
+	{ KVM_CAP_READONLY_MEM, "KVM_CAP_READONLY_MEM", false, "read-only overlay pages" },
+	{ KVM_CAP_MEMORY_FAULT_INFO, "KVM_CAP_MEMORY_FAULT_INFO", false, "faulting GPA for protected pages on hardware-virtualized KVM" },
+	{ KVM_CAP_SPLIT_IRQCHIP, "KVM_CAP_SPLIT_IRQCHIP", false, "informational" },
+	{ KVM_CAP_HYPERV, "KVM_CAP_HYPERV", false, "not needed: kvsm implements Hyper-V in user space" },
+};
+const unsigned int kvm_nr_caps = ARRAY_SIZE(kvm_caps);
+
+int kvm_host_try_open(struct kvm_host *h)
+{
+	h->fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (h->fd < 0)
+		return errno;
+	h->api_version = ioctl(h->fd, KVM_GET_API_VERSION, 0);
+	h->max_vcpus = ioctl(h->fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (h->max_vcpus <= 0)
+		h->max_vcpus = ioctl(h->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (h->max_vcpus <= 0)
+		h->max_vcpus = 4;	/* KVM API doc: assume 4 when neither capability is reported */
+	h->vcpu_mmap_size = ioctl(h->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	return 0;
+}
+
+void kvm_host_open(struct kvm_host *h)
+{
+	int err = kvm_host_try_open(h);
+
+	if (err == ENOENT)
+		die(KVSM_EXIT_HOST, "/dev/kvm does not exist: KVM is not available on this host");
+	if (err == EACCES || err == EPERM)
+		die(KVSM_EXIT_HOST, "no permission to open /dev/kvm (run as root or join the kvm group)");
+	if (err) {
+		errno = err;
+		die_errno(KVSM_EXIT_HOST, "cannot open /dev/kvm");
+	}
+	if (h->api_version != KVM_API_VERSION)
+		die(KVSM_EXIT_HOST, "KVM API version %d, kvsm needs %d", h->api_version, KVM_API_VERSION);
+	if (h->vcpu_mmap_size < (int)sizeof(struct kvm_run))
+		die(KVSM_EXIT_HOST, "KVM_GET_VCPU_MMAP_SIZE returned %d", h->vcpu_mmap_size);
+}
+
+int kvm_check_cap(const struct kvm_host *h, int cap)
+{
+	int r = ioctl(h->fd, KVM_CHECK_EXTENSION, cap);
+
+	return r < 0 ? 0 : r;
+}
+
+void kvm_require_caps(const struct kvm_host *h)
+{
+	for (unsigned int i = 0; i < kvm_nr_caps; i++)
+		if (kvm_caps[i].required && !kvm_check_cap(h, kvm_caps[i].cap))
+			die(KVSM_EXIT_HOST, "KVM lacks %s (%s); see 'kvsm info'", kvm_caps[i].name,
+			    kvm_caps[i].use);
+}

@@ -1,0 +1,32 @@
+/* The host's /dev/kvm: API version, capabilities kvsm relies on, and VM creation. */
+#ifndef KVSM_KVM_H
+#define KVSM_KVM_H
+
+#include <stdbool.h>
+
+struct kvm_cap_info {
+	int cap;
+	const char *name;
+	bool required;		/* kvsm cannot run without it */
+	const char *use;	/* what kvsm uses it for / what is lost without it */
+};
+
+extern const struct kvm_cap_info kvm_caps[];
+extern const unsigned int kvm_nr_caps;
+
+struct kvm_host {
+	int fd;
+	int api_version;
+	int max_vcpus;
+	int vcpu_mmap_size;
+};
+
+/* Open /dev/kvm; exits with a one-line message if missing, not permitted or unusable. */
+void kvm_host_open(struct kvm_host *h);
+/* Non-exiting variant for `kvsm info`: returns the errno of the failure, 0 on success. */
+int kvm_host_try_open(struct kvm_host *h);
+int kvm_check_cap(const struct kvm_host *h, int cap);
+/* Exit with a message if a required capability is missing. */
+void kvm_require_caps(const struct kvm_host *h);
+
+#endif

@@ -1,0 +1,18 @@
+#include "stats.h"
+
+static const char *const stat_names[STAT_NR] = {
+	[STAT_EXIT_IO] = "exit: port I/O",
+	[STAT_EXIT_MMIO] = "exit: MMIO",
+	[STAT_EXIT_INTR] = "exit: interrupted (kick)",
+	[STAT_EXIT_SHUTDOWN] = "exit: shutdown",
+	[STAT_EXIT_OTHER] = "exit: other",
+	[STAT_HALT_POLLS] = "halt-detection rounds",
+};
+
+void stats_print(const struct stats *s, FILE *f)
+{
+	fprintf(f, "kvsm stats:\n");
+	for (int i = 0; i < STAT_NR; i++)
+		fprintf(f, "  %-28s %llu\n", stat_names[i],
+			(unsigned long long)atomic_load(&s->count[i]));
+}

@@ -1,0 +1,29 @@
+/* Event counters printed by `kvsm run --stats`: one counter per kind of exit. */
+#ifndef KVSM_STATS_H
+#define KVSM_STATS_H
+
+#include <stdatomic.h>
+#include <stdio.h>
+
+enum stat_id {
+	STAT_EXIT_IO,
+	STAT_EXIT_MMIO,
+	STAT_EXIT_INTR,
+	STAT_EXIT_SHUTDOWN,
+	STAT_EXIT_OTHER,
+	STAT_HALT_POLLS,
+	STAT_NR,
+};
+
+struct stats {
+	atomic_ullong count[STAT_NR];
+};
+
+static inline void stat_inc(struct stats *s, enum stat_id id)
+{
+	atomic_fetch_add_explicit(&s->count[id], 1, memory_order_relaxed);
+}
+
+void stats_print(const struct stats *s, FILE *f);
+
+#endif

@@ -1,0 +1,212 @@
+#include "vcpu.h"
+#include "util.h"
+#include "vm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#define SIG_KICK SIGUSR1
+
+static __thread struct vcpu *current_vcpu;
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+	/* KVM_RUN returns EINTR now, or at once when next entered (KVM_CAP_IMMEDIATE_EXIT). */
+	if (current_vcpu)
+		current_vcpu->run->immediate_exit = 1;
+}
+
+void vcpu_init_signals(void)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIG_KICK, &sa, NULL))
+		die_errno(KVSM_EXIT_HOST, "sigaction");
+}
+
+void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index)
+{
+	cpu->vm = vm;
+	cpu->index = index;
+	cpu->fd = ioctl(vm->vm_fd[0], KVM_CREATE_VCPU, index);
+	if (cpu->fd < 0)
+		die_errno(KVSM_EXIT_HOST, "KVM_CREATE_VCPU %u", index);
+	cpu->run = mmap(NULL, (size_t)vm->host.vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			cpu->fd, 0);
+	if (cpu->run == MAP_FAILED)
+		die_errno(KVSM_EXIT_HOST, "mmap kvm_run of vCPU %u", index);
+	cpu->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+}
+
+void vcpu_kick(struct vcpu *cpu)
+{
+	pthread_kill(cpu->thread, SIG_KICK);
+}
+
+static void handle_io(struct vcpu *cpu)
+{
+	struct kvm_run *run = cpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool write = run->io.direction == KVM_EXIT_IO_OUT;
+	unsigned int size = run->io.size;
+
+	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
+		uint32_t val = 0;
+
+		if (write)
+			memcpy(&val, data, size);
+		ioport_access(&cpu->vm->io, cpu, run->io.port, size, write, &val);
+		if (!write)
+			memcpy(data, &val, size);
+		if (cpu->vm->opts->trace)
+			fprintf(stderr, "kvsm: trace: vp%u %s port 0x%x size %u value 0x%x\n", cpu->index,
+				write ? "out" : "in", run->io.port, size, val);
+	}
+}
+
+/* No user-space MMIO devices yet: unassigned MMIO reads all-ones, writes are dropped. */
+static void handle_mmio(struct vcpu *cpu)
+{
+	struct kvm_run *run = cpu->run;
+
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+	if (cpu->vm->opts->trace)
+		fprintf(stderr, "kvsm: trace: vp%u unassigned MMIO %s 0x%llx len %u\n", cpu->index,
+			run->mmio.is_write ? "write" : "read", (unsigned long long)run->mmio.phys_addr,
+			run->mmio.len);
+}
+
+/* Kicked: either the VM is stopping, or the halt detector wants to know if this vCPU can run. */
+static void handle_kick(struct vcpu *cpu)
+{
+	struct vm *vm = cpu->vm;
+	struct kvm_mp_state mp;
+	unsigned int round;
+	bool dormant = false;
+
+	pthread_mutex_lock(&vm->lock);
+	round = vm->halt_round;
+	pthread_mutex_unlock(&vm->lock);
+	if (round == cpu->halt_round_seen)
+		return;
+	cpu->halt_round_seen = round;
+	if (ioctl(cpu->fd, KVM_GET_MP_STATE, &mp) == 0) {
+		bool if_set = cpu->run->s.regs.regs.rflags & (1u << 9);
+
+		/* Halted with interrupts off, or an AP still waiting for INIT/SIPI. */
+		dormant = (mp.mp_state == KVM_MP_STATE_HALTED && !if_set) ||
+			  mp.mp_state == KVM_MP_STATE_UNINITIALIZED ||
+			  mp.mp_state == KVM_MP_STATE_INIT_RECEIVED;
+	}
+	vm_halt_answer(vm, round, dormant);
+}
+
+static bool vcpu_stopping(struct vcpu *cpu)
+{
+	bool s;
+
+	pthread_mutex_lock(&cpu->vm->lock);
+	s = cpu->vm->stopping;
+	pthread_mutex_unlock(&cpu->vm->lock);
+	return s;
+}
+
+static void report_stop(struct vcpu *cpu, int status, const char *what)
+{
+	struct kvm_regs *r = &cpu->run->s.regs.regs;
+
+	fprintf(stderr, "kvsm: vp%u: %s (rip 0x%llx)\n", cpu->index, what, (unsigned long long)r->rip);
+	vm_stop(cpu->vm, status);
+}
+
+/* Handle one exit; returns false when this vCPU must stop running. */
+static bool handle_exit(struct vcpu *cpu)
+{
+	struct kvm_run *run = cpu->run;
+	struct stats *st = &cpu->vm->stats;
+	char msg[160];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		stat_inc(st, STAT_EXIT_IO);
+		handle_io(cpu);
+		return true;
+	case KVM_EXIT_MMIO:
+		stat_inc(st, STAT_EXIT_MMIO);
+		handle_mmio(cpu);
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		stat_inc(st, STAT_EXIT_SHUTDOWN);
+		report_stop(cpu, KVSM_EXIT_SHUTDOWN, "guest shutdown (triple fault)");
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		stat_inc(st, STAT_EXIT_SHUTDOWN);
+		snprintf(msg, sizeof(msg), "guest requested %s",
+			 run->system_event.type == KVM_SYSTEM_EVENT_RESET ? "a reset (not supported)" : "shutdown");
+		report_stop(cpu, KVSM_EXIT_SHUTDOWN, msg);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		stat_inc(st, STAT_EXIT_OTHER);
+		snprintf(msg, sizeof(msg), "KVM internal error, suberror %u%s", run->internal.suberror,
+			 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (instruction emulation failed)" : "");
+		report_stop(cpu, KVSM_EXIT_GUEST_ERROR, msg);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		stat_inc(st, STAT_EXIT_OTHER);
+		snprintf(msg, sizeof(msg), "VM entry failed, hardware reason 0x%llx",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		report_stop(cpu, KVSM_EXIT_GUEST_ERROR, msg);
+		return false;
+	default:
+		stat_inc(st, STAT_EXIT_OTHER);
+		snprintf(msg, sizeof(msg), "unhandled KVM exit reason %u", run->exit_reason);
+		report_stop(cpu, KVSM_EXIT_GUEST_ERROR, msg);
+		return false;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *cpu = arg;
+	char name[16];
+
+	current_vcpu = cpu;
+	snprintf(name, sizeof(name), "kvsm-vp%u", cpu->index);
+	pthread_setname_np(pthread_self(), name);
+
+	for (;;) {
+		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
+			if (errno != EINTR && errno != EAGAIN) {
+				fprintf(stderr, "kvsm: vp%u: KVM_RUN: %s\n", cpu->index, strerror(errno));
+				vm_stop(cpu->vm, KVSM_EXIT_HOST);
+				break;
+			}
+			cpu->run->immediate_exit = 0;
+			stat_inc(&cpu->vm->stats, STAT_EXIT_INTR);
+			if (vcpu_stopping(cpu))
+				break;
+			handle_kick(cpu);
+			continue;
+		}
+		if (!handle_exit(cpu))
+			break;
+	}
+	return NULL;
+}
+
+void vcpu_start(struct vcpu *cpu)
+{
+	int err = pthread_create(&cpu->thread, NULL, vcpu_thread, cpu);
+
+	if (err) {
+		errno = err;
+		die_errno(KVSM_EXIT_HOST, "cannot create the thread of vCPU %u", cpu->index);
+	}
+}

@@ -1,0 +1,184 @@
+#include "vm.h"
+#include "devices/debug_exit.h"
+#include "util.h"
+#include "vcpu.h"
+#include "x86/cpuid.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+/* Addresses KVM needs for real-mode emulation on Intel hosts: just below the BIOS, as QEMU. */
+#define KVM_TSS_GPA		0xfeffd000ull
+#define KVM_IDENTITY_MAP_GPA	0xfeffc000ull
+
+/* Halt detection: poll period, and how many consecutive all-dormant rounds mean "never wakes". */
+#define HALT_POLL_MS		100
+#define HALT_ROUNDS_TO_STOP	3
+
+static void set_memslot(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size, .userspace_addr = (uintptr_t)host,
+	};
+
+	if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_USER_MEMORY_REGION (slot %u)", slot);
+}
+
+static void create_vtl0(struct vm *vm)
+{
+	int fd = ioctl(vm->host.fd, KVM_CREATE_VM, 0);
+	uint64_t low = guest_low_ram(vm->mem.size), high = guest_high_ram(vm->mem.size);
+	struct kvm_pit_config pit = { .flags = 0 };
+	uint64_t idmap = KVM_IDENTITY_MAP_GPA;
+
+	if (fd < 0)
+		die_errno(KVSM_EXIT_HOST, "KVM_CREATE_VM");
+	vm->vm_fd[0] = fd;
+	if (kvm_check_cap(&vm->host, KVM_CAP_SET_TSS_ADDR) && ioctl(fd, KVM_SET_TSS_ADDR, KVM_TSS_GPA))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_TSS_ADDR");
+	if (kvm_check_cap(&vm->host, KVM_CAP_SET_IDENTITY_MAP_ADDR) &&
+	    ioctl(fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_IDENTITY_MAP_ADDR");
+	if (ioctl(fd, KVM_CREATE_IRQCHIP, 0))
+		die_errno(KVSM_EXIT_HOST, "KVM_CREATE_IRQCHIP");
+	if (ioctl(fd, KVM_CREATE_PIT2, &pit))
+		die_errno(KVSM_EXIT_HOST, "KVM_CREATE_PIT2");
+
+	guest_mem_map_view(&vm->mem, 0);
+	set_memslot(fd, 0, 0, low, vm->mem.view[0]);
+	if (high)
+		set_memslot(fd, 1, GUEST_HIGH_RAM_BASE, high, vm->mem.view[0] + low);
+}
+
+void vm_set_irq(void *opaque, int irq, bool level)
+{
+	struct vm *vm = opaque;
+	struct kvm_irq_level l = { .irq = (uint32_t)irq, .level = level };
+
+	if (ioctl(vm->vm_fd[0], KVM_IRQ_LINE, &l))
+		pr_warning("KVM_IRQ_LINE %d: %m", irq);
+}
+
+void vm_init(struct vm *vm, const struct run_opts *opts)
+{
+	struct kvm_cpuid2 *cpuid;
+
+	*vm = (struct vm){ .opts = opts };
+	for (unsigned int i = 0; i < KVSM_MAX_VTLS; i++)
+		vm->vm_fd[i] = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+
+	kvm_host_open(&vm->host);
+	kvm_require_caps(&vm->host);
+	if (opts->smp > (unsigned int)vm->host.max_vcpus)
+		die(KVSM_EXIT_USAGE, "--smp %u exceeds the %d vCPUs this KVM allows", opts->smp,
+		    vm->host.max_vcpus);
+
+	guest_mem_init(&vm->mem, opts->mem);
+	create_vtl0(vm);
+
+	serial_init(&vm->serial, 1, vm_set_irq, vm);
+	fw_cfg_init(&vm->fw_cfg, opts->mem, opts->smp);
+	ioport_register(&vm->io, SERIAL_COM1_BASE, 8, serial_io, &vm->serial);
+	ioport_register(&vm->io, DEBUG_EXIT_PORT, 1, debug_exit_io, vm);
+	ioport_register(&vm->io, FW_CFG_PORT_SEL, 2, fw_cfg_io, &vm->fw_cfg);
+
+	vcpu_init_signals();
+	vm->nr_vcpus = opts->smp;
+	vm->vcpus = xcalloc(opts->smp, sizeof(*vm->vcpus));
+	cpuid = x86_cpuid_supported(&vm->host);
+	for (unsigned int i = 0; i < opts->smp; i++) {
+		vcpu_create(vm, &vm->vcpus[i], i);
+		x86_cpuid_set_vcpu(vm->vcpus[i].fd, cpuid, i, opts->smp);
+	}
+	free(cpuid);
+}
+
+void vm_stop(struct vm *vm, int status)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->stopping) {
+		vm->stopping = true;
+		vm->exit_status = status;
+		pthread_cond_broadcast(&vm->cond);
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vm_halt_answer(struct vm *vm, unsigned int round, bool dormant)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (round == vm->halt_round) {
+		vm->halt_answers++;
+		vm->halt_dormant += dormant;
+		pthread_cond_broadcast(&vm->cond);
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static struct timespec deadline_ms(long ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_nsec += (ms % 1000) * 1000000L;
+	t.tv_sec += ms / 1000 + t.tv_nsec / 1000000000L;
+	t.tv_nsec %= 1000000000L;
+	return t;
+}
+
+/*
+ * One halt-detection round: kick every vCPU and collect whether each one is
+ * dormant (halted with RFLAGS.IF = 0, or an AP never started). Only another
+ * running vCPU could wake such a vCPU (INIT, SIPI or NMI), so when all are
+ * dormant in several consecutive rounds the guest can never run again.
+ * Caller holds vm->lock. Returns whether every vCPU answered dormant.
+ */
+static bool halt_round(struct vm *vm)
+{
+	struct timespec until;
+
+	vm->halt_round++;
+	vm->halt_answers = vm->halt_dormant = 0;
+	stat_inc(&vm->stats, STAT_HALT_POLLS);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	until = deadline_ms(HALT_POLL_MS);
+	while (!vm->stopping && vm->halt_answers < vm->nr_vcpus)
+		if (pthread_cond_timedwait(&vm->cond, &vm->lock, &until) == ETIMEDOUT)
+			break;
+	return vm->halt_answers == vm->nr_vcpus && vm->halt_dormant == vm->nr_vcpus;
+}
+
+int vm_run(struct vm *vm)
+{
+	unsigned int dormant_rounds = 0;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_start(&vm->vcpus[i]);
+
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->stopping) {
+		struct timespec until = deadline_ms(HALT_POLL_MS);
+
+		pthread_cond_timedwait(&vm->cond, &vm->lock, &until);
+		if (vm->stopping)
+			break;
+		dormant_rounds = halt_round(vm) ? dormant_rounds + 1 : 0;
+		if (dormant_rounds == HALT_ROUNDS_TO_STOP && !vm->stopping) {
+			vm->stopping = true;
+			vm->exit_status = KVSM_EXIT_HALTED;
+			pr_warning("guest halted: every vCPU is halted with interrupts disabled");
+		}
+	}
+	pthread_mutex_unlock(&vm->lock);
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	serial_flush(&vm->serial);
+	return vm->exit_status;
+}

@@ -1,0 +1,54 @@
+/*
+ * A kvsm virtual machine: guest RAM, one KVM VM per VTL (only VTL0 so far),
+ * the virtual processors and the PC devices.
+ */
+#ifndef KVSM_VM_H
+#define KVSM_VM_H
+
+#include "args.h"
+#include "devices/fw_cfg.h"
+#include "devices/serial.h"
+#include "guest_mem.h"
+#include "ioport.h"
+#include "kvm.h"
+#include "stats.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+struct vcpu;
+
+struct vm {
+	const struct run_opts *opts;
+	struct kvm_host host;
+	int vm_fd[KVSM_MAX_VTLS];
+	struct guest_mem mem;
+	unsigned int nr_vcpus;
+	struct vcpu *vcpus;
+	struct ioport_bus io;
+	struct serial serial;
+	struct fw_cfg fw_cfg;
+	struct stats stats;
+
+	/* Stop protocol: the first vm_stop() wins and sets the exit status. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stopping;
+	int exit_status;
+
+	/* Halt detection rounds (vm.c): each vCPU answers whether it can still run. */
+	unsigned int halt_round;
+	unsigned int halt_answers;
+	unsigned int halt_dormant;
+};
+
+void vm_init(struct vm *vm, const struct run_opts *opts);
+/* Start every vCPU thread and wait until the VM stops; returns the exit status. */
+int vm_run(struct vm *vm);
+/* Ask the VM to stop with the given exit status (first caller wins). */
+void vm_stop(struct vm *vm, int status);
+/* A vCPU's answer to the current halt-detection round. */
+void vm_halt_answer(struct vm *vm, unsigned int round, bool dormant);
+void vm_set_irq(void *vm, int irq, bool level);
+
+#endif

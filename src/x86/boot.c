@@ -1,0 +1,80 @@
+#include "boot.h"
+#include "../loader/multiboot.h"
+
+#include <string.h>
+
+#define CR0_PE (1ull << 0)
+#define CR0_MP (1ull << 1)
+#define CR0_ET (1ull << 4)
+#define CR0_NE (1ull << 5)
+#define CR0_WP (1ull << 16)
+#define CR0_PG (1ull << 31)
+#define CR4_PAE (1ull << 5)
+#define CR4_OSFXSR (1ull << 9)
+#define CR4_OSXMMEXCPT (1ull << 10)
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+#define EFER_NXE (1ull << 11)
+#define PTE_P 0x1ull
+#define PTE_RW 0x2ull
+#define PTE_PS 0x80ull
+
+static const uint64_t gdt[] = {
+	0,
+	0x00af9b000000ffffull,	/* 0x08: 64-bit code */
+	0x00cf93000000ffffull,	/* 0x10: flat data */
+	0x00cf9b000000ffffull,	/* 0x18: flat 32-bit code */
+};
+
+static struct kvm_segment flat_seg(uint16_t sel, uint8_t type, bool l, bool db)
+{
+	return (struct kvm_segment){
+		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
+		.present = 1, .dpl = 0, .db = db, .s = 1, .l = l, .g = 1,
+	};
+}
+
+static void write_page_tables(struct guest_mem *gm)
+{
+	uint64_t *pml4 = guest_mem_ptr(gm, 0, BOOT_PML4_GPA, 4096);
+	uint64_t *pdpt = guest_mem_ptr(gm, 0, BOOT_PDPT_GPA, 4096);
+	uint64_t *pd = guest_mem_ptr(gm, 0, BOOT_PD_GPA, 4 * 4096);
+
+	memset(pml4, 0, 4096);
+	memset(pdpt, 0, 4096);
+	pml4[0] = BOOT_PDPT_GPA | PTE_P | PTE_RW;
+	for (uint64_t i = 0; i < 4; i++)
+		pdpt[i] = (BOOT_PD_GPA + i * 4096) | PTE_P | PTE_RW;
+	for (uint64_t i = 0; i < 4 * 512; i++)
+		pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_PS;
+}
+
+void x86_boot_setup(struct guest_mem *gm, const struct kernel_image *img, struct kvm_regs *regs,
+		    struct kvm_sregs *s)
+{
+	bool lm = img->kind == KERNEL_ELF64;
+	struct kvm_segment data = flat_seg(BOOT_SEL_DATA, 3, false, true);
+
+	memcpy(guest_mem_ptr(gm, 0, BOOT_GDT_GPA, sizeof(gdt)), gdt, sizeof(gdt));
+	s->gdt.base = BOOT_GDT_GPA;
+	s->gdt.limit = sizeof(gdt) - 1;
+	s->idt.base = 0;
+	s->idt.limit = 0;
+	s->cs = lm ? flat_seg(BOOT_SEL_CODE64, 11, true, false) : flat_seg(BOOT_SEL_CODE32, 11, false, true);
+	s->ds = s->es = s->fs = s->gs = s->ss = data;
+	s->cr0 = CR0_PE | CR0_ET;
+	if (lm) {
+		write_page_tables(gm);
+		s->cr0 |= CR0_MP | CR0_NE | CR0_WP | CR0_PG;
+		s->cr3 = BOOT_PML4_GPA;
+		s->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+		s->efer = EFER_LME | EFER_LMA | EFER_NXE;
+	}
+
+	memset(regs, 0, sizeof(*regs));
+	regs->rflags = 0x2;
+	regs->rip = img->entry;
+	regs->rax = MULTIBOOT_BOOTLOADER_MAGIC;
+	regs->rbx = MBI_GPA;
+	regs->rdi = MBI_GPA;	/* ELF64: first C argument */
+}

@@ -1,0 +1,15 @@
+/* Guest CPUID: what KVM supports, with per-vCPU APIC IDs filled in. */
+#ifndef KVSM_X86_CPUID_H
+#define KVSM_X86_CPUID_H
+
+#include "../kvm.h"
+
+struct kvm_cpuid2;
+
+/* KVM_GET_SUPPORTED_CPUID, allocated; exits on failure. */
+struct kvm_cpuid2 *x86_cpuid_supported(const struct kvm_host *h);
+/* Set the CPUID of one vCPU from the supported table (which is not modified). */
+void x86_cpuid_set_vcpu(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned int apic_id,
+			unsigned int nr_vcpus);
+
+#endif
