@@ -1,0 +1,57 @@
+#!/bin/bash
+# Boot every guest test under kvsm and check its exit status and output.
+# One line per case: "ok NAME", "FAIL NAME ..." or "skip NAME: reason".
+set -u
+cd "$(dirname "$0")/../.."
+K=build/kvsm
+G=build/guests
+TIMEOUT=${KVSM_GUEST_TIMEOUT:-120}
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+have_kvm=1
+[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] || have_kvm=0
+
+# guest NAME STATUS EXPECTED-OUTPUT KVSM-RUN-ARGS...
+guest() {
+	local name=$1 want=$2 text=$3 rc
+	shift 3
+	if [ $have_kvm = 0 ]; then
+		echo "skip $name: /dev/kvm is not available, guest tests need KVM"
+		return
+	fi
+	timeout "$TIMEOUT" "$K" run "$@" >"$out" 2>&1
+	rc=$?
+	if [ $rc -ne "$want" ]; then
+		echo "FAIL $name: exit status $rc, expected $want (kvsm run $*)"
+		sed 's/^/    /' "$out" | tail -40
+	elif [ -n "$text" ] && ! grep -qF -- "$text" "$out"; then
+		echo "FAIL $name: output lacks '$text'"
+		sed 's/^/    /' "$out" | tail -40
+	elif grep -q '^FAIL' "$out"; then
+		echo "FAIL $name: a guest check failed"
+		sed 's/^/    /' "$out" | tail -40
+	else
+		echo "ok $name"
+	fi
+}
+
+# Test guests report "checks: N passed, 0 failed" and exit with debug-exit 0 (status 1).
+guest hello 1 "hello from a kvsm guest" $G/hello.elf
+guest exitcode-0 1 "" $G/exitcode.elf -- code=0
+guest exitcode-42 85 "" $G/exitcode.elf -- code=42
+guest exitcode-127 255 "" $G/exitcode.elf -- code=127
+guest memmap-64M 1 "checks: 26 passed, 0 failed" --mem 64M $G/memmap.elf -- mem=67108864
+guest memmap-5G 1 "checks: 30 passed, 0 failed" --mem 5G $G/memmap.elf -- mem=5368709120
+guest smp-1 1 "checks: 5 passed, 0 failed" $G/smp.elf -- cpus=1
+guest smp-2 1 "AP with APIC ID 1 is online" --smp 2 $G/smp.elf -- cpus=2
+guest smp-4 1 "AP with APIC ID 3 is online" --smp 4 $G/smp.elf -- cpus=4
+guest apic-timer 1 "0 failed" $G/apic_timer.elf
+guest pit 1 "0 failed" $G/pit.elf
+guest triple-fault 6 "guest shutdown (triple fault)" $G/triple_fault.elf
+guest halt-forever 8 "every vCPU is halted with interrupts disabled" --smp 2 $G/halt.elf
+
+# Multiboot v1 kernels written as if built elsewhere (tests/guest/mb32/).
+guest mb32-hello 85 "hello from a multiboot kernel, cmdline: $G/mb32-hello.elf one two" $G/mb32-hello.elf -- one two
+guest mb32-smp-2 5 "CPUs online: 2" --smp 2 $G/mb32-smp.elf
+guest mb32-smp-4 9 "CPUs online: 4" --smp 4 $G/mb32-smp.elf

@@ -1,0 +1,44 @@
+#!/bin/bash
+# Run every kvsm test and print "N passed, N failed, N skipped" last.
+# Each test program prints one line per case: "ok NAME", "FAIL NAME ..." or "skip NAME: reason".
+set -u
+cd "$(dirname "$0")/.."
+B=build
+pass=0 fail=0 skip=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+tally() {	# read a test program's output, echo it, count its case lines
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		case "$line" in
+		"ok "*) pass=$((pass + 1)) ;;
+		"FAIL "*) fail=$((fail + 1)) ;;
+		"skip "*) skip=$((skip + 1)) ;;
+		esac
+	done
+}
+
+echo "== host unit tests"
+for t in "$B"/tests/unit/*; do
+	[ -x "$t" ] || continue
+	"$t" >"$log" 2>&1
+	rc=$?
+	tally <"$log"
+	if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$log"; then
+		echo "FAIL $(basename "$t") exited with status $rc"; fail=$((fail + 1))
+	fi
+done
+
+echo "== command-line tests"
+for t in tests/cli/*.sh; do
+	bash "$t" >"$log" 2>&1
+	tally <"$log"
+done
+
+echo "== guest tests"
+tests/guest/run-guests.sh >"$log" 2>&1
+tally <"$log"
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
