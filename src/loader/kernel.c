@@ -38,12 +38,12 @@ static long find_multiboot(const uint8_t *buf, size_t len)
 static bool add_segment(struct kernel_image *img, uint64_t paddr, uint64_t off, uint64_t filesz,
 			uint64_t memsz, uint64_t ram, char *err, size_t errlen)
 {
+	if (filesz > memsz)
+		FAIL("segment at 0x%llx has file size larger than memory size", (unsigned long long)paddr);
 	if (memsz == 0)
 		return true;
 	if (img->nseg == KERNEL_MAX_SEGMENTS)
 		FAIL("kernel has more than %d loadable segments", KERNEL_MAX_SEGMENTS);
-	if (filesz > memsz)
-		FAIL("segment at 0x%llx has file size larger than memory size", (unsigned long long)paddr);
 	if (!guest_range_is_ram(ram, paddr, memsz))
 		FAIL("segment 0x%llx-0x%llx lies outside guest RAM", (unsigned long long)paddr,
 		     (unsigned long long)(paddr + memsz));
@@ -74,7 +74,8 @@ static bool entry_in_segment(const struct kernel_image *img)
 static bool parse_aout_kludge(const uint8_t *buf, size_t len, long hdr, uint64_t ram,
 			      struct kernel_image *img, char *err, size_t errlen)
 {
-	uint32_t header_addr, load_addr, load_end, bss_end, text_off, load_size, mem_size;
+	uint32_t header_addr, load_addr, load_end, bss_end, text_off;
+	uint64_t load_size, mem_size;
 
 	if ((size_t)hdr + 32 > len)
 		FAIL("multiboot header truncated");
@@ -92,15 +93,17 @@ static bool parse_aout_kludge(const uint8_t *buf, size_t len, long hdr, uint64_t
 			FAIL("multiboot load_end_addr below load_addr");
 		load_size = load_end - load_addr;
 	} else {
-		load_size = (uint32_t)(len - text_off);
+		load_size = len - text_off;
 	}
 	if ((uint64_t)text_off + load_size > len)
 		FAIL("multiboot load range extends past the end of the file");
+	if ((uint64_t)load_addr + load_size > 1ull << 32)
+		FAIL("multiboot load range extends past 4 GiB");
 	mem_size = load_size;
 	if (bss_end) {
 		if (bss_end < load_addr + load_size)
 			FAIL("multiboot bss_end_addr below load_end_addr");
-		mem_size = bss_end - load_addr;
+		mem_size = (uint64_t)bss_end - load_addr;
 	}
 	if (!add_segment(img, load_addr, text_off, load_size, mem_size, ram, err, errlen))
 		return false;
@@ -193,6 +196,9 @@ bool kernel_parse(const uint8_t *buf, size_t len, uint64_t ram, struct kernel_im
 		img->kind = KERNEL_ELF64;
 		if (!parse_elf_phdrs(buf, len, true, ram, img, err, errlen))
 			return false;
+		if (img->entry >> 32)	/* the boot page tables map only the first 4 GiB */
+			FAIL("ELF64 entry point 0x%llx is above the 4 GiB identity map",
+			     (unsigned long long)img->entry);
 	} else if (mb >= 0) {
 		uint32_t flags = rd32(buf + mb + 4);
 
