@@ -111,6 +111,8 @@ bool args_parse_run(int argc, char *const argv[], struct run_opts *o, char *err,
 			o->trace = true;
 		} else if (!strcmp(a, "--stats")) {
 			o->stats = true;
+		} else if (!strcmp(a, "--testdev")) {
+			o->testdev = true;
 		} else if (a[0] == '-' && a[1] != '\0') {
 			FAIL("unknown option '%s'", a);
 		} else {

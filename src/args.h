@@ -20,6 +20,7 @@ struct run_opts {
 	enum kvsm_policy policy;
 	bool trace;
 	bool stats;
+	bool testdev;
 	const char *kernel;
 	char cmdline[KVSM_MAX_CMDLINE];	/* ARGS after "--", joined by spaces */
 };

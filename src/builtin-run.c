@@ -98,8 +98,10 @@ int cmd_run(int argc, char *argv[])
 	vm_init(&vm, &opts);
 	load_kernel(&vm, &img, buf, cmdline);
 	status = vm_run(&vm);
-	if (opts.stats)
+	if (opts.stats) {
 		stats_print(&vm.stats, stderr);
+		hv_stats_print(vm.hv, stderr);
+	}
 	fflush(stdout);
 	return status;
 }

@@ -7,6 +7,9 @@ static const char *const stat_names[STAT_NR] = {
 	[STAT_EXIT_SHUTDOWN] = "exit: shutdown",
 	[STAT_EXIT_OTHER] = "exit: other",
 	[STAT_HALT_POLLS] = "halt-detection rounds",
+	[STAT_HYPERCALL] = "exit: hypercall",
+	[STAT_SYNTHETIC_MSR] = "exit: synthetic MSR",
+	[STAT_TLB_FLUSH] = "TLB flushes (per VP)",
 };
 
 void stats_print(const struct stats *s, FILE *f)

@@ -1,4 +1,5 @@
 #include "vcpu.h"
+#include "hyperv.h"
 #include "util.h"
 #include "vm.h"
 
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #define SIG_KICK SIGUSR1
 
@@ -41,7 +43,7 @@ void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index)
 			cpu->fd, 0);
 	if (cpu->run == MAP_FAILED)
 		die_errno(KVSM_EXIT_HOST, "mmap kvm_run of vCPU %u", index);
-	cpu->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	cpu->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
 }
 
 void vcpu_kick(struct vcpu *cpu)
@@ -56,6 +58,8 @@ static void handle_io(struct vcpu *cpu)
 	bool write = run->io.direction == KVM_EXIT_IO_OUT;
 	unsigned int size = run->io.size;
 
+	if (hyperv_handle_io(cpu))
+		return;
 	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
 		uint32_t val = 0;
 
@@ -83,7 +87,79 @@ static void handle_mmio(struct vcpu *cpu)
 			run->mmio.len);
 }
 
-/* Kicked: either the VM is stopping, or the halt detector wants to know if this vCPU can run. */
+/*
+ * Flush this vCPU's TLB. KVM has no ioctl for it, but changing CR4.PGE
+ * through KVM_SET_SREGS makes KVM reset the vCPU's MMU context, which
+ * flushes every guest translation (as toggling CR4.PGE does on hardware).
+ */
+static void flush_own_tlb(struct vcpu *cpu)
+{
+	struct kvm_sregs s;
+
+	if (ioctl(cpu->fd, KVM_GET_SREGS, &s))
+		die_errno(KVSM_EXIT_HOST, "KVM_GET_SREGS");
+	s.cr4 ^= 1u << 7;	/* PGE */
+	if (ioctl(cpu->fd, KVM_SET_SREGS, &s))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_SREGS");
+	s.cr4 ^= 1u << 7;
+	if (ioctl(cpu->fd, KVM_SET_SREGS, &s))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_SREGS");
+	stat_inc(&cpu->vm->stats, STAT_TLB_FLUSH);
+}
+
+/* Do what other VPs asked of this one. */
+static void service_requests(struct vcpu *cpu)
+{
+	if (__atomic_exchange_n(&cpu->flush_pending, false, __ATOMIC_ACQ_REL)) {
+		flush_own_tlb(cpu);
+		pthread_mutex_lock(&cpu->vm->lock);
+		pthread_cond_broadcast(&cpu->vm->cond);
+		pthread_mutex_unlock(&cpu->vm->lock);
+	}
+}
+
+void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask)
+{
+	struct vm *vm = caller->vm;
+	bool waiting = false;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		if (!(mask[i / 64] & (1ull << (i % 64))) || i == caller->index)
+			continue;
+		__atomic_store_n(&vm->vcpus[i].flush_pending, true, __ATOMIC_RELEASE);
+		vcpu_kick(&vm->vcpus[i]);
+		waiting = true;
+	}
+	if (mask[caller->index / 64] & (1ull << (caller->index % 64)))
+		flush_own_tlb(caller);
+	/* Keep serving our own requests while waiting, so two VPs flushing each other cannot deadlock. */
+	while (waiting) {
+		struct timespec t;
+
+		service_requests(caller);
+		waiting = false;
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			waiting |= __atomic_load_n(&vm->vcpus[i].flush_pending, __ATOMIC_ACQUIRE) &&
+				   i != caller->index;
+		if (!waiting)
+			break;
+		pthread_mutex_lock(&vm->lock);
+		if (vm->stopping) {
+			pthread_mutex_unlock(&vm->lock);
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 1000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&vm->cond, &vm->lock, &t);
+		pthread_mutex_unlock(&vm->lock);
+	}
+}
+
+/* Kicked: serve requests; the VM may be stopping, or the halt detector wants to know if this vCPU can run. */
 static void handle_kick(struct vcpu *cpu)
 {
 	struct vm *vm = cpu->vm;
@@ -91,6 +167,7 @@ static void handle_kick(struct vcpu *cpu)
 	unsigned int round;
 	bool dormant = false;
 
+	service_requests(cpu);
 	pthread_mutex_lock(&vm->lock);
 	round = vm->halt_round;
 	pthread_mutex_unlock(&vm->lock);
@@ -141,6 +218,10 @@ static bool handle_exit(struct vcpu *cpu)
 	case KVM_EXIT_MMIO:
 		stat_inc(st, STAT_EXIT_MMIO);
 		handle_mmio(cpu);
+		return true;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		hyperv_handle_msr(cpu);
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		stat_inc(st, STAT_EXIT_SHUTDOWN);

@@ -1,5 +1,6 @@
 #include "vm.h"
 #include "devices/debug_exit.h"
+#include "hyperv.h"
 #include "util.h"
 #include "vcpu.h"
 #include "x86/cpuid.h"
@@ -91,10 +92,15 @@ void vm_init(struct vm *vm, const struct run_opts *opts)
 	vm->nr_vcpus = opts->smp;
 	vm->vcpus = xcalloc(opts->smp, sizeof(*vm->vcpus));
 	cpuid = x86_cpuid_supported(&vm->host);
-	for (unsigned int i = 0; i < opts->smp; i++) {
+	for (unsigned int i = 0; i < opts->smp; i++)
 		vcpu_create(vm, &vm->vcpus[i], i);
-		x86_cpuid_set_vcpu(vm->vcpus[i].fd, cpuid, i, opts->smp);
+	hyperv_init(vm);
+	if (opts->testdev) {
+		hyperv_testdev_init(&vm->testdev, vm->hv);
+		ioport_register(&vm->io, HYPERV_TESTDEV_PORT, HYPERV_TESTDEV_LEN, hyperv_testdev_io, &vm->testdev);
 	}
+	for (unsigned int i = 0; i < opts->smp; i++)
+		x86_cpuid_set_vcpu(vm->vcpus[i].fd, cpuid, i, opts->smp, vm->hv);
 	free(cpuid);
 }
 

@@ -7,11 +7,14 @@
 
 #include "args.h"
 #include "devices/fw_cfg.h"
+#include "devices/hyperv_testdev.h"
 #include "devices/serial.h"
 #include "guest_mem.h"
 #include "ioport.h"
 #include "kvm.h"
 #include "stats.h"
+
+#include "kvsm/hv.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -28,7 +31,10 @@ struct vm {
 	struct ioport_bus io;
 	struct serial serial;
 	struct fw_cfg fw_cfg;
+	struct hyperv_testdev testdev;
 	struct stats stats;
+	struct hv_partition *hv;	/* the Hyper-V interface (libkvsm) */
+	uint64_t guest_tsc_delta;	/* guest TSC - host TSC */
 
 	/* Stop protocol: the first vm_stop() wins and sets the exit status. */
 	pthread_mutex_t lock;

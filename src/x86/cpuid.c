@@ -1,6 +1,8 @@
 #include "cpuid.h"
 #include "../util.h"
 
+#include "kvsm/hv.h"
+
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
@@ -22,13 +24,25 @@ struct kvm_cpuid2 *x86_cpuid_supported(const struct kvm_host *h)
 	die(KVSM_EXIT_HOST, "KVM_GET_SUPPORTED_CPUID: table too large");
 }
 
-void x86_cpuid_set_vcpu(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned int apic_id,
-			unsigned int nr_vcpus)
-{
-	size_t sz = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
-	struct kvm_cpuid2 *c = xcalloc(1, sz);
+#define HV_LEAF_FIRST 0x40000000u
+#define HV_LEAF_LAST 0x4000000Au
 
-	memcpy(c, supported, sz);
+void x86_cpuid_set_vcpu(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned int apic_id,
+			unsigned int nr_vcpus, const struct hv_partition *hv)
+{
+	size_t n = HV_LEAF_LAST - HV_LEAF_FIRST + 1;
+	struct kvm_cpuid2 *c = xcalloc(1, sizeof(*c) + (supported->nent + n) * sizeof(c->entries[0]));
+
+	for (unsigned int i = 0; i < supported->nent; i++)
+		if (supported->entries[i].function < HV_LEAF_FIRST || supported->entries[i].function > 0x400000FF)
+			c->entries[c->nent++] = supported->entries[i];
+	for (uint32_t leaf = HV_LEAF_FIRST; leaf <= HV_LEAF_LAST; leaf++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[c->nent++];
+		uint32_t r[4];
+
+		hv_cpuid(hv, leaf, r);
+		*e = (struct kvm_cpuid_entry2){ .function = leaf, .eax = r[0], .ebx = r[1], .ecx = r[2], .edx = r[3] };
+	}
 	for (unsigned int i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 

@@ -5,11 +5,13 @@
 #include "../kvm.h"
 
 struct kvm_cpuid2;
+struct hv_partition;
 
 /* KVM_GET_SUPPORTED_CPUID, allocated; exits on failure. */
 struct kvm_cpuid2 *x86_cpuid_supported(const struct kvm_host *h);
 /* Set the CPUID of one vCPU from the supported table (which is not modified). */
+/* KVM's hypervisor leaves (0x40000000-0x400000FF) are replaced by the Hyper-V ones of hv. */
 void x86_cpuid_set_vcpu(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned int apic_id,
-			unsigned int nr_vcpus);
+			unsigned int nr_vcpus, const struct hv_partition *hv);
 
 #endif

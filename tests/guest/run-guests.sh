@@ -51,6 +51,12 @@ guest pit 1 "0 failed" $G/pit.elf
 guest triple-fault 6 "guest shutdown (triple fault)" $G/triple_fault.elf
 guest halt-forever 8 "every vCPU is halted with interrupts disabled" --smp 2 $G/halt.elf
 
+# The Hyper-V interface.
+guest hv-cpuid-msr 1 "0 failed" $G/hv_cpuid_msr.elf -- cpus=1
+guest hv-cpuid-msr-smp4 1 "0 failed" --smp 4 $G/hv_cpuid_msr.elf -- cpus=4
+guest hv-hypercall 1 "checks: 37 passed, 0 failed" $G/hv_hypercall.elf -- cpus=1
+guest hv-hypercall-smp3 1 "checks: 37 passed, 0 failed" --smp 3 $G/hv_hypercall.elf -- cpus=3
+
 # Multiboot v1 kernels written as if built elsewhere (tests/guest/mb32/).
 guest mb32-hello 85 "hello from a multiboot kernel, cmdline: $G/mb32-hello.elf one two" $G/mb32-hello.elf -- one two
 guest mb32-smp-2 5 "CPUs online: 2" --smp 2 $G/mb32-smp.elf

@@ -133,8 +133,10 @@ void test_done(void)
 /* ---- memory and strings ---- */
 void *memset(void *d, int c, size_t n)
 {
+	void *r = d;
+
 	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
-	return d;
+	return r;
 }
 
 void *memcpy(void *d, const void *s, size_t n)

@@ -1,0 +1,119 @@
+/*
+ * libkvsm: the Hyper-V partition interface (CPUID, synthetic MSRs,
+ * hypercalls, SynIC, synthetic timers, reference time), free of KVM. A VMM
+ * embeds it by filling struct hv_host_ops and calling the hv_* entry points
+ * from its vCPU exit handlers. See docs/libkvsm.md.
+ */
+#ifndef KVSM_HV_H
+#define KVSM_HV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HV_MAX_VTLS 3
+
+struct hv_partition;
+
+/* What the core needs from the VMM. All calls may come from any VP thread or the timer thread. */
+struct hv_host_ops {
+	/*
+	 * Host address of guest-physical [gpa, gpa + len) as seen by VTL vtl
+	 * for a read (write = false) or write, or NULL if that is not plain RAM
+	 * or the VTL may not access it that way. len never crosses a page.
+	 */
+	void *(*guest_ptr)(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write);
+	/* Deliver a fixed, edge-triggered interrupt to the local APIC of (vp, vtl). */
+	void (*raise_irq)(void *host, unsigned int vp, unsigned int vtl, uint8_t vector);
+	/* Flush the TLB of every VP set in mask (nr_vps bits), the caller included; returns when done. */
+	void (*flush_tlb)(void *host, unsigned int caller_vp, const uint64_t *mask);
+	/* The guest's TSC now, as RDTSC in the guest would read it. */
+	uint64_t (*guest_tsc)(void *host);
+	/* Time VP vp has run, in 100 ns units. */
+	uint64_t (*vp_runtime)(void *host, unsigned int vp);
+	/*
+	 * Access the local APIC register of (vp, vtl) that x2APIC MSR `msr`
+	 * names (EOI 0x80B, TPR 0x808, ICR 0x830) on behalf of the synthetic
+	 * EOI/TPR/ICR MSRs. Returns false where the host cannot (then #GP).
+	 */
+	bool (*apic_msr)(void *host, unsigned int vp, unsigned int vtl, uint32_t msr, bool write, uint64_t *val);
+	/* XMM0-5 of the calling VP (fast hypercalls); loaded and stored only when used. */
+	void (*get_xmm)(void *host, unsigned int vp, uint64_t xmm[6][2]);
+	void (*set_xmm)(void *host, unsigned int vp, const uint64_t xmm[6][2]);
+};
+
+struct hv_config {
+	unsigned int nr_vps;
+	uint64_t tsc_hz;		/* guest TSC frequency */
+	uint64_t apic_hz;		/* local APIC timer frequency */
+	uint64_t ram_size;		/* for GPA range checks: above this nothing is RAM */
+	uint64_t gpa_limit;		/* first GPA past the guest-physical address space */
+	bool trace;			/* log MSR accesses and hypercalls to stderr */
+	const struct hv_host_ops *ops;
+	void *host;
+};
+
+struct hv_partition *hv_partition_create(const struct hv_config *cfg);
+void hv_partition_destroy(struct hv_partition *p);
+
+/* CPUID leaves 0x40000000-0x400000FF; returns false for other leaves. */
+bool hv_cpuid(const struct hv_partition *p, uint32_t leaf, uint32_t out[4]);
+
+/* Synthetic MSRs (0x40000000-0x400000FF). */
+enum hv_msr_result { HV_MSR_OK, HV_MSR_GP };
+enum hv_msr_result hv_msr_read(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint32_t msr,
+			       uint64_t *val);
+enum hv_msr_result hv_msr_write(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint32_t msr,
+				uint64_t val);
+
+/* ---- hypercalls ---- */
+
+/* The caller's registers. 32-bit callers use EDX:EAX, EBX:ECX, EDI:ESI (TLFS 3.5). */
+struct hv_hypercall_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, r8;
+	bool long_mode;		/* EFER.LMA and CS.L */
+};
+
+enum hv_hypercall_outcome {
+	HV_HYPERCALL_DONE,	/* result in rax (and rdx:rax for 32-bit); advance RIP past the call */
+	HV_HYPERCALL_CONTINUE,	/* rep call yielded: rcx (edx:eax) updated; re-execute the call */
+	HV_HYPERCALL_UD,	/* inject #UD, registers unchanged */
+};
+
+/*
+ * Run the hypercall the VP just issued from VTL vtl. The VMM has already
+ * checked CPL 0 and protected mode (else #UD) and that the call came from
+ * the hypercall page of an enabled HYPERCALL MSR (hv_hypercall_enabled).
+ */
+enum hv_hypercall_outcome hv_hypercall(struct hv_partition *p, unsigned int vp, unsigned int vtl,
+				       struct hv_hypercall_regs *regs);
+bool hv_hypercall_enabled(const struct hv_partition *p, unsigned int vp, unsigned int vtl);
+
+/* Print per-hypercall counts (for --stats). */
+#include <stdio.h>
+void hv_stats_print(const struct hv_partition *p, FILE *f);
+
+/*
+ * ---- VMM-created SynIC connections (e.g. the hyperv-testdev device) ----
+ * HvCallPostMessage / HvCallSignalEvent on conn_id (24 bits) reach SINT sint of (vp, vtl).
+ * A message and an event connection may share an id. Return 0, or -EINVAL (bad id, vp, vtl,
+ * sint or flag range), -EEXIST (id already used for that kind), -ENOSPC (table full),
+ * -ENOENT (destroy: no such connection).
+ */
+int hv_connection_create_message(struct hv_partition *p, uint32_t conn_id, unsigned int vp,
+				 unsigned int vtl, unsigned int sint);
+/* Event connection: FlagNumber n (n < 2048) sets event flag n. */
+int hv_connection_create_event(struct hv_partition *p, uint32_t conn_id, unsigned int vp,
+			       unsigned int vtl, unsigned int sint);
+/* Event connection whose FlagNumber n (n < flag_count) sets flag flag_base + n (a port's flag range). */
+int hv_connection_create_event_range(struct hv_partition *p, uint32_t conn_id, unsigned int vp,
+				     unsigned int vtl, unsigned int sint, unsigned int flag_base,
+				     unsigned int flag_count);
+int hv_connection_destroy(struct hv_partition *p, uint32_t conn_id, bool event);
+/* Raise SINT sint of (vp, vtl) as a device would (no message, no flag). Returns an HV_STATUS. */
+int hv_synic_assert_sint(struct hv_partition *p, unsigned int vp, unsigned int vtl, unsigned int sint);
+
+/* Port number of the `out imm8, al` the hypercall page issues (kvsm's stand-in for VMCALL). */
+#define HV_HYPERCALL_PORT 0xE8
+
+#endif

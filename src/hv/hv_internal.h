@@ -1,0 +1,211 @@
+/* The Hyper-V core's internal state, shared by the files of src/hv/. */
+#ifndef KVSM_HV_INTERNAL_H
+#define KVSM_HV_INTERNAL_H
+
+#include "kvsm/hv.h"
+#include "tlfs.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define HV_PAGE_SIZE 4096u
+#define HV_MSG_QUEUE_LEN 16		/* guest message buffers per (VP, SINT), TLFS 11.x */
+#define HV_MAX_CONNECTIONS 64
+
+/* Messages waiting for their SIMP slot to be free. */
+struct hv_msg_queue {
+	struct hv_message msgs[HV_MSG_QUEUE_LEN];
+	unsigned int head, count;
+};
+
+struct hv_synic {
+	uint64_t scontrol, siefp, simp;
+	uint64_t sint[HV_SYNIC_SINT_COUNT];
+	struct hv_msg_queue queue[HV_SYNIC_SINT_COUNT];
+};
+
+struct hv_stimer {
+	uint64_t config, count;
+	uint64_t deadline;		/* reference time (100 ns) of the next expiry; 0 = not armed */
+	bool msg_pending;		/* the expiry message waits for its slot (one buffer per timer) */
+	uint64_t pending_expiration;	/* ExpirationTime of that message */
+};
+
+/* Hyper-V state a VP holds once per VTL (TLFS "private" synthetic MSRs). */
+struct hv_vp_vtl {
+	uint64_t vp_assist;
+	struct hv_synic synic;
+	struct hv_stimer stimer[HV_SYNIC_STIMER_COUNT];
+};
+
+struct hv_vp {
+	struct hv_partition *p;
+	unsigned int index;
+	/* Guards synic and stimer state of every VTL: other VPs and the timer thread deliver here. */
+	pthread_mutex_t lock;
+	struct hv_vp_vtl vtl[HV_MAX_VTLS];
+	/* Hypercall buffers: only this VP's own thread uses them. */
+	uint8_t hc_in[HV_PAGE_SIZE] __attribute__((aligned(16)));
+	uint8_t hc_out[HV_PAGE_SIZE] __attribute__((aligned(16)));
+};
+
+/* A SynIC connection created by the VMM: messages or events for conn_id go to (vp, vtl, sint). */
+struct hv_connection {
+	bool used, event;
+	uint32_t id;
+	unsigned int vp, vtl, sint;
+	unsigned int flag_base, flag_count;	/* events: FlagNumber n sets flag flag_base + n, n < flag_count */
+};
+
+struct hv_partition {
+	struct hv_config cfg;
+	const struct hv_host_ops *ops;
+	void *host;
+	uint64_t privileges;		/* HV_PARTITION_PRIVILEGE_MASK */
+	uint32_t features_edx;		/* CPUID 0x40000003 EDX */
+	uint32_t recommendations;	/* CPUID 0x40000004 EAX */
+
+	/* Reference time = ((guest TSC * tsc_scale) >> 64) + tsc_offset, in 100 ns units (TLFS 12.7). */
+	uint64_t tsc_scale;
+	int64_t tsc_offset;
+
+	/* Partition-wide MSRs, one instance per VTL (TLFS 15.x: private under VSM). */
+	pthread_mutex_t msr_lock;
+	struct {
+		uint64_t guest_os_id;
+		uint64_t hypercall;
+		uint64_t reference_tsc;
+	} vtl[HV_MAX_VTLS];
+
+	pthread_mutex_t conn_lock;
+	struct hv_connection conns[HV_MAX_CONNECTIONS];
+
+	/* Synthetic timer thread (stimer.c). */
+	pthread_t timer_thread;
+	pthread_mutex_t timer_lock;
+	pthread_cond_t timer_cond;
+	bool timer_stop, timer_started;
+
+	struct hv_vp *vps;
+
+	uint64_t hc_count[256];		/* per hypercall code (all codes kvsm knows are < 256) */
+	uint64_t hc_count_other;
+};
+
+static inline bool hv_has_privilege(const struct hv_partition *p, uint64_t bit)
+{
+	return (p->privileges & bit) != 0;
+}
+
+#define hv_trace(p, ...) do { if ((p)->cfg.trace) fprintf(stderr, "kvsm: trace: " __VA_ARGS__); } while (0)
+
+/* reftime.c: partition reference time in 100 ns units, and the TSC page. */
+void hv_reftime_init(struct hv_partition *p);
+uint64_t hv_ref_time(const struct hv_partition *p);
+/* Write the reference TSC page of a VTL if its MSR enables one. */
+void hv_reftime_update_page(struct hv_partition *p, unsigned int vtl, uint64_t msr);
+
+/* Host pointer to a whole guest page (gpa page-aligned) for VTL vtl, or NULL. */
+static inline void *hv_page_ptr(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, bool write)
+{
+	return p->ops->guest_ptr(p->host, vtl, gpa & ~(uint64_t)(HV_PAGE_SIZE - 1), HV_PAGE_SIZE, write);
+}
+
+/* synic.c. The MSR handlers and post/signal take the VP lock themselves: call them without it. */
+void hv_synic_init(struct hv_synic *s);
+bool hv_synic_msr_read(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint32_t msr, uint64_t *val);
+bool hv_synic_msr_write(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint32_t msr, uint64_t val);
+/* Queue or deliver a message to SINT sint of (vp, vtl). Returns an HV_STATUS. Takes the VP lock. */
+uint16_t hv_synic_post_message(struct hv_partition *p, unsigned int vp, unsigned int vtl, unsigned int sint,
+			       const struct hv_message *msg);
+/* Set event flag `flag` of SINT sint; raise the SINT if it was clear. Returns an HV_STATUS. */
+uint16_t hv_synic_signal_event(struct hv_partition *p, unsigned int vp, unsigned int vtl, unsigned int sint,
+			       unsigned int flag);
+/* With the VP lock held: try to place pending timer/queued messages into free slots. */
+void hv_synic_redeliver_locked(struct hv_partition *p, unsigned int vp, unsigned int vtl);
+/*
+ * With the VP lock held: put msg into SINT sint's SIMP slot if it is free and raise the SINT.
+ * Returns SUCCESS, INSUFFICIENT_BUFFERS (slot busy; MessagePending is now set in it) or
+ * INVALID_SYNIC_STATE (SCONTROL or SIMP disabled, or the SIMP is not RAM).
+ */
+uint16_t hv_synic_place_message_locked(struct hv_partition *p, unsigned int vp, unsigned int vtl,
+				       unsigned int sint, const struct hv_message *msg);
+
+/* stimer.c */
+void hv_stimer_start_thread(struct hv_partition *p);
+void hv_stimer_stop_thread(struct hv_partition *p);
+bool hv_stimer_msr_read(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint32_t msr, uint64_t *val);
+bool hv_stimer_msr_write(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint32_t msr, uint64_t val);
+/* With the VP lock held, after a slot was freed: deliver pending timer messages of (vp, vtl). */
+void hv_stimer_redeliver_locked(struct hv_partition *p, unsigned int vp, unsigned int vtl);
+/*
+ * Fire every timer due at reference time now; returns the earliest deadline still armed
+ * (0 = none). Takes each VP lock in turn. The timer thread's step; tests call it with a fake clock.
+ */
+uint64_t hv_stimer_run_expired(struct hv_partition *p, uint64_t now);
+
+/* ---- hypercalls (hypercall.c) ---- */
+
+struct hv_hypercall {
+	struct hv_partition *p;
+	struct hv_vp *vp;
+	unsigned int vtl;
+	uint16_t code;
+	bool fast;
+	bool long_mode;
+	unsigned int var_qwords;	/* variable header size in 8-byte units */
+	unsigned int rep_count;
+	unsigned int rep_start;
+	const uint8_t *in;		/* input block: fixed header, then the variable header */
+	const uint8_t *reps;		/* rep input elements (after both headers) */
+	uint8_t *out;			/* output: fixed header of simple calls, or rep elements */
+};
+
+/* Returns an HV_STATUS. For rep calls, called once per element i (rep_start <= i < rep_count). */
+typedef uint16_t (*hv_hypercall_fn)(struct hv_hypercall *hc);
+typedef uint16_t (*hv_hypercall_rep_fn)(struct hv_hypercall *hc, unsigned int i);
+
+struct hv_hypercall_desc {
+	uint16_t code;
+	const char *name;
+	bool rep;
+	bool var_header;		/* takes a variable header */
+	uint64_t privilege;		/* required partition privilege bit, 0 = none */
+	uint16_t in_header;		/* fixed input header bytes */
+	uint16_t in_elem;		/* rep input element bytes */
+	uint16_t out_header;		/* fixed output bytes (simple calls) */
+	uint16_t out_elem;		/* rep output element bytes */
+	hv_hypercall_fn simple;
+	hv_hypercall_rep_fn rep_fn;
+};
+
+/* A decoded hypercall input value (hypercall.c); pure, so it can be fuzzed. */
+struct hv_hypercall_input {
+	uint16_t code;
+	bool fast;
+	unsigned int var_qwords, rep_count, rep_start;
+	const struct hv_hypercall_desc *desc;	/* NULL for an unknown code */
+	size_t in_size, out_size;		/* bytes of the input and output blocks */
+};
+
+/* Decode and validate an input value; returns an HV_STATUS. */
+uint16_t hv_hypercall_decode(uint64_t control, struct hv_hypercall_input *in);
+const struct hv_hypercall_desc *hv_hypercall_find(uint16_t code);
+
+/* Per-hypercall counters for --stats (stats.c). */
+void hv_stats_count(struct hv_partition *p, uint16_t code);
+
+/* Hypercall handlers, one file per family. */
+extern const struct hv_hypercall_desc hv_hc_flush[], hv_hc_ipi[], hv_hc_synic[], hv_hc_misc[];
+extern const unsigned int hv_hc_flush_n, hv_hc_ipi_n, hv_hc_synic_n, hv_hc_misc_n;
+
+/*
+ * HV_VP_SET (TLFS 7.x, sparse 4K banks or all): parse from buf (size bytes,
+ * starting at the Format qword) into mask (words of 64 VPs). Returns an
+ * HV_STATUS; *consumed gets the bytes used. VPs past nr_vps are ignored.
+ */
+uint16_t hv_vp_set_parse(const uint8_t *buf, size_t size, unsigned int nr_vps, uint64_t *mask, size_t *consumed);
+
+#endif

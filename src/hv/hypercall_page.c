@@ -1,0 +1,34 @@
+/*
+ * The hypercall page (TLFS 3.13, spec section 2.3): the TLFS layout with the
+ * VTL call/return thunks at their published offsets, but with VMCALL replaced
+ * by `out HV_HYPERCALL_PORT, al; nop` (also 3 bytes): stock KVM handles VMCALL
+ * in the kernel, while a port write always reaches kvsm and clobbers nothing.
+ */
+#include "hypercall_page.h"
+#include "hv_internal.h"
+
+#include <string.h>
+
+#define HC	0xE6, HV_HYPERCALL_PORT, 0x90	/* out imm8, al; nop */
+#define RET	0xC3
+
+static const uint8_t thunks[] = {
+	/* 0x00: hypercall */
+	HC, RET,
+	/* 0x04: 32-bit VTL call: mov ecx, eax; mov eax, 0x11 */
+	0x89, 0xC1, 0xB8, 0x11, 0x00, 0x00, 0x00, HC, RET,
+	/* 0x0F: 64-bit VTL call: mov rax, rcx; mov ecx, 0x11 */
+	0x48, 0x89, 0xC8, 0xB9, 0x11, 0x00, 0x00, 0x00, HC, RET,
+	/* 0x1B: 32-bit VTL return */
+	0x89, 0xC1, 0xB8, 0x12, 0x00, 0x00, 0x00, HC, RET,
+	/* 0x26: 64-bit VTL return */
+	0x48, 0x89, 0xC8, 0xB9, 0x12, 0x00, 0x00, 0x00, HC, RET,
+};
+
+_Static_assert(sizeof(thunks) == 0x32, "thunk offsets follow the TLFS layout");
+
+void hv_hypercall_page_fill(uint8_t *page)
+{
+	memcpy(page, thunks, sizeof(thunks));
+	memset(page + sizeof(thunks), 0xCC, HV_PAGE_SIZE - sizeof(thunks));	/* int3: catch stray jumps */
+}

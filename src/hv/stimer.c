@@ -1,0 +1,277 @@
+/*
+ * Synthetic timers (TLFS 12.x, spec section 5.4): four per (VP, VTL), in
+ * 100 ns reference time, delivering HVMSG_TIMER_EXPIRED messages to a SINT
+ * or, in direct mode, a plain APIC interrupt.
+ *
+ * One thread per partition sleeps until the earliest armed deadline of any
+ * timer and fires what is due. MSR writes that (re)program a timer wake it
+ * through p->timer_cond.
+ *
+ * Lock order: p->timer_lock before a VP lock. The thread holds timer_lock
+ * while it scans and fires; MSR writers kick it only after dropping the VP
+ * lock, so a kick can never be lost between the scan and the wait.
+ */
+#include "hv_internal.h"
+
+#include <string.h>
+#include <time.h>
+
+#define STIMER_CONFIG_SINT_SHIFT 16
+#define FIRST_VALID_VECTOR 16
+#define MAX_SLEEP_100NS (10ull * 10000000)	/* re-check at least every 10 s */
+
+/* The timer message payload (TLFS HV_TIMER_MESSAGE_PAYLOAD). */
+struct hv_timer_message_payload {
+	uint32_t timer_index;
+	uint32_t reserved;
+	uint64_t expiration_time;
+	uint64_t delivery_time;
+};
+_Static_assert(sizeof(struct hv_timer_message_payload) == 24, "timer payload is 24 bytes");
+
+static bool is_timer_msr(uint32_t msr)
+{
+	return msr >= HV_X64_MSR_STIMER0_CONFIG && msr <= HV_X64_MSR_STIMER3_COUNT;
+}
+
+/* Try to put the expiry message of timer idx into its SINT's slot; true if placed. */
+static bool send_timer_msg(struct hv_partition *p, unsigned int vp, unsigned int vtl, unsigned int idx,
+			   uint64_t expiration, uint64_t now)
+{
+	const struct hv_stimer *t = &p->vps[vp].vtl[vtl].stimer[idx];
+	struct hv_timer_message_payload pl = {
+		.timer_index = idx,
+		.expiration_time = expiration,
+		.delivery_time = now,
+	};
+	struct hv_message m;
+
+	memset(&m, 0, sizeof(m));
+	m.message_type = HVMSG_TIMER_EXPIRED;
+	m.payload_size = sizeof(pl);
+	memcpy(m.payload, &pl, sizeof(pl));
+	return hv_synic_place_message_locked(p, vp, vtl, HV_STIMER_SINT(t->config), &m) == HV_STATUS_SUCCESS;
+}
+
+/* Expiry of the armed deadline of timer idx at reference time now (>= deadline). VP lock held. */
+static void fire(struct hv_partition *p, unsigned int vp, unsigned int vtl, unsigned int idx, uint64_t now)
+{
+	struct hv_stimer *t = &p->vps[vp].vtl[vtl].stimer[idx];
+	uint64_t expiration = t->deadline;
+
+	if (t->config & HV_STIMER_DIRECT) {
+		/* Vectors below 16 are not valid APIC vectors: the expiry is dropped. */
+		if (HV_STIMER_APIC_VECTOR(t->config) >= FIRST_VALID_VECTOR)
+			p->ops->raise_irq(p->host, vp, vtl, (uint8_t)HV_STIMER_APIC_VECTOR(t->config));
+	} else if (!t->msg_pending) {
+		/*
+		 * Each timer has one message buffer. If the slot is busy (or the
+		 * SynIC is unusable), the message waits there and goes out on
+		 * EOM or another redelivery trigger; while it waits, further
+		 * periodic expiries are not queued.
+		 */
+		if (!send_timer_msg(p, vp, vtl, idx, expiration, now)) {
+			t->msg_pending = true;
+			t->pending_expiration = expiration;
+		}
+	}
+
+	if (!(t->config & HV_STIMER_PERIODIC)) {
+		t->config &= ~HV_STIMER_ENABLE;		/* one-shot timers disable themselves */
+		t->deadline = 0;
+		return;
+	}
+	/* Next period; if several were missed, skip to the first one still in the future. */
+	t->deadline += t->count;
+	if (t->deadline <= now)
+		t->deadline += ((now - t->deadline) / t->count + 1) * t->count;
+}
+
+/* (Re)arm timer idx after its CONFIG or COUNT was written. VP lock held. */
+static void arm(struct hv_partition *p, unsigned int vp, unsigned int vtl, unsigned int idx)
+{
+	struct hv_stimer *t = &p->vps[vp].vtl[vtl].stimer[idx];
+	uint64_t now;
+
+	/* Reprogramming cancels the current deadline and any undelivered message. */
+	t->deadline = 0;
+	t->msg_pending = false;
+	if (!(t->config & HV_STIMER_ENABLE) || !t->count)
+		return;
+	now = hv_ref_time(p);
+	if (t->config & HV_STIMER_PERIODIC) {
+		t->deadline = now + t->count;	/* COUNT is the period */
+		return;
+	}
+	t->deadline = t->count;			/* COUNT is an absolute reference time */
+	if (t->deadline <= now)
+		fire(p, vp, vtl, idx, now);	/* already in the past: expire at once */
+}
+
+/* A set SINTx of 0 on an enabled, non-direct timer disables it immediately (SINT0 is for intercepts). */
+static uint64_t apply_sint0_rule(uint64_t config)
+{
+	if ((config & HV_STIMER_ENABLE) && !(config & HV_STIMER_DIRECT) && HV_STIMER_SINT(config) == 0)
+		config &= ~HV_STIMER_ENABLE;
+	return config;
+}
+
+static void kick_thread(struct hv_partition *p)
+{
+	pthread_mutex_lock(&p->timer_lock);
+	pthread_cond_signal(&p->timer_cond);
+	pthread_mutex_unlock(&p->timer_lock);
+}
+
+bool hv_stimer_msr_read(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint32_t msr, uint64_t *val)
+{
+	const struct hv_stimer *t;
+
+	if (!is_timer_msr(msr) || vp >= p->cfg.nr_vps || vtl >= HV_MAX_VTLS)
+		return false;
+	pthread_mutex_lock(&p->vps[vp].lock);
+	t = &p->vps[vp].vtl[vtl].stimer[(msr - HV_X64_MSR_STIMER0_CONFIG) / 2];
+	*val = (msr - HV_X64_MSR_STIMER0_CONFIG) % 2 ? t->count : t->config;
+	pthread_mutex_unlock(&p->vps[vp].lock);
+	return true;
+}
+
+bool hv_stimer_msr_write(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint32_t msr, uint64_t val)
+{
+	unsigned int idx = (msr - HV_X64_MSR_STIMER0_CONFIG) / 2;
+	struct hv_stimer *t;
+
+	if (!is_timer_msr(msr) || vp >= p->cfg.nr_vps || vtl >= HV_MAX_VTLS)
+		return false;
+	if ((msr - HV_X64_MSR_STIMER0_CONFIG) % 2 == 0) {
+		if (val & HV_STIMER_RSVDZ)
+			return false;
+		/* Direct mode only where CPUID 0x40000003 EDX advertises it. */
+		if ((val & HV_STIMER_DIRECT) && !(p->features_edx & HV_FEATURE_DIRECT_SYNTHETIC_TIMERS))
+			return false;
+	}
+
+	pthread_mutex_lock(&p->vps[vp].lock);
+	t = &p->vps[vp].vtl[vtl].stimer[idx];
+	if ((msr - HV_X64_MSR_STIMER0_CONFIG) % 2 == 0) {
+		t->config = apply_sint0_rule(val);	/* Lazy is kept but ignored: kvsm is always on time */
+	} else {
+		t->count = val;
+		if (!val)
+			t->config &= ~HV_STIMER_ENABLE;		/* COUNT 0 stops the timer */
+		else if (t->config & HV_STIMER_AUTO_ENABLE)
+			t->config = apply_sint0_rule(t->config | HV_STIMER_ENABLE);
+	}
+	arm(p, vp, vtl, idx);
+	pthread_mutex_unlock(&p->vps[vp].lock);
+	kick_thread(p);
+	return true;
+}
+
+void hv_stimer_redeliver_locked(struct hv_partition *p, unsigned int vp, unsigned int vtl)
+{
+	struct hv_stimer *timers = p->vps[vp].vtl[vtl].stimer;
+	uint64_t now = 0;
+
+	for (unsigned int i = 0; i < HV_SYNIC_STIMER_COUNT; i++) {
+		if (!timers[i].msg_pending)
+			continue;
+		if (!now)
+			now = hv_ref_time(p);
+		if (send_timer_msg(p, vp, vtl, i, timers[i].pending_expiration, now))
+			timers[i].msg_pending = false;
+	}
+}
+
+uint64_t hv_stimer_run_expired(struct hv_partition *p, uint64_t now)
+{
+	uint64_t next = 0;
+
+	for (unsigned int vp = 0; vp < p->cfg.nr_vps; vp++) {
+		pthread_mutex_lock(&p->vps[vp].lock);
+		for (unsigned int vtl = 0; vtl < HV_MAX_VTLS; vtl++) {
+			for (unsigned int i = 0; i < HV_SYNIC_STIMER_COUNT; i++) {
+				struct hv_stimer *t = &p->vps[vp].vtl[vtl].stimer[i];
+
+				if (t->deadline && t->deadline <= now)
+					fire(p, vp, vtl, i, now);
+				if (t->deadline && (!next || t->deadline < next))
+					next = t->deadline;
+			}
+		}
+		pthread_mutex_unlock(&p->vps[vp].lock);
+	}
+	return next;
+}
+
+static void *timer_thread(void *arg)
+{
+	struct hv_partition *p = arg;
+
+	pthread_mutex_lock(&p->timer_lock);
+	while (!p->timer_stop) {
+		uint64_t next = hv_stimer_run_expired(p, hv_ref_time(p)), now, delta;
+		struct timespec ts;
+
+		if (!next) {
+			pthread_cond_wait(&p->timer_cond, &p->timer_lock);
+			continue;
+		}
+		now = hv_ref_time(p);
+		if (next <= now)
+			continue;
+		/*
+		 * Reference time runs at real-time speed (it is the guest TSC),
+		 * so sleep for the difference on the host's monotonic clock.
+		 * Waking early only costs a rescan.
+		 */
+		delta = next - now;
+		if (delta > MAX_SLEEP_100NS)
+			delta = MAX_SLEEP_100NS;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += (time_t)(delta / 10000000);
+		ts.tv_nsec += (long)(delta % 10000000) * 100;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->timer_cond, &p->timer_lock, &ts);
+	}
+	pthread_mutex_unlock(&p->timer_lock);
+	return NULL;
+}
+
+void hv_stimer_start_thread(struct hv_partition *p)
+{
+	pthread_condattr_t attr;
+	int err;
+
+	if (p->timer_started)
+		return;
+	/* Nobody waits on timer_cond yet: re-create it on CLOCK_MONOTONIC so wall-clock steps do not matter. */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&p->timer_cond);
+	pthread_cond_init(&p->timer_cond, &attr);
+	pthread_condattr_destroy(&attr);
+
+	p->timer_stop = false;
+	err = pthread_create(&p->timer_thread, NULL, timer_thread, p);
+	if (err) {
+		fprintf(stderr, "kvsm: cannot start the synthetic timer thread: %s\n", strerror(err));
+		return;
+	}
+	p->timer_started = true;
+}
+
+void hv_stimer_stop_thread(struct hv_partition *p)
+{
+	if (!p->timer_started)
+		return;
+	pthread_mutex_lock(&p->timer_lock);
+	p->timer_stop = true;
+	pthread_cond_signal(&p->timer_cond);
+	pthread_mutex_unlock(&p->timer_lock);
+	pthread_join(p->timer_thread, NULL);
+	p->timer_started = false;
+}

@@ -1,0 +1,183 @@
+/*
+ * Hyper-V Top-Level Functional Specification numbers used by kvsm, named as
+ * in the TLFS (see ../shared/spec/hyperv-tlfs-vsm.md for the sources).
+ */
+#ifndef KVSM_HV_TLFS_H
+#define KVSM_HV_TLFS_H
+
+#include <stdint.h>
+
+/* ---- CPUID ---- */
+#define HV_CPUID_VENDOR_AND_MAX		0x40000000
+#define HV_CPUID_INTERFACE		0x40000001
+#define HV_CPUID_VERSION		0x40000002
+#define HV_CPUID_FEATURES		0x40000003
+#define HV_CPUID_ENLIGHTENMENT_INFO	0x40000004
+#define HV_CPUID_IMPLEMENTATION_LIMITS	0x40000005
+#define HV_CPUID_HARDWARE_FEATURES	0x40000006
+#define HV_CPUID_MAX			0x4000000A
+#define HV_CPUID_SIGNATURE_EAX		0x31237648u	/* "Hv#1" */
+
+/* Partition privilege mask (CPUID 0x40000003 EAX = bits 31:0, EBX = bits 63:32). */
+#define HV_ACCESS_VP_RUNTIME		(1ull << 0)
+#define HV_ACCESS_PARTITION_REF_COUNTER	(1ull << 1)
+#define HV_ACCESS_SYNIC_REGS		(1ull << 2)
+#define HV_ACCESS_SYNTHETIC_TIMER_REGS	(1ull << 3)
+#define HV_ACCESS_INTR_CTRL_REGS	(1ull << 4)
+#define HV_ACCESS_HYPERCALL_MSRS	(1ull << 5)
+#define HV_ACCESS_VP_INDEX		(1ull << 6)
+#define HV_ACCESS_RESET_REG		(1ull << 7)
+#define HV_ACCESS_PARTITION_REF_TSC	(1ull << 9)
+#define HV_ACCESS_FREQUENCY_REGS	(1ull << 11)
+#define HV_POST_MESSAGES		(1ull << 36)
+#define HV_SIGNAL_EVENTS		(1ull << 37)
+#define HV_ACCESS_VSM			(1ull << 48)
+#define HV_ACCESS_VP_REGISTERS		(1ull << 49)
+#define HV_START_VIRTUAL_PROCESSOR	(1ull << 53)
+
+/* CPUID 0x40000003 EDX */
+#define HV_FEATURE_XMM_HYPERCALL_INPUT		(1u << 4)
+#define HV_FEATURE_FREQUENCY_MSRS		(1u << 8)
+#define HV_FEATURE_XMM_HYPERCALL_OUTPUT		(1u << 15)
+#define HV_FEATURE_DIRECT_SYNTHETIC_TIMERS	(1u << 19)
+
+/* CPUID 0x40000004 EAX (recommendations) */
+#define HV_REC_LOCAL_TLB_FLUSH		(1u << 1)
+#define HV_REC_REMOTE_TLB_FLUSH		(1u << 2)
+#define HV_REC_DEPRECATE_AUTO_EOI	(1u << 9)
+#define HV_REC_CLUSTER_IPI		(1u << 10)
+#define HV_REC_EX_PROCESSOR_MASKS	(1u << 11)
+
+/* ---- synthetic MSRs ---- */
+#define HV_X64_MSR_GUEST_OS_ID		0x40000000
+#define HV_X64_MSR_HYPERCALL		0x40000001
+#define HV_X64_MSR_VP_INDEX		0x40000002
+#define HV_X64_MSR_RESET		0x40000003
+#define HV_X64_MSR_VP_RUNTIME		0x40000010
+#define HV_X64_MSR_TIME_REF_COUNT	0x40000020
+#define HV_X64_MSR_REFERENCE_TSC	0x40000021
+#define HV_X64_MSR_TSC_FREQUENCY	0x40000022
+#define HV_X64_MSR_APIC_FREQUENCY	0x40000023
+#define HV_X64_MSR_EOI			0x40000070
+#define HV_X64_MSR_ICR			0x40000071
+#define HV_X64_MSR_TPR			0x40000072
+#define HV_X64_MSR_VP_ASSIST_PAGE	0x40000073
+#define HV_X64_MSR_SCONTROL		0x40000080
+#define HV_X64_MSR_SVERSION		0x40000081
+#define HV_X64_MSR_SIEFP		0x40000082
+#define HV_X64_MSR_SIMP			0x40000083
+#define HV_X64_MSR_EOM			0x40000084
+#define HV_X64_MSR_SIRBP		0x40000085
+#define HV_X64_MSR_SINT0		0x40000090
+#define HV_X64_MSR_SINT15		0x4000009F
+#define HV_X64_MSR_STIMER0_CONFIG	0x400000B0
+#define HV_X64_MSR_STIMER3_COUNT	0x400000B7
+
+#define HV_MSR_HYPERCALL_ENABLE		(1ull << 0)
+#define HV_MSR_HYPERCALL_LOCKED		(1ull << 1)
+#define HV_MSR_PAGE_ENABLE		(1ull << 0)	/* SIMP, SIEFP, VP assist, reference TSC */
+#define HV_MSR_PAGE_RSVDP		0xffeull	/* bits 11:1 preserved */
+#define HV_SINT_VECTOR_MASK		0xffull
+#define HV_SINT_MASKED			(1ull << 16)
+#define HV_SINT_AUTO_EOI		(1ull << 17)
+#define HV_SINT_POLLING			(1ull << 18)
+#define HV_SYNIC_VERSION		1
+#define HV_SYNIC_SINT_COUNT		16
+#define HV_SYNIC_STIMER_COUNT		4
+
+#define HV_STIMER_ENABLE		(1ull << 0)
+#define HV_STIMER_PERIODIC		(1ull << 1)
+#define HV_STIMER_LAZY			(1ull << 2)
+#define HV_STIMER_AUTO_ENABLE		(1ull << 3)
+#define HV_STIMER_APIC_VECTOR(c)	(((c) >> 4) & 0xff)
+#define HV_STIMER_DIRECT		(1ull << 12)
+#define HV_STIMER_SINT(c)		(((c) >> 16) & 0xf)
+#define HV_STIMER_RSVDZ			(~0xf1fffull)
+
+/* ---- hypercalls ---- */
+#define HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE	0x0002
+#define HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST	0x0003
+#define HVCALL_NOTIFY_LONG_SPIN_WAIT		0x0008
+#define HVCALL_SEND_SYNTHETIC_CLUSTER_IPI	0x000B
+#define HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX	0x0013
+#define HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX	0x0014
+#define HVCALL_SEND_SYNTHETIC_CLUSTER_IPI_EX	0x0015
+#define HVCALL_POST_MESSAGE			0x005C
+#define HVCALL_SIGNAL_EVENT			0x005D
+#define HVCALL_GET_VP_INDEX_FROM_APIC_ID	0x009A
+
+/* Hypercall input value (RCX). */
+#define HV_HYPERCALL_FAST		(1ull << 16)
+#define HV_HYPERCALL_VARHEAD_SHIFT	17
+#define HV_HYPERCALL_VARHEAD_MASK	(0x3ffull << 17)
+#define HV_HYPERCALL_RSVD0		(0x1full << 27)	/* 31:27 incl. IsNested, RsvdZ here */
+#define HV_HYPERCALL_REP_COUNT_SHIFT	32
+#define HV_HYPERCALL_REP_COUNT_MASK	(0xfffull << 32)
+#define HV_HYPERCALL_RSVD1		(0xfull << 44)
+#define HV_HYPERCALL_REP_START_SHIFT	48
+#define HV_HYPERCALL_REP_START_MASK	(0xfffull << 48)
+#define HV_HYPERCALL_RSVD2		(0xfull << 60)
+#define HV_HYPERCALL_REP_COMP_SHIFT	32	/* in the result value */
+
+/* HV_STATUS */
+#define HV_STATUS_SUCCESS			0x0000
+#define HV_STATUS_INVALID_HYPERCALL_CODE	0x0002
+#define HV_STATUS_INVALID_HYPERCALL_INPUT	0x0003
+#define HV_STATUS_INVALID_ALIGNMENT		0x0004
+#define HV_STATUS_INVALID_PARAMETER		0x0005
+#define HV_STATUS_ACCESS_DENIED			0x0006
+#define HV_STATUS_INVALID_PARTITION_STATE	0x0007
+#define HV_STATUS_OPERATION_DENIED		0x0008
+#define HV_STATUS_INSUFFICIENT_MEMORY		0x000B
+#define HV_STATUS_INVALID_PARTITION_ID		0x000D
+#define HV_STATUS_INVALID_VP_INDEX		0x000E
+#define HV_STATUS_INVALID_PORT_ID		0x0011
+#define HV_STATUS_INVALID_CONNECTION_ID		0x0012
+#define HV_STATUS_INSUFFICIENT_BUFFERS		0x0013
+#define HV_STATUS_INVALID_VP_STATE		0x0015
+#define HV_STATUS_INVALID_SYNIC_STATE		0x0018
+#define HV_STATUS_INVALID_REGISTER_VALUE	0x0050
+#define HV_STATUS_INVALID_VTL_STATE		0x0051
+#define HV_STATUS_VTL_ALREADY_ENABLED		0x0086
+
+#define HV_PARTITION_ID_SELF	(~0ull)
+#define HV_VP_INDEX_SELF	0xfffffffeu
+#define HV_ANY_VP		0xffffffffu
+
+/* HV_FLUSH flags */
+#define HV_FLUSH_ALL_PROCESSORS			(1ull << 0)
+#define HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES	(1ull << 1)
+#define HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY	(1ull << 2)
+#define HV_FLUSH_USE_EXTENDED_RANGE_FORMAT	(1ull << 3)
+
+/* HV_VP_SET formats */
+#define HV_GENERIC_SET_SPARSE_4K	0
+#define HV_GENERIC_SET_ALL		1
+
+/* ---- SynIC messages ---- */
+#define HV_MESSAGE_SIZE			256
+#define HV_MESSAGE_PAYLOAD_BYTES	240
+#define HV_MESSAGE_FLAG_PENDING		0x01
+#define HVMSG_NONE			0x00000000u
+#define HVMSG_TIMER_EXPIRED		0x80000010u
+#define HV_EVENT_FLAGS_PER_SINT		2048
+
+struct hv_message {
+	uint32_t message_type;
+	uint8_t payload_size;
+	uint8_t message_flags;
+	uint16_t reserved;
+	uint64_t origination_id;
+	uint8_t payload[HV_MESSAGE_PAYLOAD_BYTES];
+};
+_Static_assert(sizeof(struct hv_message) == HV_MESSAGE_SIZE, "HV_MESSAGE is 256 bytes");
+
+/* Reference TSC page (TLFS 12.7). */
+struct hv_reference_tsc_page {
+	uint32_t tsc_sequence;
+	uint32_t reserved1;
+	uint64_t tsc_scale;
+	int64_t tsc_offset;
+};
+
+#endif

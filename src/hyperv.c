@@ -1,0 +1,244 @@
+/*
+ * KVM side of the Hyper-V interface: host operations for the core, the MSR
+ * filter that sends synthetic MSRs to user space, and the hypercall exit.
+ */
+#include "hyperv.h"
+#include "util.h"
+#include "vcpu.h"
+#include "vm.h"
+
+#include "kvsm/hv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#define MSR_IA32_TSC 0x10
+#define HV_MSR_RANGE_BASE 0x40000000u
+#define HV_MSR_RANGE_SIZE 0x100u
+/* KVM's local APIC timer counts at 1 GHz (APIC_BUS_CYCLE_NS = 1). */
+#define KVM_APIC_HZ 1000000000ull
+
+static void *host_guest_ptr(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
+{
+	struct vm *vm = host;
+
+	(void)write;	/* no VTL protections yet: every VTL sees RAM read-write */
+	return guest_mem_ptr(&vm->mem, vtl, gpa, len);
+}
+
+/* A fixed, edge, physical-destination MSI to the VP's in-kernel local APIC (VTL0). */
+static void host_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_t vector)
+{
+	struct vm *vm = host;
+	struct kvm_msi msi = { .address_lo = 0xfee00000u | (vp << 12), .data = vector };
+
+	if (vtl != 0)
+		return;		/* only VTL0 exists until VTLs are implemented */
+	if (ioctl(vm->vm_fd[0], KVM_SIGNAL_MSI, &msi) < 0)
+		pr_warning("KVM_SIGNAL_MSI to vp%u vector %u: %s", vp, vector, strerror(errno));
+}
+
+static void host_flush_tlb(void *host, unsigned int caller, const uint64_t *mask)
+{
+	vcpu_flush_tlbs(&((struct vm *)host)->vcpus[caller], mask);
+}
+
+static uint64_t host_guest_tsc(void *host)
+{
+	struct vm *vm = host;
+
+	return __rdtsc() + vm->guest_tsc_delta;
+}
+
+static uint64_t host_vp_runtime(void *host, unsigned int vp)
+{
+	struct vm *vm = host;
+	struct timespec ts;
+	clockid_t cid;
+
+	if (pthread_getcpuclockid(vm->vcpus[vp].thread, &cid) || clock_gettime(cid, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 10000000u + (uint64_t)ts.tv_nsec / 100;
+}
+
+/* Only the VP's own thread calls these: vCPU ioctls are per-thread. */
+static bool host_apic_msr(void *host, unsigned int vp, unsigned int vtl, uint32_t msr, bool write, uint64_t *val)
+{
+	struct vm *vm = host;
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e = { .index = msr, .data = write ? *val : 0 } };
+
+	/* KVM's in-kernel APIC takes these only in x2APIC mode; in xAPIC mode the guest gets #GP. */
+	if (vtl != 0 || ioctl(vm->vcpus[vp].fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &m) != 1)
+		return false;
+	if (!write)
+		*val = m.e.data;
+	return true;
+}
+
+static void host_get_xmm(void *host, unsigned int vp, uint64_t xmm[6][2])
+{
+	struct vm *vm = host;
+	struct kvm_fpu fpu;
+
+	if (ioctl(vm->vcpus[vp].fd, KVM_GET_FPU, &fpu))
+		die_errno(KVSM_EXIT_HOST, "KVM_GET_FPU");
+	memcpy(xmm, fpu.xmm, 6 * 16);
+}
+
+static void host_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2])
+{
+	struct vm *vm = host;
+	struct kvm_fpu fpu;
+
+	if (ioctl(vm->vcpus[vp].fd, KVM_GET_FPU, &fpu))
+		die_errno(KVSM_EXIT_HOST, "KVM_GET_FPU");
+	memcpy(fpu.xmm, xmm, 6 * 16);
+	if (ioctl(vm->vcpus[vp].fd, KVM_SET_FPU, &fpu))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_FPU");
+}
+
+static const struct hv_host_ops kvm_hv_ops = {
+	.guest_ptr = host_guest_ptr,
+	.raise_irq = host_raise_irq,
+	.flush_tlb = host_flush_tlb,
+	.guest_tsc = host_guest_tsc,
+	.vp_runtime = host_vp_runtime,
+	.apic_msr = host_apic_msr,
+	.get_xmm = host_get_xmm,
+	.set_xmm = host_set_xmm,
+};
+
+/*
+ * The guest TSC is the host TSC plus the offset KVM chose at vCPU creation
+ * (no TSC scaling: kvsm leaves the guest at the host's frequency). Read both
+ * once, back to back, to learn that offset.
+ */
+static void calibrate_tsc(struct vm *vm, uint64_t *tsc_hz)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = MSR_IA32_TSC };
+	uint64_t before, after;
+	int khz;
+
+	before = __rdtsc();
+	if (ioctl(vm->vcpus[0].fd, KVM_GET_MSRS, &m) != 1)
+		die_errno(KVSM_EXIT_HOST, "KVM_GET_MSRS(IA32_TSC)");
+	after = __rdtsc();
+	vm->guest_tsc_delta = m.e.data - (before + (after - before) / 2);
+	khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+	if (khz <= 0)
+		die_errno(KVSM_EXIT_HOST, "KVM_GET_TSC_KHZ");
+	*tsc_hz = (uint64_t)khz * 1000u;
+}
+
+static void set_msr_filter(struct vm *vm)
+{
+	static uint8_t deny[HV_MSR_RANGE_SIZE / 8];	/* all zero: every synthetic MSR exits */
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR, .args[0] = KVM_MSR_EXIT_REASON_FILTER };
+	struct kvm_msr_filter f = {
+		.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
+		.ranges[0] = { .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE, .nmsrs = HV_MSR_RANGE_SIZE,
+			       .base = HV_MSR_RANGE_BASE, .bitmap = deny },
+	};
+
+	if (ioctl(vm->vm_fd[0], KVM_ENABLE_CAP, &cap))
+		die_errno(KVSM_EXIT_HOST, "KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR)");
+	if (ioctl(vm->vm_fd[0], KVM_X86_SET_MSR_FILTER, &f))
+		die_errno(KVSM_EXIT_HOST, "KVM_X86_SET_MSR_FILTER");
+}
+
+void hyperv_init(struct vm *vm)
+{
+	struct hv_config cfg = {
+		.nr_vps = vm->nr_vcpus,
+		.apic_hz = KVM_APIC_HZ,
+		.ram_size = vm->mem.size,
+		.gpa_limit = 1ull << 52,
+		.trace = vm->opts->trace,
+		.ops = &kvm_hv_ops,
+		.host = vm,
+	};
+
+	calibrate_tsc(vm, &cfg.tsc_hz);
+	set_msr_filter(vm);
+	vm->hv = hv_partition_create(&cfg);
+	if (!vm->hv)
+		die(KVSM_EXIT_HOST, "cannot create the Hyper-V partition state");
+}
+
+/* CPL and mode of the caller, from the synced segment registers (TLFS 3.x: #UD unless CPL 0 in protected mode). */
+static bool hypercall_allowed(const struct kvm_sregs *s, const struct kvm_regs *r)
+{
+	return (s->cr0 & 1) && !(r->rflags & (1u << 17)) && s->ss.dpl == 0 && (s->cs.selector & 3) == 0;
+}
+
+static void inject_ud(struct vcpu *cpu)
+{
+	struct kvm_vcpu_events *ev = &cpu->run->s.regs.events;
+
+	ev->exception.injected = 1;
+	ev->exception.nr = 6;
+	ev->exception.has_error_code = 0;
+	cpu->run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
+}
+
+#define OUT_IMM8_LEN 2
+
+bool hyperv_handle_io(struct vcpu *cpu)
+{
+	struct kvm_run *run = cpu->run;
+	struct kvm_regs *r = &run->s.regs.regs;
+	struct kvm_sregs *s = &run->s.regs.sregs;
+	struct hv_hypercall_regs hr;
+	enum hv_hypercall_outcome out;
+
+	if (run->io.port != HV_HYPERCALL_PORT || run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 1 ||
+	    run->io.count != 1 || !hv_hypercall_enabled(cpu->vm->hv, cpu->index, cpu->vtl))
+		return false;
+	stat_inc(&cpu->vm->stats, STAT_HYPERCALL);
+	if (!hypercall_allowed(s, r)) {
+		r->rip -= OUT_IMM8_LEN;
+		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+		inject_ud(cpu);
+		return true;
+	}
+	hr = (struct hv_hypercall_regs){
+		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx, .rsi = r->rsi, .rdi = r->rdi,
+		.r8 = r->r8, .long_mode = (s->efer & (1u << 10)) && s->cs.l,
+	};
+	out = hv_hypercall(cpu->vm->hv, cpu->index, cpu->vtl, &hr);
+	r->rax = hr.rax;
+	r->rcx = hr.rcx;
+	r->rdx = hr.rdx;
+	if (out != HV_HYPERCALL_DONE)
+		r->rip -= OUT_IMM8_LEN;		/* re-execute (continuation) or fault at the call */
+	if (out == HV_HYPERCALL_UD)
+		inject_ud(cpu);
+	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	return true;
+}
+
+void hyperv_handle_msr(struct vcpu *cpu)
+{
+	struct kvm_run *run = cpu->run;
+	enum hv_msr_result res;
+
+	stat_inc(&cpu->vm->stats, STAT_SYNTHETIC_MSR);
+	if (run->exit_reason == KVM_EXIT_X86_RDMSR) {
+		uint64_t val = 0;
+
+		res = hv_msr_read(cpu->vm->hv, cpu->index, cpu->vtl, run->msr.index, &val);
+		run->msr.data = val;
+	} else
+		res = hv_msr_write(cpu->vm->hv, cpu->index, cpu->vtl, run->msr.index, run->msr.data);
+	run->msr.error = res != HV_MSR_OK;
+}
