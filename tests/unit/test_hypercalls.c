@@ -82,7 +82,7 @@ static struct hv_partition *p200, *p2;
 static struct hv_partition *make_partition(struct fake *f)
 {
 	struct hv_config cfg = {
-		.nr_vps = f->nr_vps, .tsc_hz = 10000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE,
+		.nr_vps = f->nr_vps, .tsc_hz = 20000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE,
 		.gpa_limit = 1ull << 36, .ops = &fake_ops, .host = f,
 	};
 
