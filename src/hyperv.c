@@ -3,6 +3,7 @@
  * filter that sends synthetic MSRs to user space, and the hypercall exit.
  */
 #include "hyperv.h"
+#include "autoeoi.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -31,13 +32,17 @@ static void *host_guest_ptr(void *host, unsigned int vtl, uint64_t gpa, size_t l
 }
 
 /* A fixed, edge, physical-destination MSI to the VP's in-kernel local APIC (VTL0). */
-static void host_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_t vector)
+static void host_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi)
 {
 	struct vm *vm = host;
 	struct kvm_msi msi = { .address_lo = 0xfee00000u | (vp << 12), .data = vector };
 
 	if (vtl != 0)
 		return;		/* only VTL0 exists until VTLs are implemented */
+	if (auto_eoi) {
+		autoeoi_raise(&vm->vcpus[vp], vector);
+		return;
+	}
 	if (ioctl(vm->vm_fd[0], KVM_SIGNAL_MSI, &msi) < 0)
 		pr_warning("KVM_SIGNAL_MSI to vp%u vector %u: %s", vp, vector, strerror(errno));
 }

@@ -10,6 +10,7 @@ static const char *const stat_names[STAT_NR] = {
 	[STAT_HYPERCALL] = "exit: hypercall",
 	[STAT_SYNTHETIC_MSR] = "exit: synthetic MSR",
 	[STAT_TLB_FLUSH] = "TLB flushes (per VP)",
+	[STAT_AUTOEOI] = "AutoEOI interrupts injected",
 };
 
 void stats_print(const struct stats *s, FILE *f)

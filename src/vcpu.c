@@ -1,4 +1,5 @@
 #include "vcpu.h"
+#include "autoeoi.h"
 #include "hyperv.h"
 #include "util.h"
 #include "vm.h"
@@ -259,10 +260,13 @@ static void *vcpu_thread(void *arg)
 	char name[16];
 
 	current_vcpu = cpu;
+	cpu->tid = gettid();
+	autoeoi_init(cpu);
 	snprintf(name, sizeof(name), "kvsm-vp%u", cpu->index);
 	pthread_setname_np(pthread_self(), name);
 
 	for (;;) {
+		autoeoi_deliver(cpu);
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
 			if (errno != EINTR && errno != EAGAIN) {
 				fprintf(stderr, "kvsm: vp%u: KVM_RUN: %s\n", cpu->index, strerror(errno));

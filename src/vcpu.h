@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 struct vm;
 
@@ -18,6 +20,9 @@ struct vcpu {
 	unsigned int vtl;		/* the VTL this VP is running */
 	unsigned int halt_round_seen;
 	bool flush_pending;		/* another VP asked this one to flush its TLB */
+	pid_t tid;			/* host thread id (for directed timer signals) */
+	uint64_t autoeoi_pending[4];	/* SynIC AutoEOI vectors waiting for injection (autoeoi.c) */
+	timer_t autoeoi_timer;
 };
 
 void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index);

@@ -23,8 +23,12 @@ struct hv_host_ops {
 	 * or the VTL may not access it that way. len never crosses a page.
 	 */
 	void *(*guest_ptr)(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write);
-	/* Deliver a fixed, edge-triggered interrupt to the local APIC of (vp, vtl). */
-	void (*raise_irq)(void *host, unsigned int vp, unsigned int vtl, uint8_t vector);
+	/*
+	 * Deliver a fixed, edge-triggered interrupt to the local APIC of (vp, vtl).
+	 * auto_eoi: the guest will not EOI it (SynIC AutoEOI), so it must not
+	 * be left in service.
+	 */
+	void (*raise_irq)(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi);
 	/* Flush the TLB of every VP set in mask (nr_vps bits), the caller included; returns when done. */
 	void (*flush_tlb)(void *host, unsigned int caller_vp, const uint64_t *mask);
 	/* The guest's TSC now, as RDTSC in the guest would read it. */

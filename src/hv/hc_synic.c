@@ -205,7 +205,8 @@ int hv_synic_assert_sint(struct hv_partition *p, unsigned int vp, unsigned int v
 	if (!(s->scontrol & 1) || (s->sint[sint] & HV_SINT_MASKED))
 		st = HV_STATUS_INVALID_SYNIC_STATE;
 	else if (!(s->sint[sint] & HV_SINT_POLLING))
-		p->ops->raise_irq(p->host, vp, vtl, (uint8_t)(s->sint[sint] & HV_SINT_VECTOR_MASK));
+		p->ops->raise_irq(p->host, vp, vtl, (uint8_t)(s->sint[sint] & HV_SINT_VECTOR_MASK),
+				  s->sint[sint] & HV_SINT_AUTO_EOI);
 	pthread_mutex_unlock(&p->vps[vp].lock);
 	return st;
 }

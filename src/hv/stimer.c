@@ -62,7 +62,7 @@ static void fire(struct hv_partition *p, unsigned int vp, unsigned int vtl, unsi
 	if (t->config & HV_STIMER_DIRECT) {
 		/* Vectors below 16 are not valid APIC vectors: the expiry is dropped. */
 		if (HV_STIMER_APIC_VECTOR(t->config) >= FIRST_VALID_VECTOR)
-			p->ops->raise_irq(p->host, vp, vtl, (uint8_t)HV_STIMER_APIC_VECTOR(t->config));
+			p->ops->raise_irq(p->host, vp, vtl, (uint8_t)HV_STIMER_APIC_VECTOR(t->config), false);
 	} else if (!t->msg_pending) {
 		/*
 		 * Each timer has one message buffer. If the slot is busy (or the

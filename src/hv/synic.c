@@ -42,15 +42,15 @@ static bool valid_target(const struct hv_partition *p, unsigned int vp, unsigned
 /*
  * Interrupt for SINT sint after a message or flag arrived. A masked SINT
  * gets none. Polling means the guest looks at the pages itself: treated as
- * unmasked, but no interrupt. AutoEOI is stored but not honoured: kvsm's
- * local APIC is KVM's, which cannot skip setting ISR for one injection, and
- * CPUID 0x40000004 bit 9 (deprecate AutoEOI) tells guests not to use it.
+ * unmasked, but no interrupt. AutoEOI asks the host to deliver the vector
+ * without leaving it in service (CPUID 0x40000004 bit 9 still recommends
+ * against AutoEOI, as Hyper-V does).
  */
 static void raise_sint(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint64_t sint)
 {
 	if (sint & (HV_SINT_MASKED | HV_SINT_POLLING))
 		return;
-	p->ops->raise_irq(p->host, vp, vtl, (uint8_t)(sint & HV_SINT_VECTOR_MASK));
+	p->ops->raise_irq(p->host, vp, vtl, (uint8_t)(sint & HV_SINT_VECTOR_MASK), sint & HV_SINT_AUTO_EOI);
 }
 
 /* Zero an overlay page when it is enabled or moved; a GPFN that is not RAM leaves it inaccessible. */

@@ -29,7 +29,7 @@ static void *fake_guest_ptr(void *host, unsigned int vtl, uint64_t gpa, size_t l
 	return gpa + len <= RAM_SIZE ? f->ram + gpa : NULL;
 }
 
-static void fake_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_t vector)
+static void fake_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi)
 {
 	struct fake *f = host;
 

@@ -38,7 +38,7 @@ static void *t_guest_ptr(void *host, unsigned int vtl, uint64_t gpa, size_t len,
 	return ram + gpa;
 }
 
-static void t_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_t vector)
+static void t_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi)
 {
 	pthread_mutex_lock(&irq_lock);
 	if (nirqs < 64)
