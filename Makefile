@@ -13,7 +13,7 @@ CLI_SRCS := src/main.c $(wildcard src/builtin-*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(B)/%.o)
 
-.PHONY: all deps check demo clean unit guests
+.PHONY: all deps check demo clean unit guests fuzz
 all: $(B)/kvsm $(B)/libkvsm.a
 
 deps:
@@ -31,10 +31,11 @@ $(B)/kvsm: $(CLI_OBJS) $(B)/libkvsm.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 include tests/unit/unit.mk
+include tests/fuzz/fuzz.mk
 include tests/guest/guest.mk
 
 check: deps
-	@$(MAKE) --no-print-directory all unit guests
+	@$(MAKE) --no-print-directory all unit guests $(B)/fuzz/fuzz_hypercall
 	@tests/run-tests.sh
 
 demo: deps

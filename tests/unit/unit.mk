@@ -1,23 +1,31 @@
-# Host unit tests: one binary per tests/unit/test_*.c, linked against libkvsm.
+# Host unit tests: one binary per tests/unit/test_*.c, linked against libkvsm, and each
+# again as *_asan against a libkvsm built with ASan and UBSan.
 # build/tests/unit/ holds only test binaries (dependency files go to build/tests/dep/).
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
+UNIT_ASAN_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%_asan)
 UNIT_HDRS := $(wildcard tests/unit/*.h)
-
-# The kernel parser fuzz test again, with the parser itself built under ASan/UBSan.
-KERNEL_ASAN_SRCS := src/loader/kernel.c src/guest_mem.c src/util.c
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(B)/asan/%.o)
 
-unit: $(UNIT_BINS) $(B)/tests/unit/test_kernel_asan $(B)/tests/cli/mkkernel
+unit: $(UNIT_BINS) $(UNIT_ASAN_BINS) $(B)/tests/cli/mkkernel
+
+$(B)/tests/unit/%_asan: tests/unit/%.c $(B)/asan/libkvsm.a $(UNIT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(SANITIZE) -o $@ $< $(B)/asan/libkvsm.a $(LDLIBS)
 
 $(B)/tests/unit/%: tests/unit/%.c $(B)/libkvsm.a $(UNIT_HDRS)
 	@mkdir -p $(@D)
 	@mkdir -p $(B)/tests/dep
 	$(CC) $(CFLAGS) -MF $(B)/tests/dep/$(@F).d -o $@ $< $(B)/libkvsm.a $(LDLIBS)
 
-$(B)/tests/unit/test_kernel_asan: tests/unit/test_kernel.c $(KERNEL_ASAN_SRCS) $(UNIT_HDRS) $(wildcard src/*.h src/loader/*.h)
+$(B)/asan/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(SANITIZE) -o $@ $< $(KERNEL_ASAN_SRCS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(SANITIZE) -c $< -o $@
+
+$(B)/asan/libkvsm.a: $(ASAN_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
 
 # Writes the malformed kernels tests/cli/run-errors.sh feeds to kvsm (not a unit test itself).
 $(B)/tests/cli/mkkernel: tests/cli/mkkernel.c $(UNIT_HDRS)
