@@ -4,16 +4,13 @@
 #include "loader/kernel.h"
 #include "loader/multiboot.h"
 #include "util.h"
-#include "vcpu.h"
 #include "vm.h"
-#include "x86/boot.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
@@ -40,30 +37,6 @@ static const uint8_t *map_kernel(const char *path, size_t *len)
 	close(fd);
 	*len = (size_t)st.st_size;
 	return p;
-}
-
-static void *vtl0_ram(void *ctx, uint64_t gpa, uint64_t len)
-{
-	return guest_mem_ptr(ctx, 0, gpa, len);
-}
-
-static void load_kernel(struct vm *vm, const struct kernel_image *img, const uint8_t *buf,
-			const char *cmdline)
-{
-	struct vcpu *bsp = &vm->vcpus[0];
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
-
-	kernel_copy(img, buf, vtl0_ram, &vm->mem);
-	multiboot_build_info(guest_mem_ptr(&vm->mem, 0, MBI_GPA, MBI_AREA_END - MBI_GPA), vm->mem.size,
-			     cmdline);
-	if (ioctl(bsp->fd, KVM_GET_SREGS, &sregs))
-		die_errno(KVSM_EXIT_HOST, "KVM_GET_SREGS");
-	x86_boot_setup(&vm->mem, img, &regs, &sregs);
-	if (ioctl(bsp->fd, KVM_SET_SREGS, &sregs))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_SREGS");
-	if (ioctl(bsp->fd, KVM_SET_REGS, &regs))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_REGS");
 }
 
 int cmd_run(int argc, char *argv[])
@@ -96,7 +69,7 @@ int cmd_run(int argc, char *argv[])
 		die(KVSM_EXIT_USAGE, "kernel '%s': %s", opts.kernel, err);
 
 	vm_init(&vm, &opts);
-	load_kernel(&vm, &img, buf, cmdline);
+	vm_load_kernel(&vm, &img, buf, cmdline);
 	status = vm_run(&vm);
 	if (opts.stats) {
 		stats_print(&vm.stats, stderr);

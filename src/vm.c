@@ -3,7 +3,9 @@
 #include "hyperv.h"
 #include "util.h"
 #include "vcpu.h"
+#include "x86/boot.h"
 #include "x86/cpuid.h"
+#include "loader/multiboot.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -102,6 +104,29 @@ void vm_init(struct vm *vm, const struct run_opts *opts)
 	for (unsigned int i = 0; i < opts->smp; i++)
 		x86_cpuid_set_vcpu(vm->vcpus[i].fd, cpuid, i, opts->smp, vm->hv);
 	free(cpuid);
+}
+
+static void *vtl0_ram(void *ctx, uint64_t gpa, uint64_t len)
+{
+	return guest_mem_ptr(ctx, 0, gpa, len);
+}
+
+void vm_load_kernel(struct vm *vm, const struct kernel_image *img, const uint8_t *buf, const char *cmdline)
+{
+	struct vcpu *bsp = &vm->vcpus[0];
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	kernel_copy(img, buf, vtl0_ram, &vm->mem);
+	multiboot_build_info(guest_mem_ptr(&vm->mem, 0, MBI_GPA, MBI_AREA_END - MBI_GPA), vm->mem.size,
+			     cmdline);
+	if (ioctl(bsp->fd, KVM_GET_SREGS, &sregs))
+		die_errno(KVSM_EXIT_HOST, "KVM_GET_SREGS");
+	x86_boot_setup(&vm->mem, img, &regs, &sregs);
+	if (ioctl(bsp->fd, KVM_SET_SREGS, &sregs))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_SREGS");
+	if (ioctl(bsp->fd, KVM_SET_REGS, &regs))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_REGS");
 }
 
 void vm_stop(struct vm *vm, int status)

@@ -49,6 +49,9 @@ struct vm {
 };
 
 void vm_init(struct vm *vm, const struct run_opts *opts);
+/* Copy a parsed kernel into RAM, write the multiboot info and set the boot processor's entry state. */
+struct kernel_image;
+void vm_load_kernel(struct vm *vm, const struct kernel_image *img, const uint8_t *buf, const char *cmdline);
 /* Start every vCPU thread and wait until the VM stops; returns the exit status. */
 int vm_run(struct vm *vm);
 /* Ask the VM to stop with the given exit status (first caller wins). */
