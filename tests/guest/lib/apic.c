@@ -53,3 +53,82 @@ unsigned int smp_start_aps(void)
 		pause();
 	return ncpus - 1u;
 }
+
+/* ---- on_cpu ---- */
+static struct {
+	void (*volatile fn)(void *);
+	void *volatile arg;
+	volatile unsigned int from;
+	volatile bool done;
+} work[MAX_CPUS];
+
+static void wake_irq(struct irq_frame *f)
+{
+	apic_eoi();
+}
+
+void ap_idle(unsigned int id)
+{
+	set_irq_handler(ON_CPU_VECTOR, wake_irq);
+	apic_enable();
+	__atomic_add_fetch(&cpus_online, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		void (*fn)(void *);
+
+		/* Check with interrupts off, then sti; hlt: a wake-up IPI in between is not lost. */
+		cli();
+		fn = __atomic_load_n(&work[id].fn, __ATOMIC_ACQUIRE);
+		if (!fn) {
+			sti_hlt();
+			continue;
+		}
+		fn(work[id].arg);
+		cli();
+		work[id].fn = 0;
+		__atomic_store_n(&work[id].done, true, __ATOMIC_RELEASE);
+		apic_send_ipi(work[id].from, 0x4000 | ON_CPU_VECTOR);
+	}
+}
+
+void on_cpu(unsigned int cpu, void (*fn)(void *), void *arg)
+{
+	bool was_on = irqs_enabled();
+
+	cli();
+	if (cpu == apic_id()) {
+		fn(arg);
+	} else {
+		set_irq_handler(ON_CPU_VECTOR, wake_irq);
+		work[cpu].arg = arg;
+		work[cpu].from = apic_id();
+		work[cpu].done = false;
+		__atomic_store_n(&work[cpu].fn, fn, __ATOMIC_RELEASE);
+		apic_send_ipi(cpu, 0x4000 | ON_CPU_VECTOR);	/* fixed, physical, assert */
+		while (!__atomic_load_n(&work[cpu].done, __ATOMIC_ACQUIRE)) {
+			sti_hlt();
+			cli();
+		}
+	}
+	if (was_on)
+		sti();
+}
+
+/* ---- wake-up tick ---- */
+static void tick_irq(struct irq_frame *f)
+{
+	apic_eoi();
+}
+
+void tick_start(unsigned int period_us)
+{
+	set_irq_handler(TICK_VECTOR, tick_irq);
+	apic_write(APIC_TIMER_DIV, 0xb);			/* divide by 1 */
+	apic_write(APIC_LVT_TIMER, TICK_VECTOR | (1u << 17));	/* periodic */
+	apic_write(APIC_TIMER_INIT, period_us * 1000u);
+}
+
+void tick_stop(void)
+{
+	apic_write(APIC_LVT_TIMER, TICK_VECTOR | (1u << 16));	/* masked */
+	apic_write(APIC_TIMER_INIT, 0);
+}

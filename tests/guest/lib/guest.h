@@ -115,6 +115,27 @@ extern volatile unsigned int cpus_online;
 /* Start every AP listed by fw_cfg with INIT-SIPI-SIPI; each runs ap_main(apic_id). Returns the AP count. */
 unsigned int smp_start_aps(void);
 
+/*
+ * Running code on APs: an AP whose ap_main calls ap_idle() enables its APIC,
+ * goes online and then sleeps (sti; hlt), running what on_cpu() hands it.
+ * on_cpu() runs fn(arg) on that CPU (directly when it is the caller's) and
+ * waits, halted, until it returns. Both wake the other side with a fixed IPI
+ * at ON_CPU_VECTOR. The function runs with interrupts disabled.
+ */
+#define ON_CPU_VECTOR 0xfc
+void __attribute__((noreturn)) ap_idle(unsigned int id);
+void on_cpu(unsigned int cpu, void (*fn)(void *), void *arg);
+static inline bool irqs_enabled(void) { uint64_t f; __asm__ volatile("pushfq; pop %0" : "=r"(f)); return f & 0x200; }
+
+/*
+ * Wake-up tick for bounded waits: the local APIC timer, periodic every
+ * period_us microseconds (KVM's APIC timer runs at 1 GHz), vector TICK_VECTOR,
+ * whose handler only EOIs. Lets a `sti; hlt` loop re-check a deadline.
+ */
+#define TICK_VECTOR 0xfd
+void tick_start(unsigned int period_us);
+void tick_stop(void);
+
 /* ---- fw_cfg (QEMU traditional I/O interface) ---- */
 void fw_cfg_read(uint16_t key, void *buf, size_t len);
 

@@ -86,3 +86,10 @@ uint64_t hv_hypercall_xmm(uint64_t control, uint64_t rdx, uint64_t r8v, const vo
 	set_irq_handler(6, 0);
 	return ret;
 }
+
+void hv_synic_enable(void *simp, void *siefp)
+{
+	wrmsr(HV_X64_MSR_SIMP, (uint64_t)simp | 1);
+	wrmsr(HV_X64_MSR_SIEFP, (uint64_t)siefp | 1);
+	wrmsr(HV_X64_MSR_SCONTROL, 1);
+}

@@ -26,6 +26,31 @@
 #define HV_X64_MSR_STIMER0_CONFIG	0x400000B0
 #define HV_X64_MSR_STIMER0_COUNT	0x400000B1
 
+#define HV_X64_MSR_SINT(n)		(HV_X64_MSR_SINT0 + (n))
+#define HV_X64_MSR_STIMER_CONFIG(n)	(HV_X64_MSR_STIMER0_CONFIG + 2 * (n))
+#define HV_X64_MSR_STIMER_COUNT(n)	(HV_X64_MSR_STIMER0_COUNT + 2 * (n))
+
+#define HV_SINT_MASKED		(1ull << 16)
+#define HV_SINT_AUTO_EOI	(1ull << 17)
+#define HV_SINT_POLLING		(1ull << 18)
+
+#define HV_STIMER_ENABLE	(1ull << 0)
+#define HV_STIMER_PERIODIC	(1ull << 1)
+#define HV_STIMER_LAZY		(1ull << 2)
+#define HV_STIMER_AUTO_ENABLE	(1ull << 3)
+#define HV_STIMER_VECTOR(v)	((uint64_t)(v) << 4)
+#define HV_STIMER_DIRECT	(1ull << 12)
+#define HV_STIMER_SINT(s)	((uint64_t)(s) << 16)
+
+#define HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE	0x0002
+#define HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST	0x0003
+#define HVCALL_SEND_SYNTHETIC_CLUSTER_IPI	0x000B
+#define HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX	0x0013
+#define HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX	0x0014
+#define HVCALL_SEND_SYNTHETIC_CLUSTER_IPI_EX	0x0015
+#define HVCALL_POST_MESSAGE			0x005C
+#define HVCALL_SIGNAL_EVENT			0x005D
+
 #define HV_GUEST_OS_ID_KVSM_TESTS	0x8100000000000001ull	/* open source, "Linux"-typed, build 1 */
 
 /* HV_STATUS */
@@ -36,6 +61,8 @@
 #define HV_STATUS_INVALID_PARAMETER		0x0005
 #define HV_STATUS_ACCESS_DENIED			0x0006
 #define HV_STATUS_INVALID_PARTITION_ID		0x000D
+#define HV_STATUS_INVALID_VP_INDEX		0x000E
+#define HV_STATUS_INVALID_PORT_ID		0x0011
 #define HV_STATUS_INVALID_CONNECTION_ID		0x0012
 #define HV_STATUS_INSUFFICIENT_BUFFERS		0x0013
 #define HV_STATUS_INVALID_SYNIC_STATE		0x0018
@@ -59,5 +86,69 @@ uint64_t hv_hypercall(uint64_t control, uint64_t in_gpa, uint64_t out_gpa);
 uint64_t hv_hypercall_xmm(uint64_t control, uint64_t rdx, uint64_t r8, const void *xmm_in, void *xmm_out);
 /* Whether the last hypercall faulted with #UD. */
 extern volatile bool hv_hypercall_ud;
+
+/* ---- SynIC (TLFS 11): message slots, PostMessage input, the hyperv-testdev port ---- */
+#define HV_MESSAGE_FLAG_PENDING	0x01
+#define HVMSG_TIMER_EXPIRED	0x80000010u
+
+struct hv_message {
+	uint32_t type;
+	uint8_t payload_size;
+	uint8_t flags;
+	uint16_t reserved;
+	uint64_t origination_id;
+	uint8_t payload[240];
+};
+
+struct hv_timer_payload {
+	uint32_t timer_index, reserved;
+	uint64_t expiration_time, delivery_time;
+};
+
+struct hv_post_message_input {
+	uint32_t connection_id, reserved, message_type, payload_size;
+	uint8_t payload[240];
+};
+
+/* Enable the calling VP's SIMP and SIEFP at the given pages, then SCONTROL. */
+void hv_synic_enable(void *simp, void *siefp);
+
+/*
+ * kvsm's QEMU-compatible hyperv-testdev (--testdev): a 32-bit write to port
+ * 0x3000. ctl: 1/2/3 SINT route create/destroy/assert, 4/5 message
+ * connection create/destroy, 6/7 event connection create/destroy.
+ */
+#define TESTDEV_PORT		0x3000
+enum { TD_ROUTE_CREATE = 1, TD_ROUTE_DESTROY, TD_ROUTE_ASSERT, TD_MSG_CONN_CREATE, TD_MSG_CONN_DESTROY,
+       TD_EVT_CONN_CREATE, TD_EVT_CONN_DESTROY };
+static inline void hv_testdev(unsigned int conn_id, unsigned int ctl, unsigned int vp, unsigned int sint)
+{
+	outl(TESTDEV_PORT, conn_id << 24 | ctl << 16 | vp << 8 | sint);
+}
+
+/* ---- time ---- */
+static inline uint64_t hv_ref_time(void) { return rdmsr(HV_X64_MSR_TIME_REF_COUNT); }
+
+/*
+ * Wait with sti; hlt until cond holds or timeout_us (reference time) passed;
+ * returns cond. cond is evaluated with interrupts off, so an interrupt that
+ * makes it true cannot slip in between the check and the hlt. A 1 ms local
+ * APIC tick bounds each hlt. Returns with interrupts disabled.
+ */
+#define WAIT_UNTIL(cond, timeout_us) ({						\
+	uint64_t _end = hv_ref_time() + (uint64_t)(timeout_us) * 10;		\
+	bool _ok;								\
+	tick_start(1000);							\
+	for (;;) {								\
+		cli();								\
+		if ((_ok = (cond)) || hv_ref_time() >= _end)			\
+			break;							\
+		sti_hlt();							\
+	}									\
+	tick_stop();								\
+	_ok;									\
+})
+/* Sleep (interrupts enabled, handlers run) for us microseconds. */
+#define delay_us(us) ((void)WAIT_UNTIL(false, (us)))
 
 #endif
