@@ -19,9 +19,14 @@ static __thread struct vcpu *current_vcpu;
 static void kick_handler(int sig)
 {
 	(void)sig;
-	/* KVM_RUN returns EINTR now, or at once when next entered (KVM_CAP_IMMEDIATE_EXIT). */
+	/*
+	 * KVM_RUN returns EINTR now, or at once when next entered (KVM_CAP_IMMEDIATE_EXIT).
+	 * Every VTL's vCPU is marked: the VP may be switching VTLs right now.
+	 */
 	if (current_vcpu)
-		current_vcpu->run->immediate_exit = 1;
+		for (unsigned int v = 0; v < KVSM_MAX_VTLS; v++)
+			if (current_vcpu->v[v].run)
+				current_vcpu->v[v].run->immediate_exit = 1;
 }
 
 void vcpu_init_signals(void)
@@ -33,18 +38,39 @@ void vcpu_init_signals(void)
 		die_errno(KVSM_EXIT_HOST, "sigaction");
 }
 
+/*
+ * The synced register area of a vCPU is kvsm's copy of its registers between
+ * runs (kvm_dirty_regs hands changes back), so fill it before the first run.
+ */
+static void sync_regs_init(struct vcpu_vtl *v)
+{
+	struct kvm_run *run = v->run;
+
+	run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
+	if (ioctl(v->fd, KVM_GET_REGS, &run->s.regs.regs) || ioctl(v->fd, KVM_GET_SREGS, &run->s.regs.sregs) ||
+	    ioctl(v->fd, KVM_GET_VCPU_EVENTS, &run->s.regs.events))
+		die_errno(KVSM_EXIT_HOST, "reading the initial vCPU state");
+}
+
 void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index)
 {
 	cpu->vm = vm;
 	cpu->index = index;
-	cpu->fd = ioctl(vm->vm_fd[0], KVM_CREATE_VCPU, index);
-	if (cpu->fd < 0)
-		die_errno(KVSM_EXIT_HOST, "KVM_CREATE_VCPU %u", index);
-	cpu->run = mmap(NULL, (size_t)vm->host.vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-			cpu->fd, 0);
-	if (cpu->run == MAP_FAILED)
-		die_errno(KVSM_EXIT_HOST, "mmap kvm_run of vCPU %u", index);
-	cpu->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
+	pthread_mutex_init(&cpu->request_lock, NULL);
+	for (unsigned int vtl = 0; vtl < vm->opts->vtls; vtl++) {
+		struct vcpu_vtl *v = &cpu->v[vtl];
+
+		v->fd = ioctl(vm->vm_fd[vtl], KVM_CREATE_VCPU, index);
+		if (v->fd < 0)
+			die_errno(KVSM_EXIT_HOST, "KVM_CREATE_VCPU %u (VTL%u)", index, vtl);
+		v->run = mmap(NULL, (size_t)vm->host.vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+		if (v->run == MAP_FAILED)
+			die_errno(KVSM_EXIT_HOST, "mmap kvm_run of vCPU %u (VTL%u)", index, vtl);
+		sync_regs_init(v);
+	}
+	cpu->vtl = 0;
+	cpu->fd = cpu->v[0].fd;
+	cpu->run = cpu->v[0].run;
 }
 
 void vcpu_kick(struct vcpu *cpu)
@@ -108,15 +134,72 @@ static void flush_own_tlb(struct vcpu *cpu)
 	stat_inc(&cpu->vm->stats, STAT_TLB_FLUSH);
 }
 
-/* Do what other VPs asked of this one. */
-static void service_requests(struct vcpu *cpu)
+struct vcpu_request {
+	void (*fn)(struct vcpu *, void *);
+	void *arg;
+	bool done;
+};
+
+static void wake_waiters(struct vm *vm)
 {
+	pthread_mutex_lock(&vm->lock);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vcpu_service_requests(struct vcpu *cpu)
+{
+	struct vcpu_request *r = __atomic_exchange_n(&cpu->request, NULL, __ATOMIC_ACQ_REL);
+
 	if (__atomic_exchange_n(&cpu->flush_pending, false, __ATOMIC_ACQ_REL)) {
 		flush_own_tlb(cpu);
-		pthread_mutex_lock(&cpu->vm->lock);
-		pthread_cond_broadcast(&cpu->vm->cond);
-		pthread_mutex_unlock(&cpu->vm->lock);
+		wake_waiters(cpu->vm);
 	}
+	if (r) {
+		r->fn(cpu, r->arg);
+		__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+		wake_waiters(cpu->vm);
+	}
+}
+
+/* Sleep until woken by another VP's completion (or 1 ms), unless the VM is stopping; returns false then. */
+static bool wait_a_little(struct vm *vm)
+{
+	struct timespec t;
+	bool stopping;
+
+	pthread_mutex_lock(&vm->lock);
+	stopping = vm->stopping;
+	if (!stopping) {
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 1000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&vm->cond, &vm->lock, &t);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return !stopping;
+}
+
+void vcpu_run_on(struct vcpu *self, struct vcpu *target, void (*fn)(struct vcpu *, void *), void *arg)
+{
+	struct vcpu_request r = { .fn = fn, .arg = arg };
+
+	if (self == target) {
+		fn(self, arg);
+		return;
+	}
+	pthread_mutex_lock(&target->request_lock);	/* one requester at a time */
+	__atomic_store_n(&target->request, &r, __ATOMIC_RELEASE);
+	vcpu_kick(target);
+	while (!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE)) {
+		vcpu_service_requests(self);
+		if (!wait_a_little(self->vm))
+			break;
+	}
+	pthread_mutex_unlock(&target->request_lock);
 }
 
 void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask)
@@ -135,28 +218,13 @@ void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask)
 		flush_own_tlb(caller);
 	/* Keep serving our own requests while waiting, so two VPs flushing each other cannot deadlock. */
 	while (waiting) {
-		struct timespec t;
-
-		service_requests(caller);
+		vcpu_service_requests(caller);
 		waiting = false;
 		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 			waiting |= __atomic_load_n(&vm->vcpus[i].flush_pending, __ATOMIC_ACQUIRE) &&
 				   i != caller->index;
-		if (!waiting)
+		if (!waiting || !wait_a_little(vm))
 			break;
-		pthread_mutex_lock(&vm->lock);
-		if (vm->stopping) {
-			pthread_mutex_unlock(&vm->lock);
-			break;
-		}
-		clock_gettime(CLOCK_REALTIME, &t);
-		t.tv_nsec += 1000000;
-		if (t.tv_nsec >= 1000000000) {
-			t.tv_sec++;
-			t.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&vm->cond, &vm->lock, &t);
-		pthread_mutex_unlock(&vm->lock);
 	}
 }
 
@@ -168,7 +236,7 @@ static void handle_kick(struct vcpu *cpu)
 	unsigned int round;
 	bool dormant = false;
 
-	service_requests(cpu);
+	vcpu_service_requests(cpu);
 	pthread_mutex_lock(&vm->lock);
 	round = vm->halt_round;
 	pthread_mutex_unlock(&vm->lock);
@@ -273,7 +341,9 @@ static void *vcpu_thread(void *arg)
 				vm_stop(cpu->vm, KVSM_EXIT_HOST);
 				break;
 			}
-			cpu->run->immediate_exit = 0;
+			for (unsigned int v = 0; v < KVSM_MAX_VTLS; v++)
+				if (cpu->v[v].run)
+					cpu->v[v].run->immediate_exit = 0;
 			stat_inc(&cpu->vm->stats, STAT_EXIT_INTR);
 			if (vcpu_stopping(cpu))
 				break;

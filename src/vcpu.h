@@ -9,18 +9,31 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "guest_mem.h"
+
 struct vm;
+struct vcpu_request;
+
+/* The VP in one VTL: one KVM vCPU in that VTL's VM. */
+struct vcpu_vtl {
+	int fd;
+	struct kvm_run *run;
+};
 
 struct vcpu {
 	struct vm *vm;
 	unsigned int index;	/* VP index = APIC ID */
-	int fd;
-	struct kvm_run *run;
+	struct vcpu_vtl v[KVSM_MAX_VTLS];	/* vCPUs of the VTLs the partition has */
+	int fd;				/* = v[vtl].fd: the active VTL's vCPU */
+	struct kvm_run *run;		/* = v[vtl].run */
 	pthread_t thread;
 	unsigned int vtl;		/* the VTL this VP is running */
 	unsigned int halt_round_seen;
 	bool flush_pending;		/* another VP asked this one to flush its TLB */
 	pid_t tid;			/* host thread id (for directed timer signals) */
+	/* A function another VP's thread wants run on this one (vcpu_run_on). */
+	pthread_mutex_t request_lock;
+	struct vcpu_request *request;
 	uint64_t autoeoi_pending[4];	/* SynIC AutoEOI vectors waiting for injection (autoeoi.c) */
 	timer_t autoeoi_timer;
 };
@@ -34,6 +47,14 @@ void vcpu_kick(struct vcpu *cpu);
  * have done so. Called on the caller's own thread.
  */
 void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask);
+/*
+ * Run fn(target, arg) on target's own thread (vCPU ioctls belong to it) and
+ * wait for it; runs directly when target is self. self keeps serving its own
+ * requests while it waits.
+ */
+void vcpu_run_on(struct vcpu *self, struct vcpu *target, void (*fn)(struct vcpu *, void *), void *arg);
+/* Serve what other VPs asked of this one (TLB flushes, vcpu_run_on). Own thread only. */
+void vcpu_service_requests(struct vcpu *cpu);
 /* Install the kick signal handler; once per process. */
 void vcpu_init_signals(void);
 

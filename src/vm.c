@@ -30,7 +30,12 @@ static void set_memslot(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, v
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_USER_MEMORY_REGION (slot %u)", slot);
 }
 
-static void create_vtl0(struct vm *vm)
+/*
+ * One KVM VM per VTL over the same RAM, each through its own view. VTL0 has
+ * KVM's irqchip and PIT; higher VTLs have none: kvsm emulates their local
+ * APICs, so it sees (and can act on) every interrupt aimed at them.
+ */
+static void create_vtl_vm(struct vm *vm, unsigned int vtl)
 {
 	int fd = ioctl(vm->host.fd, KVM_CREATE_VM, 0);
 	uint64_t low = guest_low_ram(vm->mem.size), high = guest_high_ram(vm->mem.size);
@@ -38,22 +43,23 @@ static void create_vtl0(struct vm *vm)
 	uint64_t idmap = KVM_IDENTITY_MAP_GPA;
 
 	if (fd < 0)
-		die_errno(KVSM_EXIT_HOST, "KVM_CREATE_VM");
-	vm->vm_fd[0] = fd;
+		die_errno(KVSM_EXIT_HOST, "KVM_CREATE_VM (VTL%u)", vtl);
+	vm->vm_fd[vtl] = fd;
 	if (kvm_check_cap(&vm->host, KVM_CAP_SET_TSS_ADDR) && ioctl(fd, KVM_SET_TSS_ADDR, KVM_TSS_GPA))
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_TSS_ADDR");
 	if (kvm_check_cap(&vm->host, KVM_CAP_SET_IDENTITY_MAP_ADDR) &&
 	    ioctl(fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap))
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_IDENTITY_MAP_ADDR");
-	if (ioctl(fd, KVM_CREATE_IRQCHIP, 0))
-		die_errno(KVSM_EXIT_HOST, "KVM_CREATE_IRQCHIP");
-	if (ioctl(fd, KVM_CREATE_PIT2, &pit))
-		die_errno(KVSM_EXIT_HOST, "KVM_CREATE_PIT2");
-
-	guest_mem_map_view(&vm->mem, 0);
-	set_memslot(fd, 0, 0, low, vm->mem.view[0]);
+	if (vtl == 0) {
+		if (ioctl(fd, KVM_CREATE_IRQCHIP, 0))
+			die_errno(KVSM_EXIT_HOST, "KVM_CREATE_IRQCHIP");
+		if (ioctl(fd, KVM_CREATE_PIT2, &pit))
+			die_errno(KVSM_EXIT_HOST, "KVM_CREATE_PIT2");
+	}
+	guest_mem_map_view(&vm->mem, vtl);
+	set_memslot(fd, 0, 0, low, vm->mem.view[vtl]);
 	if (high)
-		set_memslot(fd, 1, GUEST_HIGH_RAM_BASE, high, vm->mem.view[0] + low);
+		set_memslot(fd, 1, GUEST_HIGH_RAM_BASE, high, vm->mem.view[vtl] + low);
 }
 
 void vm_set_irq(void *opaque, int irq, bool level)
@@ -82,7 +88,8 @@ void vm_init(struct vm *vm, const struct run_opts *opts)
 		    vm->host.max_vcpus);
 
 	guest_mem_init(&vm->mem, opts->mem);
-	create_vtl0(vm);
+	for (unsigned int vtl = 0; vtl < opts->vtls; vtl++)
+		create_vtl_vm(vm, vtl);
 
 	serial_init(&vm->serial, 1, vm_set_irq, vm);
 	fw_cfg_init(&vm->fw_cfg, opts->mem, opts->smp);
@@ -102,7 +109,8 @@ void vm_init(struct vm *vm, const struct run_opts *opts)
 		ioport_register(&vm->io, HYPERV_TESTDEV_PORT, HYPERV_TESTDEV_LEN, hyperv_testdev_io, &vm->testdev);
 	}
 	for (unsigned int i = 0; i < opts->smp; i++)
-		x86_cpuid_set_vcpu(vm->vcpus[i].fd, cpuid, i, opts->smp, vm->hv);
+		for (unsigned int vtl = 0; vtl < opts->vtls; vtl++)
+			x86_cpuid_set_vcpu(vm->vcpus[i].v[vtl].fd, cpuid, i, opts->smp, vm->hv);
 	free(cpuid);
 }
 

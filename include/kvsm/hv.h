@@ -41,6 +41,21 @@ struct hv_host_ops {
 	 * EOI/TPR/ICR MSRs. Returns false where the host cannot (then #GP).
 	 */
 	bool (*apic_msr)(void *host, unsigned int vp, unsigned int vtl, uint32_t msr, bool write, uint64_t *val);
+	/*
+	 * VSM (only used when cfg.max_vtl > 0). Architectural registers of VP
+	 * vp in VTL vtl by HV_REGISTER_NAME, as 16-byte values; return an
+	 * HV_STATUS. Called on the calling VP's thread; vp may be another VP.
+	 */
+	uint16_t (*get_vp_register)(void *host, unsigned int vp, unsigned int vtl, uint32_t name, uint64_t val[2]);
+	uint16_t (*set_vp_register)(void *host, unsigned int vp, unsigned int vtl, uint32_t name,
+				    const uint64_t val[2]);
+	/* Load an HV_INITIAL_VP_CONTEXT (224 bytes) into (vp, vtl) (HvCallEnableVpVtl). */
+	uint16_t (*set_initial_context)(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224]);
+	/*
+	 * HvCallStartVirtualProcessor: if VP vp has never run, load ctx into its
+	 * vCPU of vtl and start it there; else HV_STATUS_INVALID_VP_STATE.
+	 */
+	uint16_t (*start_vp)(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224]);
 	/* XMM0-5 of the calling VP (fast hypercalls); loaded and stored only when used. */
 	void (*get_xmm)(void *host, unsigned int vp, uint64_t xmm[6][2]);
 	void (*set_xmm)(void *host, unsigned int vp, const uint64_t xmm[6][2]);
@@ -53,6 +68,7 @@ struct hv_config {
 	uint64_t ram_size;		/* for GPA range checks: above this nothing is RAM */
 	uint64_t gpa_limit;		/* first GPA past the guest-physical address space */
 	bool trace;			/* log MSR accesses and hypercalls to stderr */
+	unsigned int max_vtl;		/* highest VTL the partition may enable (0 = no VSM) */
 	const struct hv_host_ops *ops;
 	void *host;
 };
@@ -76,12 +92,18 @@ enum hv_msr_result hv_msr_write(struct hv_partition *p, unsigned int vp, unsigne
 struct hv_hypercall_regs {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, r8;
 	bool long_mode;		/* EFER.LMA and CS.L */
+	/*
+	 * Out, for HV_HYPERCALL_SWITCH_VTL: the VTL to enter. Shared registers
+	 * move with the VP; rax/rcx (and rdx) here are what the target VTL sees.
+	 */
+	unsigned int target_vtl;
 };
 
 enum hv_hypercall_outcome {
 	HV_HYPERCALL_DONE,	/* result in rax (and rdx:rax for 32-bit); advance RIP past the call */
 	HV_HYPERCALL_CONTINUE,	/* rep call yielded: rcx (edx:eax) updated; re-execute the call */
 	HV_HYPERCALL_UD,	/* inject #UD, registers unchanged */
+	HV_HYPERCALL_SWITCH_VTL,	/* VtlCall/VtlReturn: RIP advanced; continue the VP in regs->target_vtl */
 };
 
 /*
@@ -92,6 +114,26 @@ enum hv_hypercall_outcome {
 enum hv_hypercall_outcome hv_hypercall(struct hv_partition *p, unsigned int vp, unsigned int vtl,
 				       struct hv_hypercall_regs *regs);
 bool hv_hypercall_enabled(const struct hv_partition *p, unsigned int vp, unsigned int vtl);
+
+/* ---- VSM ---- */
+
+/* HV_VTL_ENTRY_REASON */
+#define HV_VTL_ENTRY_VTL_CALL	1
+#define HV_VTL_ENTRY_INTERRUPT	2
+
+/* The VTL VP vp runs now. */
+unsigned int hv_vp_active_vtl(const struct hv_partition *p, unsigned int vp);
+/* Bitmap of the VTLs enabled on VP vp. */
+unsigned int hv_vp_enabled_vtls(const struct hv_partition *p, unsigned int vp);
+/* The VMM switched VP vp up to `to` because an interrupt for that VTL is pending. */
+void hv_vtl_enter_for_interrupt(struct hv_partition *p, unsigned int vp, unsigned int to);
+/*
+ * A lower VTL `lower` of VP vp got an interrupt while vp runs a higher VTL:
+ * assert VINA in the active VTL if it is enabled (TLFS 15.x, spec 4.4).
+ */
+void hv_vina_notify(struct hv_partition *p, unsigned int vp, unsigned int lower);
+/* Whether the higher VTL of vp let a lower VTL start APs (DenyLowerVtlStartup). */
+bool hv_lower_vtl_startup_denied(const struct hv_partition *p, unsigned int caller_vtl);
 
 /* Print per-hypercall counts (for --stats). */
 #include <stdio.h>

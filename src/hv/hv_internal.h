@@ -40,9 +40,19 @@ struct hv_vp_vtl {
 	struct hv_stimer stimer[HV_SYNIC_STIMER_COUNT];
 };
 
+/* A VP's VSM state (TLFS chapter 15). */
+struct hv_vsm_vp {
+	unsigned int enabled_vtls;	/* bit n: VTL n enabled on this VP (VTL0 always) */
+	unsigned int active_vtl;
+	uint64_t vina[HV_MAX_VTLS];	/* HvRegisterVsmVina of each VTL */
+	/* HvRegisterVsmVpSecureConfigVtlN held by VTL m for each lower VTL n: [m][n]. */
+	uint64_t secure_config[HV_MAX_VTLS][HV_MAX_VTLS];
+};
+
 struct hv_vp {
 	struct hv_partition *p;
 	unsigned int index;
+	struct hv_vsm_vp vsm;		/* only this VP's thread changes it */
 	/* Guards synic and stimer state of every VTL: other VPs and the timer thread deliver here. */
 	pthread_mutex_t lock;
 	struct hv_vp_vtl vtl[HV_MAX_VTLS];
@@ -78,6 +88,11 @@ struct hv_partition {
 		uint64_t hypercall;
 		uint64_t reference_tsc;
 	} vtl[HV_MAX_VTLS];
+
+	/* VSM partition state (vsm.c), under msr_lock. */
+	unsigned int enabled_vtls;	/* HvRegisterVsmPartitionStatus.EnabledVtlSet */
+	unsigned int vtl_enabled_on_a_vp;	/* bit n: some VP has VTL n enabled */
+	uint64_t partition_config[HV_MAX_VTLS];	/* HvRegisterVsmPartitionConfig of VTL n >= 1 */
 
 	pthread_mutex_t conn_lock;
 	struct hv_connection conns[HV_MAX_CONNECTIONS];
@@ -198,8 +213,23 @@ const struct hv_hypercall_desc *hv_hypercall_find(uint16_t code);
 void hv_stats_count(struct hv_partition *p, uint16_t code);
 
 /* Hypercall handlers, one file per family. */
-extern const struct hv_hypercall_desc hv_hc_flush[], hv_hc_ipi[], hv_hc_synic[], hv_hc_misc[];
-extern const unsigned int hv_hc_flush_n, hv_hc_ipi_n, hv_hc_synic_n, hv_hc_misc_n;
+extern const struct hv_hypercall_desc hv_hc_flush[], hv_hc_ipi[], hv_hc_synic[], hv_hc_misc[], hv_hc_vsm[],
+	hv_hc_vp_regs[];
+extern const unsigned int hv_hc_flush_n, hv_hc_ipi_n, hv_hc_synic_n, hv_hc_misc_n, hv_hc_vsm_n, hv_hc_vp_regs_n;
+
+/* vsm.c */
+#define HVCALL_VTL_CALL		0x0011
+#define HVCALL_VTL_RETURN	0x0012
+/* VtlCall / VtlReturn (spec 3.4): #UD, or a switch with regs->target_vtl and the target's RAX/RCX. */
+enum hv_hypercall_outcome hv_vtl_call_return(struct hv_partition *p, unsigned int vp, unsigned int vtl,
+					     uint16_t code, uint64_t control, struct hv_hypercall_regs *regs);
+/* VSM registers (0xD0000-0xDFFFF) of VP vp as seen by `caller` VTL for target VTL `vtl`. */
+uint16_t hv_vsm_reg_get(struct hv_partition *p, unsigned int vp, unsigned int caller, unsigned int vtl,
+			bool long_mode, uint32_t name, uint64_t *val);
+uint16_t hv_vsm_reg_set(struct hv_partition *p, unsigned int vp, unsigned int caller, unsigned int vtl,
+			uint32_t name, uint64_t val);
+/* Validate an HV_INPUT_VTL byte: the VTL it names (the caller's when UseTargetVtl = 0), or an HV_STATUS < 0. */
+int hv_input_vtl(uint8_t input_vtl, unsigned int caller);
 
 /*
  * HV_VP_SET (TLFS 7.x, sparse 4K banks or all): parse from buf (size bytes,

@@ -14,9 +14,6 @@
 /* Rep elements handled per exit before yielding back to the guest (keeps interrupt latency bounded). */
 #define REP_BUDGET 256
 
-#define HVCALL_VTL_CALL		0x0011
-#define HVCALL_VTL_RETURN	0x0012
-
 static const struct {
 	const struct hv_hypercall_desc *table;
 	const unsigned int *n;
@@ -25,6 +22,8 @@ static const struct {
 	{ hv_hc_ipi, &hv_hc_ipi_n },
 	{ hv_hc_synic, &hv_hc_synic_n },
 	{ hv_hc_misc, &hv_hc_misc_n },
+	{ hv_hc_vsm, &hv_hc_vsm_n },
+	{ hv_hc_vp_regs, &hv_hc_vp_regs_n },
 };
 
 const struct hv_hypercall_desc *hv_hypercall_find(uint16_t code)
@@ -193,7 +192,7 @@ enum hv_hypercall_outcome hv_hypercall(struct hv_partition *p, unsigned int vpi,
 
 	st = hv_hypercall_decode(control, &in);
 	if (in.code == HVCALL_VTL_CALL || in.code == HVCALL_VTL_RETURN)
-		return HV_HYPERCALL_UD;		/* no higher VTL can be enabled (AccessVsm not granted) */
+		return hv_vtl_call_return(p, vpi, vtl, in.code, control, r);
 	if (!st && in.desc->privilege && !hv_has_privilege(p, in.desc->privilege))
 		st = HV_STATUS_ACCESS_DENIED;
 	if (!st)

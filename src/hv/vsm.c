@@ -1,0 +1,395 @@
+/*
+ * Virtual Secure Mode (TLFS chapter 15; spec sections 1.7, 3.2-3.4, 3.8, 4.1,
+ * 4.2, 4.4): VTL enablement, VTL call and return, the VSM registers, VP
+ * start-up, entry reasons and VINA. The VMM moves the VP between its per-VTL
+ * vCPUs; this file decides when and which, and keeps the guest-visible state.
+ */
+#include "hv_internal.h"
+#include "hypercall_page.h"
+
+#include <string.h>
+
+#define VTL_BIT(v) (1u << (v))
+
+static uint8_t *assist_page(struct hv_partition *p, unsigned int vp, unsigned int vtl)
+{
+	uint64_t msr = p->vps[vp].vtl[vtl].vp_assist;
+
+	if (!(msr & HV_MSR_PAGE_ENABLE))
+		return NULL;
+	return hv_page_ptr(p, vtl, msr, true);
+}
+
+unsigned int hv_vp_active_vtl(const struct hv_partition *p, unsigned int vp)
+{
+	return __atomic_load_n(&p->vps[vp].vsm.active_vtl, __ATOMIC_ACQUIRE);
+}
+
+unsigned int hv_vp_enabled_vtls(const struct hv_partition *p, unsigned int vp)
+{
+	return __atomic_load_n(&p->vps[vp].vsm.enabled_vtls, __ATOMIC_ACQUIRE);
+}
+
+int hv_input_vtl(uint8_t input_vtl, unsigned int caller)
+{
+	unsigned int vtl = input_vtl & 0xf;
+
+	if (input_vtl & 0xe0)
+		return -HV_STATUS_INVALID_PARAMETER;
+	if (!(input_vtl & 0x10))
+		return (int)caller;
+	if (vtl > caller)
+		return -HV_STATUS_ACCESS_DENIED;	/* a lower VTL never reaches higher-VTL state */
+	if (vtl >= HV_MAX_VTLS)
+		return -HV_STATUS_INVALID_PARAMETER;
+	return (int)vtl;
+}
+
+/* Enter `to` on vp: record it, and tell the entered VTL why (higher VTLs only have a VTL control area). */
+static void enter_vtl(struct hv_partition *p, unsigned int vp, unsigned int to, uint32_t reason)
+{
+	/* A return resumes the lower VTL (reason 0): only calls and interrupts are entries. */
+	uint8_t *page = to > 0 && reason ? assist_page(p, vp, to) : NULL;
+
+	if (page)
+		__atomic_store_n((uint32_t *)(page + HV_VP_ASSIST_ENTRY_REASON), reason, __ATOMIC_RELEASE);
+	__atomic_store_n(&p->vps[vp].vsm.active_vtl, to, __ATOMIC_RELEASE);
+	hv_trace(p, "vp%u enters vtl%u (%s)\n", vp, to, reason == HV_VTL_ENTRY_VTL_CALL ? "VTL call" :
+		 reason == HV_VTL_ENTRY_INTERRUPT ? "interrupt" : "VTL return");
+}
+
+void hv_vtl_enter_for_interrupt(struct hv_partition *p, unsigned int vp, unsigned int to)
+{
+	enter_vtl(p, vp, to, HV_VTL_ENTRY_INTERRUPT);
+}
+
+/* The next enabled VTL above (dir = 1) or below (dir = -1) `from` on vp, or -1. */
+static int next_vtl(const struct hv_partition *p, unsigned int vp, unsigned int from, int dir)
+{
+	unsigned int set = hv_vp_enabled_vtls(p, vp);
+
+	for (int v = (int)from + dir; v >= 0 && v < HV_MAX_VTLS; v += dir)
+		if (set & VTL_BIT(v))
+			return v;
+	return -1;
+}
+
+enum hv_hypercall_outcome hv_vtl_call_return(struct hv_partition *p, unsigned int vp, unsigned int vtl,
+					     uint16_t code, uint64_t control, struct hv_hypercall_regs *r)
+{
+	/* The thunks pass the input value in RCX (32-bit: EDX:EAX) and the control input in RAX (ECX). */
+	uint64_t control_input = r->long_mode ? r->rax : (uint32_t)r->rcx;
+	bool fast = control_input & 1;
+	uint8_t *page;
+	int to;
+
+	if (control != code || !hv_has_privilege(p, HV_ACCESS_VSM))
+		return HV_HYPERCALL_UD;
+	if (code == HVCALL_VTL_CALL) {
+		to = next_vtl(p, vp, vtl, 1);
+		if (control_input || to < 0)
+			return HV_HYPERCALL_UD;
+		r->target_vtl = (unsigned int)to;
+		enter_vtl(p, vp, (unsigned int)to, HV_VTL_ENTRY_VTL_CALL);
+		return HV_HYPERCALL_SWITCH_VTL;
+	}
+	to = next_vtl(p, vp, vtl, -1);
+	if ((control_input & ~1ull) || to < 0)
+		return HV_HYPERCALL_UD;
+	page = assist_page(p, vp, vtl);
+	if (page) {
+		uint64_t *vina = &p->vps[vp].vsm.vina[vtl];
+
+		/* AutoReset clears VinaAsserted when this VTL is left (OVMM behaviour; spec 4.4). */
+		if (*vina & HV_VINA_AUTO_RESET)
+			__atomic_and_fetch(page + HV_VP_ASSIST_VINA_STATUS, (uint8_t)~1u, __ATOMIC_ACQ_REL);
+		if (!fast) {
+			if (r->long_mode) {
+				memcpy(&r->rax, page + HV_VP_ASSIST_RETURN_RAX, 8);
+				memcpy(&r->rcx, page + HV_VP_ASSIST_RETURN_RCX, 8);
+			} else {
+				uint32_t eax, ecx, edx;
+
+				memcpy(&eax, page + 0x10, 4);
+				memcpy(&ecx, page + 0x14, 4);
+				memcpy(&edx, page + 0x18, 4);
+				r->rax = eax, r->rcx = ecx, r->rdx = edx;
+			}
+		}
+	}
+	r->target_vtl = (unsigned int)to;
+	enter_vtl(p, vp, (unsigned int)to, 0);
+	return HV_HYPERCALL_SWITCH_VTL;
+}
+
+void hv_vina_notify(struct hv_partition *p, unsigned int vp, unsigned int lower)
+{
+	unsigned int active = hv_vp_active_vtl(p, vp);
+	uint64_t vina;
+	uint8_t *page, old;
+
+	if (active <= lower)
+		return;
+	vina = __atomic_load_n(&p->vps[vp].vsm.vina[active], __ATOMIC_ACQUIRE);
+	page = assist_page(p, vp, active);
+	if (!(vina & HV_VINA_ENABLED) || !page)
+		return;
+	/* One VINA interrupt until the guest (or AutoReset) clears VinaAsserted. */
+	old = __atomic_fetch_or(page + HV_VP_ASSIST_VINA_STATUS, 1, __ATOMIC_ACQ_REL);
+	if (!(old & 1))
+		p->ops->raise_irq(p->host, vp, active, (uint8_t)(vina & HV_VINA_VECTOR_MASK), vina & HV_VINA_AUTO_EOI);
+}
+
+bool hv_lower_vtl_startup_denied(const struct hv_partition *p, unsigned int caller_vtl)
+{
+	for (unsigned int v = caller_vtl + 1; v < HV_MAX_VTLS; v++)
+		if ((p->enabled_vtls & VTL_BIT(v)) && (p->partition_config[v] & HV_VSM_CONFIG_DENY_LOWER_VTL_STARTUP))
+			return true;
+	return false;
+}
+
+/* ---- VSM registers ---- */
+
+static uint64_t code_page_offsets(bool long_mode)
+{
+	return long_mode ? HV_VTL_CALL_OFFSET64 | (uint64_t)HV_VTL_RETURN_OFFSET64 << 12
+			 : HV_VTL_CALL_OFFSET32 | (uint64_t)HV_VTL_RETURN_OFFSET32 << 12;
+}
+
+uint16_t hv_vsm_reg_get(struct hv_partition *p, unsigned int vp, unsigned int caller, unsigned int vtl,
+			bool long_mode, uint32_t name, uint64_t *val)
+{
+	const struct hv_vsm_vp *s = &p->vps[vp].vsm;
+
+	switch (name) {
+	case HV_REGISTER_VSM_CODE_PAGE_OFFSETS:
+		*val = code_page_offsets(long_mode);
+		return HV_STATUS_SUCCESS;
+	case HV_REGISTER_VSM_VP_STATUS:
+		*val = s->active_vtl | (uint64_t)s->enabled_vtls << 16;
+		return HV_STATUS_SUCCESS;
+	case HV_REGISTER_VSM_PARTITION_STATUS:
+		*val = p->enabled_vtls | (uint64_t)p->cfg.max_vtl << 16;
+		return HV_STATUS_SUCCESS;
+	case HV_REGISTER_VSM_CAPABILITIES:
+		*val = HV_VSM_CAP_DENY_LOWER_VTL_STARTUP;
+		return HV_STATUS_SUCCESS;
+	case HV_REGISTER_VSM_VINA:
+		*val = s->vina[vtl];
+		return HV_STATUS_SUCCESS;
+	case HV_REGISTER_VSM_PARTITION_CONFIG:
+		if (vtl == 0)
+			return HV_STATUS_INVALID_PARAMETER;	/* one instance per VTL >= 1 */
+		*val = p->partition_config[vtl];
+		return HV_STATUS_SUCCESS;
+	}
+	if (name >= HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0 && name < HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0 + 15) {
+		unsigned int n = name - HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0;
+
+		/* Held by VTL `vtl` for a strictly lower VTL n. */
+		if (n >= vtl)
+			return HV_STATUS_INVALID_PARAMETER;
+		*val = s->secure_config[vtl][n];
+		return HV_STATUS_SUCCESS;
+	}
+	(void)caller;
+	return HV_STATUS_INVALID_PARAMETER;
+}
+
+/*
+ * HvRegisterVsmPartitionConfig of VTL vtl, written by VTL caller >= vtl.
+ * kvsm has no memory protections yet, so it accepts EnableVtlProtection only
+ * with the default mask RWX (= no restriction) and refuses what it cannot do:
+ * other default masks, MBEC-related and intercept bits (docs/vsm.md).
+ */
+static uint16_t set_partition_config(struct hv_partition *p, unsigned int vtl, uint64_t val)
+{
+	const uint64_t supported = HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK |
+				   HV_VSM_CONFIG_ZERO_MEMORY_ON_RESET | HV_VSM_CONFIG_DENY_LOWER_VTL_STARTUP;
+	uint64_t old = p->partition_config[vtl];
+	const uint64_t write_once = HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK;
+
+	if (val & ~supported)
+		return HV_STATUS_INVALID_PARAMETER;
+	if ((old & HV_VSM_CONFIG_ENABLE_VTL_PROTECTION) && ((old ^ val) & write_once))
+		return HV_STATUS_INVALID_PARAMETER;	/* write-once after enabling protection */
+	if ((val & HV_VSM_CONFIG_ENABLE_VTL_PROTECTION) &&
+	    ((val & HV_VSM_CONFIG_DEFAULT_MASK) >> HV_VSM_CONFIG_DEFAULT_MASK_SHIFT) != 0xf)
+		return HV_STATUS_INVALID_PARAMETER;	/* only RWX until protections exist */
+	p->partition_config[vtl] = val;
+	return HV_STATUS_SUCCESS;
+}
+
+uint16_t hv_vsm_reg_set(struct hv_partition *p, unsigned int vp, unsigned int caller, unsigned int vtl,
+			uint32_t name, uint64_t val)
+{
+	struct hv_vsm_vp *s = &p->vps[vp].vsm;
+	uint16_t st;
+
+	switch (name) {
+	case HV_REGISTER_VSM_CODE_PAGE_OFFSETS:
+	case HV_REGISTER_VSM_VP_STATUS:
+	case HV_REGISTER_VSM_PARTITION_STATUS:
+	case HV_REGISTER_VSM_CAPABILITIES:
+		return HV_STATUS_INVALID_PARAMETER;	/* read-only */
+	case HV_REGISTER_VSM_VINA:
+		/* Vector, Enabled, AutoReset, AutoEoi; the rest is preserved-reserved. */
+		__atomic_store_n(&s->vina[vtl], (val & 0x7ff) | (s->vina[vtl] & ~0x7ffull), __ATOMIC_RELEASE);
+		return HV_STATUS_SUCCESS;
+	case HV_REGISTER_VSM_PARTITION_CONFIG:
+		if (vtl == 0 || vtl > caller)
+			return HV_STATUS_INVALID_PARAMETER;
+		pthread_mutex_lock(&p->msr_lock);
+		st = set_partition_config(p, vtl, val);
+		pthread_mutex_unlock(&p->msr_lock);
+		return st;
+	}
+	if (name >= HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0 && name < HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0 + 15) {
+		unsigned int n = name - HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0;
+
+		if (n >= vtl)
+			return HV_STATUS_INVALID_PARAMETER;
+		/* MbecEnabled needs MBEC; TlbLocked is not implemented: both refused, not ignored. */
+		if (val)
+			return HV_STATUS_INVALID_PARAMETER;
+		s->secure_config[vtl][n] = val;
+		return HV_STATUS_SUCCESS;
+	}
+	return HV_STATUS_INVALID_PARAMETER;
+}
+
+/* ---- enablement and start-up hypercalls ---- */
+
+struct enable_partition_vtl_in {
+	uint64_t partition_id;
+	uint8_t target_vtl;
+	uint8_t flags;
+	uint8_t rsvd[6];
+};
+
+static uint16_t hc_enable_partition_vtl(struct hv_hypercall *hc)
+{
+	struct enable_partition_vtl_in in;
+	struct hv_partition *p = hc->p;
+	uint16_t st = HV_STATUS_SUCCESS;
+
+	memcpy(&in, hc->in, sizeof(in));
+	if (in.partition_id != HV_PARTITION_ID_SELF)
+		return HV_STATUS_INVALID_PARTITION_ID;
+	/* Flags: EnableMbec needs MBEC, which kvsm does not offer; the rest is RsvdZ. */
+	if (in.flags || in.rsvd[0] || in.rsvd[1] || in.rsvd[2] || in.rsvd[3] || in.rsvd[4] || in.rsvd[5])
+		return HV_STATUS_INVALID_PARAMETER;
+	if (in.target_vtl == 0 || in.target_vtl > p->cfg.max_vtl)
+		return HV_STATUS_INVALID_PARAMETER;
+	pthread_mutex_lock(&p->msr_lock);
+	if (p->enabled_vtls & VTL_BIT(in.target_vtl)) {
+		st = HV_STATUS_VTL_ALREADY_ENABLED;
+	} else if (in.target_vtl > hc->vtl) {
+		/* Only the highest enabled VTL below the target may enable it. */
+		for (unsigned int v = hc->vtl + 1; v < in.target_vtl; v++)
+			if (p->enabled_vtls & VTL_BIT(v))
+				st = HV_STATUS_ACCESS_DENIED;
+	}
+	if (!st) {
+		p->enabled_vtls |= VTL_BIT(in.target_vtl);
+		p->partition_config[in.target_vtl] = 0;
+	}
+	pthread_mutex_unlock(&p->msr_lock);
+	return st;
+}
+
+struct vp_context_in {
+	uint64_t partition_id;
+	uint32_t vp_index;
+	uint8_t target_vtl;
+	uint8_t rsvd[3];
+	uint8_t context[HV_INITIAL_VP_CONTEXT_SIZE];
+};
+
+static uint16_t parse_vp_context(struct hv_hypercall *hc, struct vp_context_in *in)
+{
+	memcpy(in, hc->in, sizeof(*in));
+	if (in->partition_id != HV_PARTITION_ID_SELF)
+		return HV_STATUS_INVALID_PARTITION_ID;
+	if (in->vp_index == HV_VP_INDEX_SELF)
+		in->vp_index = hc->vp->index;
+	if (in->vp_index >= hc->p->cfg.nr_vps)
+		return HV_STATUS_INVALID_VP_INDEX;
+	if ((in->target_vtl & 0xf0) || in->rsvd[0] || in->rsvd[1] || in->rsvd[2] || in->target_vtl >= HV_MAX_VTLS)
+		return HV_STATUS_INVALID_PARAMETER;
+	return HV_STATUS_SUCCESS;
+}
+
+static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
+{
+	struct hv_partition *p = hc->p;
+	struct vp_context_in in;
+	struct hv_vsm_vp *target;
+	unsigned int vtl;
+	uint16_t st = parse_vp_context(hc, &in);
+
+	if (st)
+		return st;
+	vtl = in.target_vtl;
+	target = &p->vps[in.vp_index].vsm;
+	if (vtl == 0)
+		return HV_STATUS_INVALID_PARAMETER;
+	pthread_mutex_lock(&p->msr_lock);
+	if (!(p->enabled_vtls & VTL_BIT(vtl)))
+		st = HV_STATUS_INVALID_VTL_STATE;
+	else if (hv_vp_enabled_vtls(p, in.vp_index) & VTL_BIT(vtl))
+		st = HV_STATUS_VTL_ALREADY_ENABLED;
+	else if (hc->vtl < vtl) {
+		/*
+		 * Normally a VTL >= the target enables it; the exception is the
+		 * first enable of that VTL, by the highest VTL below it (VTL0
+		 * enabling VTL1 on the boot VP).
+		 */
+		if (p->vtl_enabled_on_a_vp & VTL_BIT(vtl))
+			st = HV_STATUS_ACCESS_DENIED;
+		for (unsigned int v = hc->vtl + 1; v < vtl; v++)
+			if (p->enabled_vtls & VTL_BIT(v))
+				st = HV_STATUS_ACCESS_DENIED;
+	}
+	if (!st)
+		st = p->ops->set_initial_context(p->host, in.vp_index, vtl, in.context);
+	if (!st) {
+		__atomic_or_fetch(&target->enabled_vtls, VTL_BIT(vtl), __ATOMIC_ACQ_REL);
+		p->vtl_enabled_on_a_vp |= VTL_BIT(vtl);
+	}
+	pthread_mutex_unlock(&p->msr_lock);
+	return st;
+}
+
+static uint16_t hc_start_virtual_processor(struct hv_hypercall *hc)
+{
+	struct hv_partition *p = hc->p;
+	struct vp_context_in in;
+	uint16_t st = parse_vp_context(hc, &in);
+
+	if (st)
+		return st;
+	if (in.vp_index == hc->vp->index)
+		return HV_STATUS_INVALID_VP_INDEX;
+	if (in.target_vtl > hc->vtl)
+		return HV_STATUS_ACCESS_DENIED;
+	if (hv_lower_vtl_startup_denied(p, hc->vtl))
+		return HV_STATUS_ACCESS_DENIED;
+	if (!(hv_vp_enabled_vtls(p, in.vp_index) & VTL_BIT(in.target_vtl)))
+		return HV_STATUS_INVALID_VP_STATE;
+	st = p->ops->start_vp(p->host, in.vp_index, in.target_vtl, in.context);
+	if (!st)	/* the target has not run yet: nothing else touches its VSM state */
+		__atomic_store_n(&p->vps[in.vp_index].vsm.active_vtl, in.target_vtl, __ATOMIC_RELEASE);
+	return st;
+}
+
+const struct hv_hypercall_desc hv_hc_vsm[] = {
+	{ .code = HVCALL_ENABLE_PARTITION_VTL, .name = "HvCallEnablePartitionVtl", .privilege = HV_ACCESS_VSM,
+	  .in_header = sizeof(struct enable_partition_vtl_in), .simple = hc_enable_partition_vtl },
+	{ .code = HVCALL_ENABLE_VP_VTL, .name = "HvCallEnableVpVtl", .privilege = HV_ACCESS_VSM,
+	  .in_header = sizeof(struct vp_context_in), .simple = hc_enable_vp_vtl },
+	{ .code = HVCALL_START_VIRTUAL_PROCESSOR, .name = "HvCallStartVirtualProcessor",
+	  .privilege = HV_START_VIRTUAL_PROCESSOR, .in_header = sizeof(struct vp_context_in),
+	  .simple = hc_start_virtual_processor },
+};
+const unsigned int hv_hc_vsm_n = sizeof(hv_hc_vsm) / sizeof(hv_hc_vsm[0]);
