@@ -53,8 +53,6 @@ int cmd_run(int argc, char *argv[])
 
 	if (!args_parse_run(argc, argv, &opts, err, sizeof(err)))
 		die(KVSM_EXIT_USAGE, "run: %s (usage: kvsm run [--smp N] [--mem SIZE] KERNEL [-- ARGS])", err);
-	if (opts.vtls > 1)
-		die(KVSM_EXIT_USAGE, "--vtls %u: VTLs above VTL0 are not implemented yet", opts.vtls);
 	if (sysinfo(&si) == 0 && opts.mem > (uint64_t)si.totalram * si.mem_unit)
 		die(KVSM_EXIT_USAGE, "--mem is larger than this host's %llu MiB of RAM",
 		    (unsigned long long)si.totalram * si.mem_unit >> 20);

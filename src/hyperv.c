@@ -7,8 +7,12 @@
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "vtl.h"
+#include "vtl_irq.h"
+#include "vtl_regs.h"
 
 #include "kvsm/hv.h"
+#include "lapic.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -37,8 +41,13 @@ static void host_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_
 	struct vm *vm = host;
 	struct kvm_msi msi = { .address_lo = 0xfee00000u | (vp << 12), .data = vector };
 
-	if (vtl != 0)
-		return;		/* only VTL0 exists until VTLs are implemented */
+	/* A lower VTL's interrupt while the VP runs a higher one: VINA (spec 4.4). */
+	if (hv_vp_active_vtl(vm->hv, vp) > vtl)
+		hv_vina_notify(vm->hv, vp, vtl);
+	if (vtl != 0) {
+		vtl_irq_raise(vm, vp, vtl, vector, auto_eoi);
+		return;
+	}
 	if (auto_eoi) {
 		autoeoi_raise(&vm->vcpus[vp], vector);
 		return;
@@ -109,6 +118,100 @@ static void host_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2])
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_FPU");
 }
 
+/* ---- VSM: another VP's vCPUs are reached through that VP's own thread ---- */
+
+struct reg_access {
+	unsigned int vtl;
+	uint32_t name;
+	uint64_t *val;
+	bool write;
+	uint16_t status;
+};
+
+static void do_reg_access(struct vcpu *cpu, void *arg)
+{
+	struct reg_access *a = arg;
+
+	a->status = a->write ? vtl_regs_set(cpu, a->vtl, a->name, a->val) : vtl_regs_get(cpu, a->vtl, a->name, a->val);
+}
+
+static struct vcpu *caller_vcpu(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (pthread_equal(pthread_self(), vm->vcpus[i].thread))
+			return &vm->vcpus[i];
+	die(KVSM_EXIT_HOST, "VSM register access from a thread that is not a VP");
+}
+
+static uint16_t host_get_vp_register(void *host, unsigned int vp, unsigned int vtl, uint32_t name, uint64_t val[2])
+{
+	struct vm *vm = host;
+	struct reg_access a = { .vtl = vtl, .name = name, .val = val };
+
+	vcpu_run_on(caller_vcpu(vm), &vm->vcpus[vp], do_reg_access, &a);
+	return a.status;
+}
+
+static uint16_t host_set_vp_register(void *host, unsigned int vp, unsigned int vtl, uint32_t name,
+				     const uint64_t val[2])
+{
+	struct vm *vm = host;
+	uint64_t v[2] = { val[0], val[1] };
+	struct reg_access a = { .vtl = vtl, .name = name, .val = v, .write = true };
+
+	vcpu_run_on(caller_vcpu(vm), &vm->vcpus[vp], do_reg_access, &a);
+	return a.status;
+}
+
+struct context_load {
+	unsigned int vtl;
+	const uint8_t *ctx;
+	bool start;		/* HvCallStartVirtualProcessor: only a VP that never ran */
+	uint16_t status;
+};
+
+/* On the target VP's thread: load the context; for a start, also make that VTL the running one. */
+static void do_context_load(struct vcpu *cpu, void *arg)
+{
+	struct context_load *c = arg;
+	struct kvm_mp_state mp, runnable = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+	if (c->start) {
+		if (ioctl(cpu->v[0].fd, KVM_GET_MP_STATE, &mp))
+			die_errno(KVSM_EXIT_HOST, "KVM_GET_MP_STATE");
+		if (mp.mp_state != KVM_MP_STATE_UNINITIALIZED && mp.mp_state != KVM_MP_STATE_INIT_RECEIVED) {
+			c->status = 0x15;	/* HV_STATUS_INVALID_VP_STATE: it has run */
+			return;
+		}
+	}
+	c->status = vtl_load_initial_context(cpu, c->vtl, c->ctx);
+	if (c->status || !c->start)
+		return;
+	/* Leave wait-for-SIPI in VTL0 too: the started VTL may return to it. */
+	if (ioctl(cpu->v[0].fd, KVM_SET_MP_STATE, &runnable))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_MP_STATE");
+	if (c->vtl != cpu->vtl)
+		vtl_switch(cpu, c->vtl);
+}
+
+static uint16_t host_set_initial_context(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224])
+{
+	struct vm *vm = host;
+	struct context_load c = { .vtl = vtl, .ctx = ctx };
+
+	vcpu_run_on(caller_vcpu(vm), &vm->vcpus[vp], do_context_load, &c);
+	return c.status;
+}
+
+static uint16_t host_start_vp(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224])
+{
+	struct vm *vm = host;
+	struct context_load c = { .vtl = vtl, .ctx = ctx, .start = true };
+
+	vcpu_run_on(caller_vcpu(vm), &vm->vcpus[vp], do_context_load, &c);
+	return c.status;
+}
+
 static const struct hv_host_ops kvm_hv_ops = {
 	.guest_ptr = host_guest_ptr,
 	.raise_irq = host_raise_irq,
@@ -116,6 +219,10 @@ static const struct hv_host_ops kvm_hv_ops = {
 	.guest_tsc = host_guest_tsc,
 	.vp_runtime = host_vp_runtime,
 	.apic_msr = host_apic_msr,
+	.get_vp_register = host_get_vp_register,
+	.set_vp_register = host_set_vp_register,
+	.set_initial_context = host_set_initial_context,
+	.start_vp = host_start_vp,
 	.get_xmm = host_get_xmm,
 	.set_xmm = host_set_xmm,
 };
@@ -143,21 +250,34 @@ static void calibrate_tsc(struct vm *vm, uint64_t *tsc_hz)
 	if (khz <= 0)
 		die_errno(KVSM_EXIT_HOST, "KVM_GET_TSC_KHZ");
 	*tsc_hz = (uint64_t)khz * 1000u;
+	vm->tsc_hz = *tsc_hz;
 }
 
-static void set_msr_filter(struct vm *vm)
+/*
+ * MSRs KVM must hand to kvsm: the synthetic ones in every VTL; in VTLs >= 1
+ * also the local APIC's (IA32_APIC_BASE, TSC deadline, x2APIC), which kvsm
+ * emulates there. A zero bitmap bit denies KVM the access: it exits.
+ */
+static void set_msr_filter(struct vm *vm, unsigned int vtl)
 {
-	static uint8_t deny[HV_MSR_RANGE_SIZE / 8];	/* all zero: every synthetic MSR exits */
+	static uint8_t deny[HV_MSR_RANGE_SIZE / 8];
+	const uint32_t rw = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE;
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR, .args[0] = KVM_MSR_EXIT_REASON_FILTER };
 	struct kvm_msr_filter f = {
 		.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
-		.ranges[0] = { .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE, .nmsrs = HV_MSR_RANGE_SIZE,
-			       .base = HV_MSR_RANGE_BASE, .bitmap = deny },
+		.ranges = {
+			{ .flags = rw, .nmsrs = HV_MSR_RANGE_SIZE, .base = HV_MSR_RANGE_BASE, .bitmap = deny },
+			{ .flags = rw, .nmsrs = 0x100, .base = LAPIC_MSR_X2APIC_FIRST, .bitmap = deny },
+			{ .flags = rw, .nmsrs = 1, .base = LAPIC_MSR_APIC_BASE, .bitmap = deny },
+			{ .flags = rw, .nmsrs = 1, .base = LAPIC_MSR_TSC_DEADLINE, .bitmap = deny },
+		},
 	};
 
-	if (ioctl(vm->vm_fd[0], KVM_ENABLE_CAP, &cap))
+	if (vtl == 0)	/* VTL0's APIC is KVM's: empty ranges are skipped */
+		f.ranges[1].nmsrs = f.ranges[2].nmsrs = f.ranges[3].nmsrs = 0;
+	if (ioctl(vm->vm_fd[vtl], KVM_ENABLE_CAP, &cap))
 		die_errno(KVSM_EXIT_HOST, "KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR)");
-	if (ioctl(vm->vm_fd[0], KVM_X86_SET_MSR_FILTER, &f))
+	if (ioctl(vm->vm_fd[vtl], KVM_X86_SET_MSR_FILTER, &f))
 		die_errno(KVSM_EXIT_HOST, "KVM_X86_SET_MSR_FILTER");
 }
 
@@ -169,12 +289,14 @@ void hyperv_init(struct vm *vm)
 		.ram_size = vm->mem.size,
 		.gpa_limit = 1ull << 52,
 		.trace = vm->opts->trace,
+		.max_vtl = vm->opts->vtls - 1,
 		.ops = &kvm_hv_ops,
 		.host = vm,
 	};
 
 	calibrate_tsc(vm, &cfg.tsc_hz);
-	set_msr_filter(vm);
+	for (unsigned int vtl = 0; vtl < vm->opts->vtls; vtl++)
+		set_msr_filter(vm, vtl);
 	vm->hv = hv_partition_create(&cfg);
 	if (!vm->hv)
 		die(KVSM_EXIT_HOST, "cannot create the Hyper-V partition state");
@@ -221,6 +343,16 @@ bool hyperv_handle_io(struct vcpu *cpu)
 		.r8 = r->r8, .long_mode = (s->efer & (1u << 10)) && s->cs.l,
 	};
 	out = hv_hypercall(cpu->vm->hv, cpu->index, cpu->vtl, &hr);
+	if (out == HV_HYPERCALL_SWITCH_VTL) {
+		/* RIP is past the call in the old VTL; RAX/RCX/RDX are what the new VTL gets. */
+		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+		vtl_switch(cpu, hr.target_vtl);
+		r = &cpu->run->s.regs.regs;
+		r->rax = hr.rax;
+		r->rcx = hr.rcx;
+		r->rdx = hr.rdx;
+		return true;
+	}
 	r->rax = hr.rax;
 	r->rcx = hr.rcx;
 	r->rdx = hr.rdx;

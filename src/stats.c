@@ -11,6 +11,8 @@ static const char *const stat_names[STAT_NR] = {
 	[STAT_SYNTHETIC_MSR] = "exit: synthetic MSR",
 	[STAT_TLB_FLUSH] = "TLB flushes (per VP)",
 	[STAT_AUTOEOI] = "AutoEOI interrupts injected",
+	[STAT_VTL_SWITCH] = "VTL switches",
+	[STAT_VTL_INTERRUPT_ENTRY] = "VTL entries for interrupts",
 };
 
 void stats_print(const struct stats *s, FILE *f)

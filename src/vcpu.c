@@ -1,6 +1,7 @@
 #include "vcpu.h"
 #include "autoeoi.h"
 #include "hyperv.h"
+#include "vtl_irq.h"
 #include "util.h"
 #include "vm.h"
 
@@ -228,21 +229,27 @@ void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask)
 	}
 }
 
-/* Kicked: serve requests; the VM may be stopping, or the halt detector wants to know if this vCPU can run. */
-static void handle_kick(struct vcpu *cpu)
+void vcpu_answer_halt_round(struct vcpu *cpu, bool dormant)
 {
 	struct vm *vm = cpu->vm;
-	struct kvm_mp_state mp;
 	unsigned int round;
-	bool dormant = false;
 
-	vcpu_service_requests(cpu);
 	pthread_mutex_lock(&vm->lock);
 	round = vm->halt_round;
 	pthread_mutex_unlock(&vm->lock);
 	if (round == cpu->halt_round_seen)
 		return;
 	cpu->halt_round_seen = round;
+	vm_halt_answer(vm, round, dormant);
+}
+
+/* Kicked: serve requests; the VM may be stopping, or the halt detector wants to know if this vCPU can run. */
+static void handle_kick(struct vcpu *cpu)
+{
+	struct kvm_mp_state mp;
+	bool dormant = false;
+
+	vcpu_service_requests(cpu);
 	if (ioctl(cpu->fd, KVM_GET_MP_STATE, &mp) == 0) {
 		bool if_set = cpu->run->s.regs.regs.rflags & (1u << 9);
 
@@ -251,7 +258,7 @@ static void handle_kick(struct vcpu *cpu)
 			  mp.mp_state == KVM_MP_STATE_UNINITIALIZED ||
 			  mp.mp_state == KVM_MP_STATE_INIT_RECEIVED;
 	}
-	vm_halt_answer(vm, round, dormant);
+	vcpu_answer_halt_round(cpu, dormant);
 }
 
 static bool vcpu_stopping(struct vcpu *cpu)
@@ -286,11 +293,18 @@ static bool handle_exit(struct vcpu *cpu)
 		return true;
 	case KVM_EXIT_MMIO:
 		stat_inc(st, STAT_EXIT_MMIO);
-		handle_mmio(cpu);
+		if (!vtl_irq_handle_mmio(cpu))
+			handle_mmio(cpu);
+		return true;
+	case KVM_EXIT_HLT:		/* VTL >= 1 only: VTL0's HLT stays in KVM */
+		return vtl_irq_halt(cpu);
+	case KVM_EXIT_IRQ_WINDOW_OPEN:	/* the next entry injects */
+	case KVM_EXIT_SET_TPR:		/* CR8 is synced after every exit */
 		return true;
 	case KVM_EXIT_X86_RDMSR:
 	case KVM_EXIT_X86_WRMSR:
-		hyperv_handle_msr(cpu);
+		if (!vtl_irq_handle_msr(cpu))
+			hyperv_handle_msr(cpu);
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		stat_inc(st, STAT_EXIT_SHUTDOWN);
@@ -330,11 +344,14 @@ static void *vcpu_thread(void *arg)
 	current_vcpu = cpu;
 	cpu->tid = gettid();
 	autoeoi_init(cpu);
+	vtl_irq_init(cpu);
 	snprintf(name, sizeof(name), "kvsm-vp%u", cpu->index);
 	pthread_setname_np(pthread_self(), name);
 
 	for (;;) {
-		autoeoi_deliver(cpu);
+		vtl_irq_prepare_run(cpu);
+		if (cpu->vtl == 0)
+			autoeoi_deliver(cpu);
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
 			if (errno != EINTR && errno != EAGAIN) {
 				fprintf(stderr, "kvsm: vp%u: KVM_RUN: %s\n", cpu->index, strerror(errno));
@@ -350,6 +367,7 @@ static void *vcpu_thread(void *arg)
 			handle_kick(cpu);
 			continue;
 		}
+		vtl_irq_after_exit(cpu);
 		if (!handle_exit(cpu))
 			break;
 	}

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "guest_mem.h"
+#include "lapic.h"
 
 struct vm;
 struct vcpu_request;
@@ -18,6 +19,9 @@ struct vcpu_request;
 struct vcpu_vtl {
 	int fd;
 	struct kvm_run *run;
+	struct vcpu *cpu;
+	unsigned int vtl;
+	struct lapic apic;		/* user-space local APIC (VTL >= 1 only) */
 };
 
 struct vcpu {
@@ -36,6 +40,8 @@ struct vcpu {
 	struct vcpu_request *request;
 	uint64_t autoeoi_pending[4];	/* SynIC AutoEOI vectors waiting for injection (autoeoi.c) */
 	timer_t autoeoi_timer;
+	timer_t apic_timer;		/* earliest user-space APIC timer deadline of this VP (vtl_irq.c) */
+	uint64_t apic_timer_armed;	/* the deadline it is armed for, 0 = none */
 };
 
 void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index);
@@ -55,6 +61,8 @@ void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask);
 void vcpu_run_on(struct vcpu *self, struct vcpu *target, void (*fn)(struct vcpu *, void *), void *arg);
 /* Serve what other VPs asked of this one (TLB flushes, vcpu_run_on). Own thread only. */
 void vcpu_service_requests(struct vcpu *cpu);
+/* This VP's answer to the current halt-detection round (once per round). */
+void vcpu_answer_halt_round(struct vcpu *cpu, bool dormant);
 /* Install the kick signal handler; once per process. */
 void vcpu_init_signals(void);
 

@@ -35,6 +35,7 @@ struct vm {
 	struct stats stats;
 	struct hv_partition *hv;	/* the Hyper-V interface (libkvsm) */
 	uint64_t guest_tsc_delta;	/* guest TSC - host TSC */
+	uint64_t tsc_hz;		/* guest TSC frequency */
 
 	/* Stop protocol: the first vm_stop() wins and sets the exit status. */
 	pthread_mutex_t lock;

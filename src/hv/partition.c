@@ -14,6 +14,9 @@ static const uint64_t kvsm_privileges =
 	HV_ACCESS_VP_INDEX | HV_ACCESS_PARTITION_REF_TSC | HV_ACCESS_FREQUENCY_REGS |
 	HV_POST_MESSAGES | HV_SIGNAL_EVENTS;
 
+/* With VTLs above VTL0 (--vtls > 1): the VSM hypercalls and registers (TLFS: all three needed). */
+static const uint64_t kvsm_vsm_privileges = HV_ACCESS_VSM | HV_ACCESS_VP_REGISTERS | HV_START_VIRTUAL_PROCESSOR;
+
 static const uint32_t kvsm_features_edx =
 	HV_FEATURE_XMM_HYPERCALL_INPUT | HV_FEATURE_FREQUENCY_MSRS | HV_FEATURE_XMM_HYPERCALL_OUTPUT |
 	HV_FEATURE_DIRECT_SYNTHETIC_TIMERS;
@@ -27,7 +30,7 @@ struct hv_partition *hv_partition_create(const struct hv_config *cfg)
 	struct hv_partition *p;
 
 	/* The reference TSC scale (10^7 * 2^64 / tsc_hz) must fit 64 bits: TSCs above 10 MHz only. */
-	if (cfg->tsc_hz <= 10000000u || !cfg->nr_vps)
+	if (cfg->tsc_hz <= 10000000u || !cfg->nr_vps || cfg->max_vtl >= HV_MAX_VTLS)
 		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -35,7 +38,8 @@ struct hv_partition *hv_partition_create(const struct hv_config *cfg)
 	p->cfg = *cfg;
 	p->ops = cfg->ops;
 	p->host = cfg->host;
-	p->privileges = kvsm_privileges;
+	p->privileges = kvsm_privileges | (cfg->max_vtl ? kvsm_vsm_privileges : 0);
+	p->enabled_vtls = 1;	/* VTL0 */
 	p->features_edx = kvsm_features_edx;
 	p->recommendations = kvsm_recommendations;
 	pthread_mutex_init(&p->msr_lock, NULL);
@@ -53,6 +57,7 @@ struct hv_partition *hv_partition_create(const struct hv_config *cfg)
 
 		vp->p = p;
 		vp->index = i;
+		vp->vsm.enabled_vtls = 1;
 		pthread_mutex_init(&vp->lock, NULL);
 		for (unsigned int v = 0; v < HV_MAX_VTLS; v++)
 			hv_synic_init(&vp->vtl[v].synic);

@@ -8,6 +8,14 @@ unsigned int apic_id(void)
 	return apic_read(APIC_ID) >> 24;
 }
 
+unsigned int apic_id_any(void)
+{
+	uint32_t r[4];
+
+	cpuid(1, 0, r);
+	return r[1] >> 24;
+}
+
 void apic_enable(void)
 {
 	apic_write(APIC_SPIV, 0x100 | 0xff);

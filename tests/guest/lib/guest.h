@@ -106,6 +106,8 @@ static inline uint32_t apic_read(uint32_t reg) { return mmio_read32(APIC_BASE + 
 static inline void apic_write(uint32_t reg, uint32_t v) { mmio_write32(APIC_BASE + reg, v); }
 static inline void apic_eoi(void) { apic_write(APIC_EOI, 0); }
 unsigned int apic_id(void);
+/* The initial APIC ID from CPUID (works whichever APIC, xAPIC or x2APIC, VTL0 or VTL1). */
+unsigned int apic_id_any(void);
 void apic_enable(void);	/* software-enable with spurious vector 0xff */
 void apic_send_ipi(unsigned int dest, uint32_t icr_lo);
 bool apic_isr_set(uint8_t vector);

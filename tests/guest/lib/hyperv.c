@@ -49,8 +49,27 @@ static void ud_return(struct irq_frame *f)
 	f->rsp += 8;
 }
 
+uint64_t hv_call_thunk(void *thunk, uint64_t rcx)
+{
+	uint64_t rax;
+
+	hv_hypercall_ud = false;
+	set_irq_handler(6, ud_return);
+	__asm__ volatile("call *%[t]" : "=a"(rax), "+c"(rcx)
+			 : [t] "r"(thunk) : "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory");
+	set_irq_handler(6, 0);
+	return rax;
+}
+
+/* The hypercall page of the running VTL (vsm.c knows about VTL1). */
+void *__attribute__((weak)) hv_current_hypercall_page(void)
+{
+	return hv_hypercall_page;
+}
+
 uint64_t hv_hypercall(uint64_t control, uint64_t in_gpa, uint64_t out_gpa)
 {
+	void *page = hv_current_hypercall_page();
 	uint64_t ret = 0xdead;	/* RAX must be overwritten by the call */
 
 	hv_hypercall_ud = false;
@@ -59,7 +78,7 @@ uint64_t hv_hypercall(uint64_t control, uint64_t in_gpa, uint64_t out_gpa)
 	register uint64_t r8 __asm__("r8") = out_gpa;
 	__asm__ volatile("call *%[page]"
 			 : "+a"(ret), "+c"(control), "+d"(in_gpa), "+r"(r8)
-			 : [page] "m"(hv_hypercall_page)
+			 : [page] "r"(page)
 			 : "memory", "r9", "r10", "r11");
 	set_irq_handler(6, 0);
 	return ret;

@@ -81,9 +81,12 @@ bool wrmsr_safe(uint32_t msr, uint64_t val);
 /* Set GUEST_OS_ID and enable a hypercall page; returns the page. */
 void *hv_enable_hypercalls(void);
 extern void *hv_hypercall_page;
+void *hv_current_hypercall_page(void);
 uint64_t hv_hypercall(uint64_t control, uint64_t in_gpa, uint64_t out_gpa);
 /* Fast call: input in RDX/R8 and, with xmm_in, XMM0-5 (96 bytes); XMM0-5 copied back to xmm_out. */
 uint64_t hv_hypercall_xmm(uint64_t control, uint64_t rdx, uint64_t r8, const void *xmm_in, void *xmm_out);
+/* Call a hypercall-page thunk (e.g. VTL call/return) with RCX; a #UD is recorded, not fatal. */
+uint64_t hv_call_thunk(void *thunk, uint64_t rcx);
 /* Whether the last hypercall faulted with #UD. */
 extern volatile bool hv_hypercall_ud;
 

@@ -1,0 +1,126 @@
+#include "vtl.h"
+#include "util.h"
+#include "vcpu.h"
+#include "vm.h"
+#include "vtl_regs.h"
+
+#include <string.h>
+#include <sys/ioctl.h>
+
+#define HV_STATUS_SUCCESS 0
+#define HV_STATUS_INVALID_PARAMETER 5
+
+/* RAX..R15 except RSP, i.e. every GPR; RIP and RFLAGS are private (spec 4.3). */
+static void copy_gprs(struct kvm_regs *dst, const struct kvm_regs *src)
+{
+	uint64_t rsp = dst->rsp, rip = dst->rip, rflags = dst->rflags;
+
+	*dst = *src;
+	dst->rsp = rsp;
+	dst->rip = rip;
+	dst->rflags = rflags;
+}
+
+/* DR0-DR3 are shared; DR6 is private (VsmCapabilities.Dr6Shared = 0) and so is DR7. */
+static void copy_debugregs(int from, int to)
+{
+	struct kvm_debugregs a, b;
+
+	if (ioctl(from, KVM_GET_DEBUGREGS, &a) || ioctl(to, KVM_GET_DEBUGREGS, &b))
+		die_errno(KVSM_EXIT_HOST, "KVM_GET_DEBUGREGS");
+	if (!memcmp(a.db, b.db, sizeof(a.db)))
+		return;
+	memcpy(b.db, a.db, sizeof(b.db));
+	if (ioctl(to, KVM_SET_DEBUGREGS, &b))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_DEBUGREGS");
+}
+
+/* x87, SSE, AVX and wider state, and XCR0. */
+static void copy_fpu(int from, int to)
+{
+	static __thread struct kvm_xsave xs;
+	struct kvm_xcrs xcrs;
+
+	if (ioctl(from, KVM_GET_XCRS, &xcrs) || ioctl(to, KVM_SET_XCRS, &xcrs))
+		die_errno(KVSM_EXIT_HOST, "copying XCR0 between VTLs");
+	if (ioctl(from, KVM_GET_XSAVE, &xs) || ioctl(to, KVM_SET_XSAVE, &xs))
+		die_errno(KVSM_EXIT_HOST, "copying the FPU state between VTLs");
+}
+
+void vtl_switch(struct vcpu *cpu, unsigned int to)
+{
+	struct vcpu_vtl *a = &cpu->v[cpu->vtl], *b = &cpu->v[to];
+	struct kvm_sync_regs *sa = &a->run->s.regs, *sb = &b->run->s.regs;
+
+	copy_gprs(&sb->regs, &sa->regs);
+	b->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	if (sb->sregs.cr2 != sa->sregs.cr2) {
+		sb->sregs.cr2 = sa->sregs.cr2;
+		b->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+	}
+	copy_debugregs(a->fd, b->fd);
+	copy_fpu(a->fd, b->fd);
+	/* A kick that arrived for the old vCPU must not be lost. */
+	b->run->immediate_exit |= a->run->immediate_exit;
+	a->run->immediate_exit = 0;
+	stat_inc(&cpu->vm->stats, STAT_VTL_SWITCH);
+	if (cpu->vm->opts->trace)
+		fprintf(stderr, "kvsm: trace: vp%u vtl%u -> vtl%u\n", cpu->index, cpu->vtl, to);
+	cpu->vtl = to;
+	cpu->fd = b->fd;
+	cpu->run = b->run;
+}
+
+/* HV_INITIAL_VP_CONTEXT (spec 3.1): offsets of its fields and the registers they load. */
+static const struct {
+	uint16_t off;
+	uint32_t name;
+} context_fields[] = {
+	{ 0, 0x20010 },			/* Rip */
+	{ 8, 0x20004 },			/* Rsp */
+	{ 16, 0x20011 },		/* Rflags */
+	{ 216, 0x80004 },		/* Pat */
+};
+
+static const struct {
+	uint16_t off;
+	uint32_t name;
+} context_segments[] = {
+	{ 24, 0x60001 }, { 40, 0x60003 }, { 56, 0x60000 }, { 72, 0x60004 },	/* Cs, Ds, Es, Fs */
+	{ 88, 0x60005 }, { 104, 0x60002 }, { 120, 0x60007 }, { 136, 0x60006 },	/* Gs, Ss, Tr, Ldtr */
+};
+
+uint16_t vtl_load_initial_context(struct vcpu *cpu, unsigned int vtl, const uint8_t ctx[224])
+{
+	struct kvm_run *run = cpu->v[vtl].run;
+	struct kvm_sregs s = run->s.regs.sregs;
+	struct kvm_segment *segs[] = { &s.cs, &s.ds, &s.es, &s.fs, &s.gs, &s.ss, &s.tr, &s.ldt };
+	uint64_t val[2] = { 0, 0 };
+	uint16_t st;
+
+	/* Control state is checked as a whole: EFER.LMA, CR0.PG and CS.L are only consistent together. */
+	for (unsigned int i = 0; i < ARRAY_SIZE(context_segments); i++) {
+		memcpy(val, ctx + context_segments[i].off, 16);
+		if (!vtl_regs_seg_from_hv(val, segs[i]))
+			return HV_STATUS_INVALID_PARAMETER;
+	}
+	memcpy(val, ctx + 152, 16);
+	vtl_regs_table_from_hv(val, &s.idt);
+	memcpy(val, ctx + 168, 16);
+	vtl_regs_table_from_hv(val, &s.gdt);
+	memcpy(&s.efer, ctx + 184, 8);
+	memcpy(&s.cr0, ctx + 192, 8);
+	memcpy(&s.cr3, ctx + 200, 8);
+	memcpy(&s.cr4, ctx + 208, 8);
+	st = vtl_regs_check_sregs(cpu, vtl, &s);
+	for (unsigned int i = 0; !st && i < ARRAY_SIZE(context_fields); i++) {
+		memcpy(val, ctx + context_fields[i].off, 8);
+		val[1] = 0;
+		st = vtl_regs_set(cpu, vtl, context_fields[i].name, val);
+	}
+	if (st)
+		return st;
+	run->s.regs.sregs = s;
+	run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+	return HV_STATUS_SUCCESS;
+}

@@ -1,0 +1,18 @@
+/*
+ * The VP side of VTLs on KVM: one vCPU per VTL, driven by the VP's thread.
+ * A VTL switch moves the shared state (TLFS 15.x, spec 4.3) from the old
+ * VTL's vCPU to the new one; private state simply stays in each vCPU.
+ */
+#ifndef KVSM_VTL_H
+#define KVSM_VTL_H
+
+#include <stdint.h>
+
+struct vcpu;
+
+/* Continue the VP in VTL `to` (own thread, between runs). */
+void vtl_switch(struct vcpu *cpu, unsigned int to);
+/* Load an HV_INITIAL_VP_CONTEXT into the VP's vCPU of vtl (own thread). Returns an HV_STATUS. */
+uint16_t vtl_load_initial_context(struct vcpu *cpu, unsigned int vtl, const uint8_t ctx[224]);
+
+#endif

@@ -1,0 +1,263 @@
+#include "vtl_irq.h"
+#include "util.h"
+#include "vcpu.h"
+#include "vm.h"
+#include "vtl.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#define RFLAGS_IF (1u << 9)
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t apic_now_ns(void *ctx)
+{
+	(void)ctx;
+	return now_ns();
+}
+
+static uint64_t apic_tsc(void *ctx)
+{
+	struct vcpu_vtl *v = ctx;
+
+	return __rdtsc() + v->cpu->vm->guest_tsc_delta;
+}
+
+/* Wake the VP that owns an APIC: out of KVM_RUN, or out of its HLT wait. */
+static void wake(struct vcpu *cpu)
+{
+	struct vm *vm = cpu->vm;
+
+	if (!pthread_equal(pthread_self(), cpu->thread))
+		vcpu_kick(cpu);
+	pthread_mutex_lock(&vm->lock);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static void apic_notify(void *ctx, struct lapic *apic)
+{
+	struct vcpu_vtl *v = ctx;
+
+	(void)apic;
+	wake(v->cpu);
+}
+
+/* IPIs stay inside the sender's VTL: only that VTL's APICs are candidates. */
+static void apic_send_ipi(void *ctx, struct lapic *src, uint64_t icr, bool x2apic)
+{
+	struct vcpu_vtl *v = ctx;
+	struct vm *vm = v->cpu->vm;
+	bool lowest = LAPIC_ICR_DM(icr) == LAPIC_DM_LOWEST;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct lapic *dst = &vm->vcpus[i].v[v->vtl].apic;
+
+		if (!lapic_icr_match(dst, src, icr, x2apic))
+			continue;
+		lapic_icr_deliver(dst, icr);
+		if (lowest)	/* kvsm picks the first match for lowest priority (allowed by SDM 11.6.2.4) */
+			break;
+	}
+}
+
+static struct lapic_ops apic_ops = {
+	.now_ns = apic_now_ns,
+	.tsc = apic_tsc,
+	.send_ipi = apic_send_ipi,
+	.notify = apic_notify,
+};
+
+void vtl_irq_init(struct vcpu *cpu)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGUSR1 };
+
+	apic_ops.tsc_hz = cpu->vm->tsc_hz;
+	for (unsigned int vtl = 1; vtl < cpu->vm->opts->vtls; vtl++) {
+		cpu->v[vtl].cpu = cpu;
+		cpu->v[vtl].vtl = vtl;
+		lapic_init(&cpu->v[vtl].apic, cpu->index, cpu->index == 0, &apic_ops, &cpu->v[vtl]);
+	}
+	sev._sigev_un._tid = cpu->tid;
+	if (cpu->vm->opts->vtls > 1 && timer_create(CLOCK_MONOTONIC, &sev, &cpu->apic_timer))
+		die_errno(KVSM_EXIT_HOST, "timer_create");
+}
+
+/* Fire due APIC timers; keep the VP's host timer armed for the earliest remaining deadline. */
+static void run_timers(struct vcpu *cpu)
+{
+	uint64_t next = 0, now = now_ns();
+
+	for (unsigned int vtl = 1; vtl < cpu->vm->opts->vtls; vtl++) {
+		struct lapic *a = &cpu->v[vtl].apic;
+		uint64_t d = lapic_timer_deadline(a);
+
+		if (d && d <= now) {
+			lapic_timer_expired(a);
+			d = lapic_timer_deadline(a);
+		}
+		if (d && (!next || d < next))
+			next = d;
+	}
+	if (next != cpu->apic_timer_armed) {
+		struct itimerspec its = { .it_value = { .tv_sec = (time_t)(next / 1000000000u),
+							.tv_nsec = (long)(next % 1000000000u) } };
+
+		timer_settime(cpu->apic_timer, TIMER_ABSTIME, &its, NULL);
+		cpu->apic_timer_armed = next;
+	}
+}
+
+static bool vtl_has_interrupt(struct vcpu *cpu, unsigned int vtl)
+{
+	struct lapic *a = &cpu->v[vtl].apic;
+
+	return lapic_pending_vector(a) >= 0 || lapic_nmi_pending(a);
+}
+
+/* spec 4.4: the highest VTL above the running one with a deliverable interrupt takes the VP. */
+static void preempt(struct vcpu *cpu)
+{
+	unsigned int enabled = hv_vp_enabled_vtls(cpu->vm->hv, cpu->index);
+
+	for (unsigned int h = cpu->vm->opts->vtls - 1; h > cpu->vtl; h--) {
+		if (!(enabled & (1u << h)) || !vtl_has_interrupt(cpu, h))
+			continue;
+		vtl_switch(cpu, h);
+		hv_vtl_enter_for_interrupt(cpu->vm->hv, cpu->index, h);
+		stat_inc(&cpu->vm->stats, STAT_VTL_INTERRUPT_ENTRY);
+		return;
+	}
+}
+
+static void inject(struct vcpu *cpu)
+{
+	struct lapic *a = &cpu->v[cpu->vtl].apic;
+	struct kvm_run *run = cpu->run;
+	struct kvm_interrupt irq;
+	int vector;
+
+	if (lapic_take_nmi(a) && ioctl(cpu->fd, KVM_NMI, 0))
+		die_errno(KVSM_EXIT_HOST, "KVM_NMI");
+	run->cr8 = lapic_get_cr8(a);
+	vector = lapic_pending_vector(a);
+	run->request_interrupt_window = 0;
+	if (vector < 0)
+		return;
+	if (!run->ready_for_interrupt_injection) {
+		run->request_interrupt_window = 1;	/* KVM exits as soon as the vCPU can take it */
+		return;
+	}
+	irq.irq = (uint32_t)vector;
+	if (ioctl(cpu->fd, KVM_INTERRUPT, &irq))
+		die_errno(KVSM_EXIT_HOST, "KVM_INTERRUPT");
+	lapic_ack(a, (uint8_t)vector);
+}
+
+void vtl_irq_prepare_run(struct vcpu *cpu)
+{
+	if (cpu->vm->opts->vtls > 1) {
+		run_timers(cpu);
+		preempt(cpu);
+	}
+	if (cpu->vtl > 0)
+		inject(cpu);
+}
+
+void vtl_irq_after_exit(struct vcpu *cpu)
+{
+	if (cpu->vtl > 0)
+		lapic_set_cr8(&cpu->v[cpu->vtl].apic, cpu->run->cr8);
+}
+
+bool vtl_irq_handle_mmio(struct vcpu *cpu)
+{
+	struct lapic *a = &cpu->v[cpu->vtl].apic;
+	struct kvm_run *run = cpu->run;
+	uint64_t base;
+	uint32_t val;
+
+	if (cpu->vtl == 0 || !lapic_mmio_base(a, &base) || run->mmio.phys_addr < base ||
+	    run->mmio.phys_addr >= base + LAPIC_PAGE_SIZE)
+		return false;
+	if (run->mmio.is_write) {
+		memcpy(&val, run->mmio.data, 4);
+		lapic_mmio_write(a, (uint32_t)(run->mmio.phys_addr - base), run->mmio.len, val);
+	} else {
+		val = lapic_mmio_read(a, (uint32_t)(run->mmio.phys_addr - base), run->mmio.len);
+		memset(run->mmio.data, 0, sizeof(run->mmio.data));
+		memcpy(run->mmio.data, &val, run->mmio.len < 4 ? run->mmio.len : 4);
+	}
+	return true;
+}
+
+bool vtl_irq_handle_msr(struct vcpu *cpu)
+{
+	struct kvm_run *run = cpu->run;
+	uint32_t msr = run->msr.index;
+	struct lapic *a = &cpu->v[cpu->vtl].apic;
+	uint64_t val = 0;
+	bool ok;
+
+	if (cpu->vtl == 0 || !(msr == LAPIC_MSR_APIC_BASE || msr == LAPIC_MSR_TSC_DEADLINE ||
+			       (msr >= LAPIC_MSR_X2APIC_FIRST && msr <= LAPIC_MSR_X2APIC_LAST)))
+		return false;
+	if (run->exit_reason == KVM_EXIT_X86_RDMSR) {
+		ok = lapic_msr_read(a, msr, &val);
+		run->msr.data = val;
+	} else {
+		ok = lapic_msr_write(a, msr, run->msr.data);
+	}
+	run->msr.error = !ok;
+	return true;
+}
+
+/* HLT in a VTL >= 1: sleep until this VTL can take an interrupt, or a higher VTL has one. */
+bool vtl_irq_halt(struct vcpu *cpu)
+{
+	struct vm *vm = cpu->vm;
+	unsigned int vtl = cpu->vtl;
+	bool if_set = cpu->run->s.regs.regs.rflags & RFLAGS_IF;
+
+	for (;;) {
+		struct timespec t;
+
+		vcpu_service_requests(cpu);
+		run_timers(cpu);
+		if ((if_set && lapic_pending_vector(&cpu->v[vtl].apic) >= 0) ||
+		    lapic_nmi_pending(&cpu->v[vtl].apic))
+			return true;
+		for (unsigned int h = vtl + 1; h < vm->opts->vtls; h++)
+			if ((hv_vp_enabled_vtls(vm->hv, cpu->index) & (1u << h)) && vtl_has_interrupt(cpu, h))
+				return true;
+		vcpu_answer_halt_round(cpu, !if_set);
+		pthread_mutex_lock(&vm->lock);
+		if (vm->stopping) {
+			pthread_mutex_unlock(&vm->lock);
+			return false;
+		}
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 1000000;	/* bounded: APIC timers and requests are also polled */
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&vm->cond, &vm->lock, &t);
+		pthread_mutex_unlock(&vm->lock);
+	}
+}
+
+void vtl_irq_raise(struct vm *vm, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi)
+{
+	lapic_accept_irq(&vm->vcpus[vp].v[vtl].apic, vector, false, auto_eoi);
+}

@@ -1,0 +1,178 @@
+/* VSM helpers for guest tests (see vsm.h). */
+#include "vsm.h"
+
+struct vtl1_vp vtl1_vps[MAX_CPUS];
+uint8_t *vtl1_hypercall_page;
+static void (*volatile vtl1_fn)(void);
+static uint8_t *vtl1_stacks[MAX_CPUS];
+extern char vtl1_entry[];
+
+_Static_assert(sizeof(struct hv_initial_vp_context) == 224, "HV_INITIAL_VP_CONTEXT");
+_Static_assert(sizeof(struct vtl1_vp) == 264, "layout used by vsm_entry.S");
+
+uint64_t vsm_call_regs(struct vsm_gprs *in, struct vsm_gprs *out, void *thunk);
+
+static uint64_t read_cr(int n)
+{
+	uint64_t v = 0;
+
+	switch (n) {
+	case 0: __asm__ volatile("mov %%cr0, %0" : "=r"(v)); break;
+	case 3: __asm__ volatile("mov %%cr3, %0" : "=r"(v)); break;
+	case 4: __asm__ volatile("mov %%cr4, %0" : "=r"(v)); break;
+	}
+	return v;
+}
+
+void vsm_build_context(struct hv_initial_vp_context *c, uint64_t rip, uint64_t rsp)
+{
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdt, idt;
+
+	__asm__ volatile("sgdt %0; sidt %1" : "=m"(gdt), "=m"(idt));
+	memset(c, 0, sizeof(*c));
+	c->rip = rip;
+	c->rsp = rsp;
+	c->rflags = 0x2;
+	c->cs.sel = 0x08, c->cs.limit = 0xffffffff, c->cs.attr = 0xa09b;	/* 64-bit code */
+	c->ds.sel = 0x10, c->ds.limit = 0xffffffff, c->ds.attr = 0xc093;	/* flat data */
+	c->es = c->ss = c->fs = c->gs = c->ds;
+	c->tr.limit = 0x67, c->tr.attr = 0x8b;				/* busy 64-bit TSS */
+	c->gdtr.limit = gdt.limit, c->gdtr.base = gdt.base;
+	c->idtr.limit = idt.limit, c->idtr.base = idt.base;
+	c->efer = rdmsr(0xc0000080);
+	c->cr0 = read_cr(0);
+	c->cr3 = read_cr(3);
+	c->cr4 = read_cr(4);
+	c->pat = 0x0007040600070406ull;
+}
+
+uint64_t vsm_enable_partition_vtl1(void)
+{
+	uint64_t *in = alloc_zeroed(4096);
+
+	in[0] = ~0ull;		/* self */
+	in[1] = 1;		/* target VTL 1, no flags */
+	return hv_hypercall(HVCALL_ENABLE_PARTITION_VTL, (uint64_t)in, 0);
+}
+
+uint64_t vsm_enable_vp_vtl1(unsigned int vp)
+{
+	uint8_t *in = alloc_zeroed(4096);
+
+	if (!vtl1_stacks[vp])
+		vtl1_stacks[vp] = alloc_zeroed(16384);
+	*(uint64_t *)in = ~0ull;
+	*(uint32_t *)(in + 8) = vp;
+	in[12] = 1;
+	vsm_build_context((struct hv_initial_vp_context *)(in + 16), (uint64_t)vtl1_entry,
+			  (uint64_t)vtl1_stacks[vp] + 16384);
+	return hv_hypercall(HVCALL_ENABLE_VP_VTL, (uint64_t)in, 0);
+}
+
+extern char ap_entry64[];
+
+uint64_t vsm_start_vp(unsigned int vp, unsigned int vtl)
+{
+	uint8_t *in = alloc_zeroed(4096);
+
+	*(uint64_t *)in = ~0ull;
+	*(uint32_t *)(in + 8) = vp;
+	in[12] = (uint8_t)vtl;
+	vsm_build_context((struct hv_initial_vp_context *)(in + 16), (uint64_t)ap_entry64, 0);
+	return hv_hypercall(HVCALL_START_VIRTUAL_PROCESSOR, (uint64_t)in, 0);
+}
+
+/* VTL1, each entry: first-time set-up of its pages on this VP, then the requested work. */
+void vtl1_dispatch(struct vtl1_vp *me)
+{
+	if (!me->assist) {
+		if (!vtl1_hypercall_page) {
+			vtl1_hypercall_page = alloc_pages(1);
+			wrmsr(HV_X64_MSR_GUEST_OS_ID, HV_GUEST_OS_ID_KVSM_TESTS + 1);
+			wrmsr(HV_X64_MSR_HYPERCALL, (uint64_t)vtl1_hypercall_page | 1);
+		}
+		me->assist = alloc_pages(1);
+		wrmsr(HV_X64_MSR_VP_ASSIST_PAGE, (uint64_t)me->assist | 1);
+		me->last_entry_reason = 1;	/* the first entry is always a VTL call */
+	} else {
+		me->last_entry_reason = *(volatile uint32_t *)(me->assist + 8);
+	}
+	me->entries++;
+	me->exit = me->entry;	/* by default leave the shared registers as found */
+	if (me->last_entry_reason == 1 && vtl1_fn)
+		vtl1_fn();
+}
+
+uint64_t vsm_call(void (*fn)(void), struct vsm_gprs *regs_in, struct vsm_gprs *regs_out)
+{
+	struct vsm_gprs in = { 0 }, out;
+
+	vtl1_fn = fn;
+	return vsm_call_regs(regs_in ? regs_in : &in, regs_out ? regs_out : &out, (uint8_t *)hv_hypercall_page + 0x0f);
+}
+
+unsigned int vsm_current_vtl(void)
+{
+	/* GUEST_OS_ID is private to each VTL, and VTL1 sets a different one. */
+	return rdmsr(HV_X64_MSR_GUEST_OS_ID) == HV_GUEST_OS_ID_KVSM_TESTS + 1;
+}
+
+void *hv_current_hypercall_page(void)
+{
+	return vsm_current_vtl() ? vtl1_hypercall_page : hv_hypercall_page;
+}
+
+static uint64_t raw_thunk(unsigned int off, uint64_t control_input)
+{
+	return hv_call_thunk((uint8_t *)hv_current_hypercall_page() + off, control_input);
+}
+
+uint64_t vsm_raw_vtl_call(uint64_t control_input)
+{
+	return raw_thunk(0x0f, control_input);
+}
+
+uint64_t vsm_raw_vtl_return(uint64_t control_input)
+{
+	return raw_thunk(0x26, control_input);
+}
+
+/* One input/output page pair per (VP, VTL): a VTL1 entry may interrupt VTL0 between filling and calling. */
+static uint8_t *hc_buf(void)
+{
+	static uint8_t *bufs[MAX_CPUS][2];
+	uint8_t **b = &bufs[apic_id_any()][vsm_current_vtl()];
+
+	if (!*b)
+		*b = alloc_zeroed(8192);
+	return *b;
+}
+
+uint64_t vsm_get_reg(uint32_t vp, uint8_t input_vtl, uint32_t name, uint64_t *val)
+{
+	uint8_t *in = hc_buf(), *out = in + 4096;
+	uint64_t r;
+
+	*(uint64_t *)in = ~0ull;
+	*(uint32_t *)(in + 8) = vp;
+	in[12] = input_vtl;
+	in[13] = 0;
+	*(uint16_t *)(in + 14) = 0;
+	*(uint32_t *)(in + 16) = name;
+	r = hv_hypercall(HVCALL_GET_VP_REGISTERS | HV_REP(1), (uint64_t)in, (uint64_t)out);
+	*val = *(uint64_t *)out;
+	return r;
+}
+
+uint64_t vsm_set_reg(uint32_t vp, uint8_t input_vtl, uint32_t name, uint64_t val)
+{
+	uint8_t *in = hc_buf();
+
+	memset(in, 0, 48);
+	*(uint64_t *)in = ~0ull;
+	*(uint32_t *)(in + 8) = vp;
+	in[12] = input_vtl;
+	*(uint32_t *)(in + 16) = name;
+	*(uint64_t *)(in + 32) = val;
+	return hv_hypercall(HVCALL_SET_VP_REGISTERS | HV_REP(1), (uint64_t)in, 0);
+}

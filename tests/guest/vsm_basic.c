@@ -1,0 +1,232 @@
+/*
+ * VSM basics (run with --vtls 2): CPUID, VSM registers, EnablePartitionVtl,
+ * EnableVpVtl, VtlCall/VtlReturn with their #UD rules, entry reasons, RAX/RCX
+ * on return, shared and private registers across the switch, and
+ * Get/SetVpRegisters between the VTLs with their VTL rules.
+ */
+#include "lib/vsm.h"
+
+#define LSTAR 0xc0000082
+#define FS_BASE 0xc0000100
+#define STAR 0xc0000081
+#define SYSENTER_EIP 0x176
+
+static volatile uint64_t seen[16];
+
+static void test_cpuid_and_registers(void)
+{
+	uint32_t r[4];
+	uint64_t v;
+
+	cpuid(0x40000003, 0, r);
+	CHECK_EQ(r[1], 0x30 | (1u << 16) | (1u << 17) | (1u << 21));	/* + AccessVsm, VpRegisters, StartVp */
+	CHECK_EQ(vsm_get_reg(~1u, 0, HV_REG_VSM_PARTITION_STATUS, &v), 1ull << 32);
+	CHECK_EQ(v, 0x1 | 1u << 16);			/* VTL0 enabled, maximum VTL 1 */
+	vsm_get_reg(~1u, 0, HV_REG_VSM_VP_STATUS, &v);
+	CHECK_EQ(v, 0x10000);				/* active VTL0, enabled {0} */
+	vsm_get_reg(~1u, 0, HV_REG_VSM_CAPABILITIES, &v);
+	CHECK_EQ(v, 1u << 17);				/* DenyLowerVtlStartup */
+	vsm_get_reg(~1u, 0, HV_REG_VSM_CODE_PAGE_OFFSETS, &v);
+	CHECK_EQ(v, 0x0f | 0x26 << 12);
+	CHECK_EQ(HV_RESULT_STATUS(vsm_set_reg(~1u, 0, HV_REG_VSM_VP_STATUS, 0)), HV_STATUS_INVALID_PARAMETER);
+	/* VTL0 has no partition-config instance; VTL0 cannot name VTL1. */
+	CHECK_EQ(HV_RESULT_STATUS(vsm_get_reg(~1u, 0, HV_REG_VSM_PARTITION_CONFIG, &v)), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(HV_RESULT_STATUS(vsm_get_reg(~1u, HV_INPUT_VTL(1), HV_REG_RIP, &v)), HV_STATUS_ACCESS_DENIED);
+	CHECK_EQ(HV_RESULT_STATUS(vsm_get_reg(~1u, 0x20, HV_REG_RIP, &v)), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(HV_RESULT_STATUS(vsm_get_reg(5, 0, HV_REG_RIP, &v)), HV_STATUS_INVALID_VP_INDEX);
+	CHECK_EQ(HV_RESULT_STATUS(vsm_get_reg(~1u, 0, 0x12345, &v)), HV_STATUS_INVALID_PARAMETER);
+	/* Own registers by name. */
+	wrmsr(LSTAR, 0x1111000);
+	CHECK_EQ(vsm_get_reg(~1u, 0, HV_REG_LSTAR, &v), 1ull << 32);
+	CHECK_EQ(v, 0x1111000);
+	CHECK_EQ(vsm_get_reg(~1u, 0, HV_REG_GUEST_OS_ID, &v), 1ull << 32);
+	CHECK_EQ(v, HV_GUEST_OS_ID_KVSM_TESTS);
+}
+
+static void test_enable(void)
+{
+	uint64_t *in = alloc_zeroed(4096);
+
+	/* No VTL1 on this VP yet: VtlCall raises #UD. */
+	vsm_raw_vtl_call(0);
+	CHECK(hv_hypercall_ud);
+	in[0] = ~0ull;
+	in[1] = 2;				/* above the maximum VTL */
+	CHECK_EQ(hv_hypercall(HVCALL_ENABLE_PARTITION_VTL, (uint64_t)in, 0), HV_STATUS_INVALID_PARAMETER);
+	in[1] = 0;				/* VTL0 is always enabled */
+	CHECK_EQ(hv_hypercall(HVCALL_ENABLE_PARTITION_VTL, (uint64_t)in, 0), HV_STATUS_INVALID_PARAMETER);
+	in[1] = 1 | 1 << 8;			/* EnableMbec: not offered */
+	CHECK_EQ(hv_hypercall(HVCALL_ENABLE_PARTITION_VTL, (uint64_t)in, 0), HV_STATUS_INVALID_PARAMETER);
+	in[0] = 7, in[1] = 1;
+	CHECK_EQ(hv_hypercall(HVCALL_ENABLE_PARTITION_VTL, (uint64_t)in, 0), HV_STATUS_INVALID_PARTITION_ID);
+	/* EnableVpVtl before the partition has VTL1. */
+	CHECK_EQ(vsm_enable_vp_vtl1(0), HV_STATUS_INVALID_VTL_STATE);
+	CHECK_EQ(vsm_enable_partition_vtl1(), HV_STATUS_SUCCESS);
+	CHECK_EQ(vsm_enable_partition_vtl1(), HV_STATUS_VTL_ALREADY_ENABLED);
+	CHECK_EQ(vsm_enable_vp_vtl1(9), HV_STATUS_INVALID_VP_INDEX);
+	CHECK_EQ(vsm_enable_vp_vtl1(0), HV_STATUS_SUCCESS);
+	CHECK_EQ(vsm_enable_vp_vtl1(0), HV_STATUS_VTL_ALREADY_ENABLED);
+	/* VtlReturn from VTL0 and a VtlCall with a non-zero control input: #UD. */
+	vsm_raw_vtl_return(0);
+	CHECK(hv_hypercall_ud);
+	vsm_raw_vtl_call(1);
+	CHECK(hv_hypercall_ud);
+}
+
+static void in_vtl1_status(void)
+{
+	uint64_t v;
+
+	seen[0] = vsm_current_vtl();
+	vsm_get_reg(~1u, 0, HV_REG_VSM_VP_STATUS, &v);
+	seen[1] = v;
+	vsm_get_reg(~1u, 0, HV_REG_VSM_PARTITION_STATUS, &v);
+	seen[2] = v;
+	/* VTL1 reads VTL0's private state. */
+	seen[3] = vsm_get_reg(~1u, HV_INPUT_VTL(0), HV_REG_LSTAR, &v);
+	seen[4] = v;
+	vsm_get_reg(~1u, HV_INPUT_VTL(0), HV_REG_RIP, &v);
+	seen[5] = v;
+	seen[6] = rdmsr(LSTAR);				/* VTL1's own LSTAR */
+	wrmsr(LSTAR, 0x2222000);
+	vsm_get_reg(~1u, 0, HV_REG_VSM_PARTITION_CONFIG, &v);
+	seen[7] = v;
+	seen[8] = vsm_set_reg(~1u, 0, HV_REG_VSM_PARTITION_CONFIG, 0x40 | 0x1f);	/* DenyLowerVtlStartup, protection RWX */
+	seen[9] = vsm_set_reg(~1u, 0, HV_REG_VSM_PARTITION_CONFIG, 0x40 | 0x3);		/* write-once: refused */
+	seen[10] = vsm_set_reg(~1u, HV_INPUT_VTL(0), HV_REG_LSTAR, 0x3333000);		/* VTL1 writes VTL0's */
+	seen[11] = vsm_get_reg(~1u, 0, HV_REG_VSM_VP_SECURE_CONFIG_VTL0, &v);
+	seen[12] = vsm_set_reg(~1u, 0, HV_REG_VSM_VP_SECURE_CONFIG_VTL0 + 1, 0);	/* not below VTL1 */
+}
+
+static void test_call_return(void)
+{
+	struct vtl1_vp *me = &vtl1_vps[0];
+	uint64_t v;
+
+	vsm_call(in_vtl1_status, 0, 0);
+	CHECK_EQ(me->entries, 1);
+	CHECK_EQ(seen[0], 1);
+	CHECK_EQ(seen[1], 1 | 3u << 16);		/* active VTL1, enabled {0, 1} */
+	CHECK_EQ(seen[2], 3 | 1u << 16);
+	CHECK_EQ(seen[3], 1ull << 32);
+	CHECK_EQ(seen[4], 0x1111000);
+	CHECK_EQ(seen[5], (uint64_t)hv_hypercall_page + 0x0f + 10);	/* after VTL0's call thunk's port write */
+	CHECK_EQ(seen[6], 0);				/* VTL1's LSTAR is its own */
+	CHECK_EQ(seen[7], 0);
+	CHECK_EQ(seen[8], 1ull << 32);
+	CHECK_EQ(HV_RESULT_STATUS(seen[9]), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(seen[10], 1ull << 32);
+	CHECK_EQ(seen[11], 1ull << 32);
+	CHECK_EQ(HV_RESULT_STATUS(seen[12]), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(rdmsr(LSTAR), 0x3333000);		/* written by VTL1 for VTL0 */
+	CHECK_EQ(vsm_current_vtl(), 0);
+	/* The second entry carries entry reason VTL call in VTL1's assist page. */
+	vsm_call(0, 0, 0);
+	CHECK_EQ(me->entries, 2);
+	CHECK_EQ(me->last_entry_reason, 1);
+	/* DenyLowerVtlStartup now refuses VTL0's StartVirtualProcessor (VP 1 does not exist here anyway). */
+	CHECK_EQ(vsm_get_reg(~1u, 0, HV_REG_VSM_VP_STATUS, &v), 1ull << 32);
+	CHECK_EQ(v, 0 | 3u << 16);
+}
+
+static void leave_return_values(void)
+{
+	struct vtl1_vp *me = &vtl1_vps[0];
+
+	*(uint64_t *)(me->assist + 0x10) = 0xaaaa5555;
+	*(uint64_t *)(me->assist + 0x18) = 0xbbbb6666;
+	me->exit.r12 = 0x1200 + me->entry.r12;		/* shared: VTL0 sees VTL1's changes */
+	me->exit.rbx = me->entry.rbx ^ 0xff;
+	me->return_control = seen[15];			/* bit 0: fast return */
+}
+
+static void test_shared_registers(void)
+{
+	struct vsm_gprs in = { .rbx = 0x0b0b, .rdx = 0xd0d0, .rsi = 0x5151, .rdi = 0xd1d1, .rbp = 0xb9b9,
+			       .r8 = 8, .r9 = 9, .r10 = 10, .r11 = 11, .r12 = 12, .r13 = 13, .r14 = 14, .r15 = 15 };
+	struct vtl1_vp *me = &vtl1_vps[0];
+	struct vsm_gprs out;
+	uint64_t r;
+
+	seen[15] = 0;
+	r = vsm_call(leave_return_values, &in, &out);
+	CHECK_EQ(me->entry.rbx, 0x0b0b);
+	CHECK_EQ(me->entry.rdx, 0xd0d0);
+	CHECK_EQ(me->entry.rdi, 0xd1d1);
+	CHECK_EQ(me->entry.rbp, 0xb9b9);
+	CHECK_EQ(me->entry.r8, 8);
+	CHECK_EQ(me->entry.r15, 15);
+	CHECK_EQ(me->entry.rcx, 0x11);			/* the call thunk leaves the call code in RCX */
+	CHECK_EQ(me->entry.rax, 0);			/* and the control input in RAX */
+	/* Non-fast return: RAX and RCX come from VTL1's assist page. */
+	CHECK_EQ(r, 0xaaaa5555);
+	CHECK_EQ(out.rcx, 0xbbbb6666);
+	CHECK_EQ(out.r12, 0x1200 + 12);
+	CHECK_EQ(out.rbx, 0x0b0b ^ 0xff);
+	CHECK_EQ(out.r13, 13);
+	/* Fast return: RAX/RCX as the return thunk left them (control input, call code 0x12). */
+	seen[15] = 1;
+	r = vsm_call(leave_return_values, &in, &out);
+	CHECK_EQ(r, 1);
+	CHECK_EQ(out.rcx, 0x12);
+	me->return_control = 0;
+}
+
+static void vtl1_private_state(void)
+{
+	uint64_t cr4;
+
+	seen[0] = rdmsr(FS_BASE);
+	seen[1] = rdmsr(STAR);
+	seen[2] = rdmsr(SYSENTER_EIP);
+	__asm__ volatile("mov %%cr2, %0" : "=r"(seen[3]));
+	__asm__ volatile("mov %%dr0, %0" : "=r"(seen[4]));
+	__asm__ volatile("mov %%dr7, %0" : "=r"(seen[5]));
+	wrmsr(FS_BASE, 0x7000);
+	wrmsr(STAR, 0x0023001000000000ull);
+	wrmsr(SYSENTER_EIP, 0x7777);
+	__asm__ volatile("mov %0, %%dr1" :: "r"(0x6000ull));
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	__asm__ volatile("mov %0, %%cr4" :: "r"(cr4 | (1u << 8)));	/* CR4.PCE in VTL1 only */
+	seen[6] = rdmsr(HV_X64_MSR_HYPERCALL);
+}
+
+static void test_private_state(void)
+{
+	uint64_t cr2 = 0xc2c2000, dr0 = 0x5000, v, cr4;
+
+	wrmsr(FS_BASE, 0x3000);
+	wrmsr(STAR, 0x0013000800000000ull);
+	wrmsr(SYSENTER_EIP, 0x3333);
+	__asm__ volatile("mov %0, %%cr2" :: "r"(cr2));
+	__asm__ volatile("mov %0, %%dr0" :: "r"(dr0));
+	__asm__ volatile("mov %0, %%dr7" :: "r"(0x400ull | (1ull << 16)));	/* RW0 = write, not enabled */
+	vsm_call(vtl1_private_state, 0, 0);
+	CHECK_EQ(seen[0], 0);				/* VTL1's FS base: its own */
+	CHECK_EQ(seen[1], 0);
+	CHECK_EQ(seen[2], 0);
+	CHECK_EQ(seen[3], cr2);				/* CR2: shared */
+	CHECK_EQ(seen[4], dr0);				/* DR0-3: shared */
+	CHECK_EQ(seen[5], 0x400);			/* DR7: private */
+	CHECK_EQ(seen[6], (uint64_t)vtl1_hypercall_page | 1);	/* HYPERCALL: per VTL */
+	CHECK_EQ(rdmsr(FS_BASE), 0x3000);
+	CHECK_EQ(rdmsr(STAR), 0x0013000800000000ull);
+	CHECK_EQ(rdmsr(SYSENTER_EIP), 0x3333);
+	CHECK_EQ(rdmsr(HV_X64_MSR_HYPERCALL), (uint64_t)hv_hypercall_page | 1);
+	__asm__ volatile("mov %%dr1, %0" : "=r"(v));
+	CHECK_EQ(v, 0x6000);
+	__asm__ volatile("mov %%dr7, %0" : "=r"(v));
+	CHECK_EQ(v, 0x400 | (1ull << 16));
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	CHECK_EQ(cr4 & (1u << 8), 0);
+}
+
+void test_main(const struct mb_info *mbi)
+{
+	hv_enable_hypercalls();
+	test_cpuid_and_registers();
+	test_enable();
+	test_call_return();
+	test_shared_registers();
+	test_private_state();
+}
