@@ -27,12 +27,13 @@ $(B)/libkvsm.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/kvsm: $(CLI_OBJS) $(B)/libkvsm.a
+$(B)/kvsm: $(CLI_OBJS) $(B)/libkvsm.a $(B)/bench/bench_guest_blob.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 include tests/guest/guest.mk
+include bench/bench.mk
 
 check: deps
 	@$(MAKE) --no-print-directory all unit guests $(B)/fuzz/fuzz_hypercall

@@ -1,32 +1,40 @@
 /*
  * `kvsm bench`: what kvsm's design choices cost, as ratios measured in one
- * run. A built-in guest (hand-assembled x86-64 below) runs loops of N
- * iterations between marker writes to port 0xf5; the host timestamps the
- * markers. Each loop is also run with its exits replaced by NOPs, so the
- * guest's own instruction cost (emulated at CPL0 on some KVMs) can be
- * subtracted.
+ * run. The bench guest (bench/bench_guest.c, embedded in this binary) runs
+ * loops between writes to a marker port; each loop has an exit-free twin
+ * whose time is subtracted (guest kernel code may be emulated by KVM).
  */
 #include "builtin.h"
 #include "args.h"
 #include "loader/kernel.h"
 #include "util.h"
+#include "vcpu.h"
 #include "vm.h"
+#include "vtl.h"
 
 #include <stdio.h>
-#include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #define BENCH_ITERS 20000
 #define MARKER_PORT 0xf5
-#define CODE_GPA 0x100000ull
-#define HCALL_PAGE_GPA 0x200000ull
-#define STACK_TOP 0x300000ull
-#define MAX_MARKERS 16
+#define NR_SPANS 8
+#define STATE_COPIES 2000
+
+extern const uint8_t _binary_bench_guest_elf_start[], _binary_bench_guest_elf_end[];
 
 struct markers {
 	unsigned int n;
-	struct timespec t[MAX_MARKERS];
+	uint64_t t[2 * NR_SPANS];
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
 
 static void marker_io(void *dev, struct vcpu *cpu, uint16_t port, unsigned int size, bool write, uint32_t *val)
 {
@@ -35,104 +43,78 @@ static void marker_io(void *dev, struct vcpu *cpu, uint16_t port, unsigned int s
 	(void)cpu, (void)port, (void)size;
 	if (!write)
 		*val = 0xffffffffu;
-	else if (m->n < MAX_MARKERS)
-		clock_gettime(CLOCK_MONOTONIC, &m->t[m->n++]);
+	else if (m->n < 2 * NR_SPANS)
+		m->t[m->n++] = now_ns();
 }
 
-struct code {
-	uint8_t b[512];
-	size_t n;
-};
-
-static void emit(struct code *c, const uint8_t *bytes, size_t n)
+/* Microseconds per iteration of span i, minus its exit-free twin (span i + 1). */
+static double net_us(const struct markers *m, unsigned int i, unsigned int iters)
 {
-	memcpy(c->b + c->n, bytes, n);
-	c->n += n;
+	double a = (double)(m->t[2 * i + 1] - m->t[2 * i]), b = (double)(m->t[2 * i + 3] - m->t[2 * i + 2]);
+
+	return (a - b) / 1e3 / iters;
 }
 
-#define EMIT(c, ...) do { const uint8_t _b[] = { __VA_ARGS__ }; emit((c), _b, sizeof(_b)); } while (0)
-#define IMM32(v) (uint8_t)(v), (uint8_t)((v) >> 8), (uint8_t)((v) >> 16), (uint8_t)((v) >> 24)
-
-static void marker(struct code *c)
+/* kvsm's copy of the shared state KVM keeps outside the synced registers (DR0-3, XCR0, XSAVE), one direction. */
+static double state_copy_us(struct vcpu *cpu)
 {
-	EMIT(c, 0xE6, MARKER_PORT);				/* out MARKER_PORT, al */
+	uint64_t t0 = now_ns();
+
+	for (int i = 0; i < STATE_COPIES; i++)
+		vtl_copy_extended_state(&cpu->v[i & 1], &cpu->v[!(i & 1)]);
+	return (double)(now_ns() - t0) / 1e3 / STATE_COPIES;
 }
 
-/* A loop of BENCH_ITERS iterations of body, counted in EBX (bodies may clobber RAX, RCX, RDX). */
-static void loop(struct code *c, const uint8_t *body, size_t n)
+/* The part no design can avoid: moving the FPU/AVX state (KVM_GET_XSAVE + KVM_SET_XSAVE), one direction. */
+static double xsave_copy_us(struct vcpu *cpu)
 {
-	size_t top;
+	static struct kvm_xsave xs;
+	uint64_t t0 = now_ns();
 
-	marker(c);
-	EMIT(c, 0xBB, IMM32(BENCH_ITERS));			/* mov ebx, N */
-	top = c->n;
-	emit(c, body, n);
-	EMIT(c, 0xFF, 0xCB);					/* dec ebx */
-	EMIT(c, 0x0F, 0x85, IMM32((uint32_t)(top - (c->n + 6))));	/* jnz top */
-	marker(c);
-}
-
-static void wrmsr(struct code *c, uint32_t msr, uint32_t lo)
-{
-	EMIT(c, 0xB9, IMM32(msr), 0xB8, IMM32(lo), 0x31, 0xD2, 0x0F, 0x30);	/* mov ecx; mov eax; xor edx; wrmsr */
-}
-
-static const uint8_t io_exit[] = { 0xE6, 0x80, 0x90 };			/* out 0x80, al (unassigned port) */
-static const uint8_t io_nop[] = { 0x90, 0x90, 0x90 };
-/* HvCallSignalEvent, fast, connection 0 (none): the dispatcher's whole path, no side effects. */
-static const uint8_t hcall[] = { 0xB9, IMM32(0x1005D), 0x31, 0xD2, 0xB8, IMM32(HCALL_PAGE_GPA), 0xFF, 0xD0 };
-/* The same instruction count without the exit: four NOPs for call, out, nop, ret. */
-static const uint8_t hcall_nop[] = { 0xB9, IMM32(0x1005D), 0x31, 0xD2, 0xB8, IMM32(HCALL_PAGE_GPA), 0x90, 0x90,
-				     0x90, 0x90 };
-
-static void build_guest(struct code *c)
-{
-	EMIT(c, 0xBC, IMM32(STACK_TOP));			/* mov esp, STACK_TOP */
-	loop(c, io_exit, sizeof(io_exit));
-	loop(c, io_nop, sizeof(io_nop));
-	wrmsr(c, 0x40000000, 1);				/* GUEST_OS_ID */
-	wrmsr(c, 0x40000001, HCALL_PAGE_GPA | 1);		/* HYPERCALL: enable the page */
-	loop(c, hcall, sizeof(hcall));
-	loop(c, hcall_nop, sizeof(hcall_nop));
-	EMIT(c, 0x31, 0xC0, 0xE6, 0xF4);			/* xor eax, eax; out 0xf4, al */
-}
-
-static double span_us(const struct markers *m, unsigned int i)
-{
-	const struct timespec *a = &m->t[i], *b = &m->t[i + 1];
-
-	return ((double)(b->tv_sec - a->tv_sec) * 1e9 + (double)(b->tv_nsec - a->tv_nsec)) / 1e3 / BENCH_ITERS;
+	for (int i = 0; i < STATE_COPIES; i++)
+		if (ioctl(cpu->v[i & 1].fd, KVM_GET_XSAVE, &xs) || ioctl(cpu->v[!(i & 1)].fd, KVM_SET_XSAVE, &xs))
+			die_errno(KVSM_EXIT_HOST, "KVM_GET/SET_XSAVE");
+	return (double)(now_ns() - t0) / 1e3 / STATE_COPIES;
 }
 
 int cmd_bench(int argc, char *argv[])
 {
-	static struct run_opts opts = { .smp = 1, .mem = 64ull << 20, .vtls = 1 };
+	static struct run_opts opts = { .smp = 1, .mem = 64ull << 20, .vtls = 2 };
 	static struct vm vm;
 	static struct markers m;
-	struct kernel_image img = { .kind = KERNEL_ELF64, .entry = CODE_GPA, .nseg = 1 };
-	struct code c = { .n = 0 };
-	double io, io_base, hc, hc_base;
+	size_t len = (size_t)(_binary_bench_guest_elf_end - _binary_bench_guest_elf_start);
+	struct kernel_image img;
+	char err[256];
+	double io, hc, vtl, reg, copy, xsave, floor;
 	int status;
 
 	(void)argv;
 	if (argc > 0)
 		die(KVSM_EXIT_USAGE, "bench takes no arguments");
-	build_guest(&c);
-	img.seg[0] = (struct kernel_segment){ .paddr = CODE_GPA, .file_off = 0, .filesz = c.n, .memsz = c.n };
-
+	if (!kernel_parse(_binary_bench_guest_elf_start, len, opts.mem, &img, err, sizeof(err)))
+		die(KVSM_EXIT_HOST, "bench guest: %s", err);
 	vm_init(&vm, &opts);
 	ioport_register(&vm.io, MARKER_PORT, 1, marker_io, &m);
-	vm_load_kernel(&vm, &img, c.b, "bench");
+	vm_load_kernel(&vm, &img, _binary_bench_guest_elf_start, "bench");
 	status = vm_run(&vm);
-	if (status != 1 || m.n != 8)
+	if (status != 1 || m.n != 2 * NR_SPANS)
 		die(KVSM_EXIT_GUEST_ERROR, "bench guest failed (status %d, %u markers)", status, m.n);
 
-	io = span_us(&m, 0), io_base = span_us(&m, 2), hc = span_us(&m, 4), hc_base = span_us(&m, 6);
-	printf("kvsm bench: %d iterations each, times per iteration (guest instruction cost subtracted)\n",
-	       BENCH_ITERS);
-	printf("  %-46s %8.2f us  (loop alone %.2f us)\n", "bare I/O exit round trip (floor)", io - io_base, io_base);
-	printf("  %-46s %8.2f us  (loop alone %.2f us)\n", "hypercall round trip (HvCallSignalEvent, fast)",
-	       hc - hc_base, hc_base);
-	printf("  %-46s %8.2fx\n", "hypercall / bare exit", (hc - hc_base) / (io - io_base));
+	io = net_us(&m, 0, BENCH_ITERS);
+	hc = net_us(&m, 2, BENCH_ITERS);
+	vtl = net_us(&m, 4, BENCH_ITERS);
+	reg = net_us(&m, 6, BENCH_ITERS / 4);
+	copy = state_copy_us(&vm.vcpus[0]);
+	xsave = xsave_copy_us(&vm.vcpus[0]);
+	floor = 2 * io + 2 * xsave;
+	printf("kvsm bench (one run; guest instruction time subtracted; per operation)\n");
+	printf("  %-52s %8.2f us\n", "bare I/O exit round trip", io);
+	printf("  %-52s %8.2f us  %5.2fx bare exit\n", "hypercall round trip (HvCallSignalEvent, fast)", hc, hc / io);
+	printf("  %-52s %8.2f us  %5.2fx hypercall\n", "GetVpRegisters, one register, memory form", hc + reg,
+	       (hc + reg) / hc);
+	printf("  %-52s %8.2f us\n", "FPU/AVX transfer, one direction (GET+SET_XSAVE)", xsave);
+	printf("  %-52s %8.2f us  %5.2fx FPU transfer\n", "kvsm's shared-state copy (+ DR0-3, XCR0)", copy, copy / xsave);
+	printf("  %-52s %8.2f us  %5.2fx floor (2 exits + 2 FPU transfers = %.2f us)\n",
+	       "VTL call + return round trip", vtl, vtl / floor, floor);
 	return 0;
 }

@@ -21,30 +21,59 @@ static void copy_gprs(struct kvm_regs *dst, const struct kvm_regs *src)
 	dst->rflags = rflags;
 }
 
-/* DR0-DR3 are shared; DR6 is private (VsmCapabilities.Dr6Shared = 0) and so is DR7. */
-static void copy_debugregs(int from, int to)
+/*
+ * DR0-DR3 are shared; DR6 is private (VsmCapabilities.Dr6Shared = 0) and so
+ * is DR7. A vCPU's registers only change while it runs, so the target's
+ * values are known from when the VP last left it: write them only if they
+ * differ, saving ioctls on every switch.
+ */
+static void copy_debugregs(struct vcpu_vtl *from, struct vcpu_vtl *to)
 {
 	struct kvm_debugregs a, b;
 
-	if (ioctl(from, KVM_GET_DEBUGREGS, &a) || ioctl(to, KVM_GET_DEBUGREGS, &b))
+	if (ioctl(from->fd, KVM_GET_DEBUGREGS, &a))
 		die_errno(KVSM_EXIT_HOST, "KVM_GET_DEBUGREGS");
-	if (!memcmp(a.db, b.db, sizeof(a.db)))
+	memcpy(from->dr, a.db, sizeof(from->dr));
+	if (to->shared_known && !memcmp(to->dr, a.db, sizeof(a.db)))
 		return;
+	if (ioctl(to->fd, KVM_GET_DEBUGREGS, &b))
+		die_errno(KVSM_EXIT_HOST, "KVM_GET_DEBUGREGS");
 	memcpy(b.db, a.db, sizeof(b.db));
-	if (ioctl(to, KVM_SET_DEBUGREGS, &b))
+	if (ioctl(to->fd, KVM_SET_DEBUGREGS, &b))
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_DEBUGREGS");
+	memcpy(to->dr, a.db, sizeof(to->dr));
 }
 
-/* x87, SSE, AVX and wider state, and XCR0. */
-static void copy_fpu(int from, int to)
+/* XCR0, written only when it differs (as DR0-3). */
+static void copy_xcr0(struct vcpu_vtl *from, struct vcpu_vtl *to)
 {
-	static __thread struct kvm_xsave xs;
 	struct kvm_xcrs xcrs;
 
-	if (ioctl(from, KVM_GET_XCRS, &xcrs) || ioctl(to, KVM_SET_XCRS, &xcrs))
-		die_errno(KVSM_EXIT_HOST, "copying XCR0 between VTLs");
-	if (ioctl(from, KVM_GET_XSAVE, &xs) || ioctl(to, KVM_SET_XSAVE, &xs))
+	if (ioctl(from->fd, KVM_GET_XCRS, &xcrs) || xcrs.nr_xcrs < 1)
+		die_errno(KVSM_EXIT_HOST, "KVM_GET_XCRS");
+	from->xcr0 = xcrs.xcrs[0].value;
+	if (to->shared_known && to->xcr0 == from->xcr0)
+		return;
+	if (ioctl(to->fd, KVM_SET_XCRS, &xcrs))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_XCRS");
+	to->xcr0 = from->xcr0;
+}
+
+/* x87, SSE, AVX and wider state: always moved (it changes all the time). */
+static void copy_fpu(struct vcpu_vtl *from, struct vcpu_vtl *to)
+{
+	static __thread struct kvm_xsave xs;
+
+	if (ioctl(from->fd, KVM_GET_XSAVE, &xs) || ioctl(to->fd, KVM_SET_XSAVE, &xs))
 		die_errno(KVSM_EXIT_HOST, "copying the FPU state between VTLs");
+}
+
+void vtl_copy_extended_state(struct vcpu_vtl *from, struct vcpu_vtl *to)
+{
+	copy_debugregs(from, to);
+	copy_xcr0(from, to);
+	copy_fpu(from, to);
+	from->shared_known = to->shared_known = true;
 }
 
 void vtl_switch(struct vcpu *cpu, unsigned int to)
@@ -58,8 +87,7 @@ void vtl_switch(struct vcpu *cpu, unsigned int to)
 		sb->sregs.cr2 = sa->sregs.cr2;
 		b->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
 	}
-	copy_debugregs(a->fd, b->fd);
-	copy_fpu(a->fd, b->fd);
+	vtl_copy_extended_state(a, b);
 	/* A kick that arrived for the old vCPU must not be lost. */
 	b->run->immediate_exit |= a->run->immediate_exit;
 	a->run->immediate_exit = 0;

@@ -12,6 +12,9 @@ struct vcpu;
 
 /* Continue the VP in VTL `to` (own thread, between runs). */
 void vtl_switch(struct vcpu *cpu, unsigned int to);
+/* The shared state KVM keeps outside the synced registers: DR0-DR3, x87/SSE/AVX, XCR0. */
+struct vcpu_vtl;
+void vtl_copy_extended_state(struct vcpu_vtl *from, struct vcpu_vtl *to);
 /* Load an HV_INITIAL_VP_CONTEXT into the VP's vCPU of vtl (own thread). Returns an HV_STATUS. */
 uint16_t vtl_load_initial_context(struct vcpu *cpu, unsigned int vtl, const uint8_t ctx[224]);
 

@@ -58,10 +58,13 @@
  *  - 64-bit canonical checks use 57 bits when the guest CPUID has LA57, else
  *    48 (KVM's width for MSR writes). Guest features (CR4, EFER, XCR0, x2APIC,
  *    MAXPHYADDR) come from the vCPU's CPUID (KVM_GET_CPUID2), as KVM's do.
- *  - Whole-register rules that tie several registers (EFER.LMA vs LME & PG,
- *    CS.L) are checked on each single write against the current others, so a
- *    mode change must be written in a valid order, e.g. CR4.PAE, CR0.PG|PE,
- *    EFER.LME|LMA, CS (vtl_regs_check_sregs checks a whole set at once).
+ *  - Rules that tie several registers (EFER.LMA vs LME & PG, CS.L, CR4.PAE)
+ *    are checked on each single write against the current others. A Cr0
+ *    write sets EFER.LMA = LME && PG as MOV to CR0 does (KVM accepts no other
+ *    pair, and some hosts keep no 32-bit paging to pass through); an Efer
+ *    write must itself give the LMA that matches. So long mode is entered
+ *    with CR4.PAE, EFER.LME, CR0.PG|PE, then CS.L, and left in the reverse
+ *    order. vtl_regs_check_sregs checks a whole kvm_sregs at once.
  *  - Tsc is MSR 0x10 written the way KVM takes a host write: a value of 0, or
  *    one within a second of the VM's last written TSC, synchronizes with it.
  *  - SysenterCs, Sfmask, TscAux: bits 63:32 refused (Intel reserves them; KVM
@@ -1089,10 +1092,15 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 		else
 			d.dr7 = x;
 		d.flags = 0;
+		v->shared_known = false;	/* vtl.c's copy of DR0-3 is stale now */
 		return ioctl(v->fd, KVM_SET_DEBUGREGS, &d) ? ST_INVALID : ST_OK;
 	}
 	switch (name) {
-	case VTL_REG_CR0: n.cr0 = x; return update_sregs(v, &n, -1);
+	case VTL_REG_CR0:
+		/* As MOV to CR0 does: LMA = LME && PG (KVM accepts no other pair). */
+		n.cr0 = x;
+		n.efer = (n.efer & ~EFER_LMA) | ((n.efer & EFER_LME) && (x & CR0_PG) ? EFER_LMA : 0);
+		return update_sregs(v, &n, -1);
 	case VTL_REG_CR2: n.cr2 = x; commit_sregs(v, &n); return ST_OK;
 	case VTL_REG_CR3: n.cr3 = x; return update_sregs(v, &n, -1);
 	case VTL_REG_CR4: n.cr4 = x; return update_sregs(v, &n, -1);
@@ -1109,6 +1117,7 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 		guest_caps(v->fd, &g);
 		if (!xcr0_ok(&g, x))
 			return ST_INVALID;
+		v->shared_known = false;	/* vtl.c's copy of XCR0 is stale now */
 		return ioctl(v->fd, KVM_SET_XCRS, &xc) ? ST_INVALID : ST_OK;
 	}
 	}

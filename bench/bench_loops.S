@@ -1,0 +1,103 @@
+/* Hand-written loops for bench_guest.c: one exit per iteration, and exit-free twins. */
+	.text
+/* void bench_io(unsigned n): out to an unassigned port */
+	.globl bench_io, bench_io_twin
+bench_io:
+1:	outb %al, $0x80
+	dec %edi
+	jnz 1b
+	ret
+bench_io_twin:
+1:	nop
+	dec %edi
+	jnz 1b
+	ret
+
+/* void bench_hypercall(unsigned n, void *page): HvCallSignalEvent, fast, no connection */
+	.globl bench_hypercall, bench_hypercall_twin
+bench_hypercall:
+	push %rbx
+	mov %edi, %ebx
+1:	mov $0x1005d, %ecx
+	xor %edx, %edx
+	call *%rsi
+	dec %ebx
+	jnz 1b
+	pop %rbx
+	ret
+bench_hypercall_twin:
+	push %rbx
+	mov %edi, %ebx
+1:	mov $0x1005d, %ecx
+	xor %edx, %edx
+	call twin_thunk			/* nop; nop; ret: the page's out; nop; ret */
+	dec %ebx
+	jnz 1b
+	pop %rbx
+	ret
+twin_thunk:
+	nop
+	nop
+	ret
+
+/*
+ * VTL call + return round trips. VTL0: call the VTL call thunk (page + 0x0f).
+ * VTL1 (bench_vtl1_entry): on its first entry enable its hypercall page, then
+ * loop on VtlReturn. Shared GPRs are clobbered only where noted.
+ */
+	.globl bench_vtl_call, bench_vtl_call_twin, bench_vtl1_entry
+bench_vtl_call:
+	push %rbx
+	push %rbp
+	mov %edi, %ebx
+	lea 0x0f(%rsi), %rbp
+1:	xor %ecx, %ecx
+	call *%rbp
+	dec %ebx
+	jnz 1b
+	pop %rbp
+	pop %rbx
+	ret
+bench_vtl_call_twin:			/* the same instructions as both VTLs execute, without the exits */
+	push %rbx
+	mov %edi, %ebx
+1:	xor %ecx, %ecx
+	call twin_vtl_thunk		/* VTL0's call thunk */
+	mov bench_vtl1_ret(%rip), %rax
+	xor %ecx, %ecx
+	call twin_vtl_thunk		/* VTL1's return thunk */
+	nop				/* VTL1's jmp */
+	dec %ebx
+	jnz 1b
+	pop %rbx
+	ret
+twin_vtl_thunk:				/* mov rax, rcx; mov ecx, imm; out; nop; ret */
+	mov %rcx, %rax
+	mov $0x11, %ecx
+	nop
+	nop
+	ret
+
+bench_vtl1_entry:
+	mov $0x40000000, %ecx		/* GUEST_OS_ID (VTL1's own) */
+	mov $2, %eax
+	xor %edx, %edx
+	wrmsr
+	mov $0x40000001, %ecx		/* HYPERCALL */
+	mov bench_vtl1_page(%rip), %rax
+	or $1, %eax
+	xor %edx, %edx
+	wrmsr
+	mov bench_vtl1_page(%rip), %rax
+	add $0x26, %rax			/* VTL return thunk (kept in memory: GPRs are shared) */
+	mov %rax, bench_vtl1_ret(%rip)
+1:	mov bench_vtl1_ret(%rip), %rax
+	xor %ecx, %ecx
+	call *%rax
+	jmp 1b
+
+	.data
+	.globl bench_vtl1_ret
+bench_vtl1_ret: .quad 0
+
+	.section .note.GNU-stack, "", @progbits
