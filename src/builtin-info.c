@@ -34,6 +34,7 @@ int cmd_info(int argc, char *argv[])
 		printf("kvsm cannot run guests: %d required capabilities are missing.\n", missing_required);
 		return KVSM_EXIT_HOST;
 	}
-	printf("guests: VTL0 only (VTL1/VTL2 not implemented yet); no memory protections are offered yet.\n");
+	printf("guests: VTL0-VTL2 (--vtls 1..3), one KVM VM per VTL; VTL memory protections and secure\n"
+	       "        intercepts are not offered yet (refused, see docs/vsm.md).\n");
 	return 0;
 }

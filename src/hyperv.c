@@ -260,7 +260,7 @@ static void calibrate_tsc(struct vm *vm, uint64_t *tsc_hz)
  */
 static void set_msr_filter(struct vm *vm, unsigned int vtl)
 {
-	static uint8_t deny[HV_MSR_RANGE_SIZE / 8];
+	static uint8_t deny[HV_MSR_RANGE_SIZE / 8], mtrr_writes[0x100 / 8];
 	const uint32_t rw = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE;
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR, .args[0] = KVM_MSR_EXIT_REASON_FILTER };
 	struct kvm_msr_filter f = {
@@ -270,8 +270,17 @@ static void set_msr_filter(struct vm *vm, unsigned int vtl)
 			{ .flags = rw, .nmsrs = 0x100, .base = LAPIC_MSR_X2APIC_FIRST, .bitmap = deny },
 			{ .flags = rw, .nmsrs = 1, .base = LAPIC_MSR_APIC_BASE, .bitmap = deny },
 			{ .flags = rw, .nmsrs = 1, .base = LAPIC_MSR_TSC_DEADLINE, .bitmap = deny },
+			/* MTRRs are shared between VTLs: writes come to kvsm, which applies them to every VTL. */
+			{ .flags = KVM_MSR_FILTER_WRITE, .nmsrs = 0x100, .base = 0x200, .bitmap = mtrr_writes },
 		},
 	};
+
+	memset(mtrr_writes, 0xff, sizeof(mtrr_writes));
+	for (uint32_t msr = 0x200; msr < 0x300; msr++)
+		if (vtl_is_mtrr(msr))
+			mtrr_writes[(msr - 0x200) / 8] &= (uint8_t)~(1u << ((msr - 0x200) % 8));
+	if (vm->opts->vtls == 1)
+		f.ranges[4].nmsrs = 0;
 
 	if (vtl == 0)	/* VTL0's APIC is KVM's: empty ranges are skipped */
 		f.ranges[1].nmsrs = f.ranges[2].nmsrs = f.ranges[3].nmsrs = 0;
@@ -368,6 +377,11 @@ void hyperv_handle_msr(struct vcpu *cpu)
 {
 	struct kvm_run *run = cpu->run;
 	enum hv_msr_result res;
+
+	if (run->exit_reason == KVM_EXIT_X86_WRMSR && vtl_is_mtrr(run->msr.index)) {
+		run->msr.error = !vtl_write_shared_msr(cpu, run->msr.index, run->msr.data);
+		return;
+	}
 
 	stat_inc(&cpu->vm->stats, STAT_SYNTHETIC_MSR);
 	if (run->exit_reason == KVM_EXIT_X86_RDMSR) {

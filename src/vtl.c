@@ -76,6 +76,29 @@ void vtl_copy_extended_state(struct vcpu_vtl *from, struct vcpu_vtl *to)
 	from->shared_known = to->shared_known = true;
 }
 
+bool vtl_is_mtrr(uint32_t msr)
+{
+	return (msr >= 0x200 && msr <= 0x20f) || msr == 0x250 || msr == 0x258 || msr == 0x259 ||
+	       (msr >= 0x268 && msr <= 0x26f) || msr == 0x2ff;
+}
+
+bool vtl_write_shared_msr(struct vcpu *cpu, uint32_t msr, uint64_t val)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e = { .index = msr, .data = val } };
+
+	/* The writing VTL first: if KVM refuses the value there, the guest gets #GP and nothing changed. */
+	if (ioctl(cpu->fd, KVM_SET_MSRS, &m) != 1)
+		return false;
+	for (unsigned int vtl = 0; vtl < cpu->vm->opts->vtls; vtl++)
+		if (vtl != cpu->vtl && ioctl(cpu->v[vtl].fd, KVM_SET_MSRS, &m) != 1)
+			die(KVSM_EXIT_HOST, "VTL%u refused MTRR %#x = %#llx that VTL%u took", vtl, msr,
+			    (unsigned long long)val, cpu->vtl);
+	return true;
+}
+
 void vtl_switch(struct vcpu *cpu, unsigned int to)
 {
 	struct vcpu_vtl *a = &cpu->v[cpu->vtl], *b = &cpu->v[to];

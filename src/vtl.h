@@ -6,6 +6,7 @@
 #ifndef KVSM_VTL_H
 #define KVSM_VTL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vcpu;
@@ -15,6 +16,9 @@ void vtl_switch(struct vcpu *cpu, unsigned int to);
 /* The shared state KVM keeps outside the synced registers: DR0-DR3, x87/SSE/AVX, XCR0. */
 struct vcpu_vtl;
 void vtl_copy_extended_state(struct vcpu_vtl *from, struct vcpu_vtl *to);
+/* MTRRs are shared between VTLs (spec 4.3): a write goes to every VTL's vCPU of the VP. */
+bool vtl_is_mtrr(uint32_t msr);
+bool vtl_write_shared_msr(struct vcpu *cpu, uint32_t msr, uint64_t val);
 /* Load an HV_INITIAL_VP_CONTEXT into the VP's vCPU of vtl (own thread). Returns an HV_STATUS. */
 uint16_t vtl_load_initial_context(struct vcpu *cpu, unsigned int vtl, const uint8_t ctx[224]);
 

@@ -4,8 +4,9 @@
  * Where each register lives:
  *  - RAX..R15, RIP, RFLAGS: the synced run->s.regs.regs (KVM_SYNC_X86_REGS).
  *  - CR0/2/3/4/8, EFER, APIC base, segments, IDTR/GDTR: run->s.regs.sregs
- *    (KVM_SYNC_X86_SREGS). Cr8 is also written to run->cr8, which KVM_RUN
- *    loads into CR8 on every entry of a vCPU without an in-kernel LAPIC.
+ *    (KVM_SYNC_X86_SREGS). In VTLs >= 1 (no in-kernel LAPIC) Cr8 and
+ *    ApicBase are kvsm's user-space LAPIC's (cpu->v[vtl].apic): its TPR, which
+ *    vtl_irq.c loads into run->cr8 before each run, and its IA32_APIC_BASE.
  *  - PendingInterruption, InterruptState, PendingEvent0: run->s.regs.events
  *    (KVM_SYNC_X86_EVENTS).
  *  - x87/MMX/SSE: KVM_GET_XSAVE/KVM_SET_XSAVE (legacy area only; AVX and
@@ -71,6 +72,10 @@
  *    would drop them on some hosts). SysenterEip/Esp, KernelGsBase, Lstar,
  *    Cstar must be canonical. DebugCtl bits 63:16 are refused.
  *  - MTRRs: KVM implements 8 variable ranges; MtrrPhysBase/Mask8-F are refused.
+ *  - ApicBase: besides KVM's reserved bits, the WRMSR rules (no x2APIC ->
+ *    xAPIC, no disabled -> x2APIC) and BSP unchanged, in every VTL.
+ *  - An MSR write KVM refuses still succeeds when the MSR already holds the
+ *    value (get-then-set round trips of e.g. Xss = 0 where KVM refuses writes).
  */
 #include "vtl_regs.h"
 #include "vcpu.h"
@@ -139,6 +144,12 @@ static struct vcpu_vtl *vtl_of(struct vcpu *cpu, unsigned int vtl)
 	if (vtl >= KVSM_MAX_VTLS || !cpu->v[vtl].run)
 		return NULL;
 	return &cpu->v[vtl];
+}
+
+/* VTLs >= 1 have kvsm's local APIC (vtl_irq.c): it owns the TPR (CR8) and IA32_APIC_BASE. */
+static struct lapic *user_lapic(struct vcpu *cpu, struct vcpu_vtl *v)
+{
+	return v != &cpu->v[0] && v->apic.ops ? &v->apic : NULL;
 }
 
 static bool canonical(uint64_t a, unsigned int bits)
@@ -585,11 +596,21 @@ static bool seg_ok(const struct gcaps *g, struct kvm_sregs *n, unsigned int i)
 	return false;
 }
 
-static bool apic_base_ok(const struct gcaps *g, uint64_t v)
+/*
+ * IA32_APIC_BASE: kvm_apic_set_base()'s reserved bits and invalid state, the
+ * mode transitions a guest WRMSR may not make (x2APIC -> xAPIC, disabled ->
+ * x2APIC; the user-space LAPIC refuses them too), and BSP kept as it is.
+ */
+static bool apic_base_ok(const struct gcaps *g, uint64_t v, uint64_t old)
 {
 	uint64_t rsvd = phys_rsvd(g) | 0x2ff | (g->x2apic ? 0 : APIC_BASE_EXTD);
+	uint64_t mode = v & (APIC_BASE_EN | APIC_BASE_EXTD), old_mode = old & (APIC_BASE_EN | APIC_BASE_EXTD);
 
-	return !(v & rsvd) && !((v & APIC_BASE_EXTD) && !(v & APIC_BASE_EN));
+	if ((v & rsvd) || mode == APIC_BASE_EXTD || ((v ^ old) & LAPIC_BASE_BSP))
+		return false;
+	if (old_mode == (APIC_BASE_EN | APIC_BASE_EXTD) && mode == APIC_BASE_EN)
+		return false;
+	return !(old_mode == 0 && mode == (APIC_BASE_EN | APIC_BASE_EXTD));
 }
 
 static bool ctrl_ok(const struct gcaps *g, const struct kvm_sregs *n, const struct kvm_sregs *old)
@@ -622,7 +643,7 @@ static bool ctrl_ok(const struct gcaps *g, const struct kvm_sregs *n, const stru
 	if (!canonical(n->idt.base, g->vaddr_bits) || !canonical(n->gdt.base, g->vaddr_bits))
 		return false;
 	/* kvm_apic_set_base() accepts an unchanged value as it is. */
-	if (n->apic_base != old->apic_base && !apic_base_ok(g, n->apic_base))
+	if (n->apic_base != old->apic_base && !apic_base_ok(g, n->apic_base, old->apic_base))
 		return false;
 	return true;
 }
@@ -643,9 +664,10 @@ uint16_t vtl_regs_check_sregs(struct vcpu *cpu, unsigned int vtl, const struct k
 }
 
 /* Write sregs back to the synced area; KVM_RUN applies them. */
-static void commit_sregs(struct vcpu_vtl *v, const struct kvm_sregs *n)
+static void commit_sregs(struct vcpu *cpu, struct vcpu_vtl *v, const struct kvm_sregs *n)
 {
 	struct kvm_sync_regs *r = &v->run->s.regs;
+	struct lapic *apic = user_lapic(cpu, v);
 
 	r->sregs = *n;
 	/*
@@ -655,19 +677,26 @@ static void commit_sregs(struct vcpu_vtl *v, const struct kvm_sregs *n)
 	memset(r->sregs.interrupt_bitmap, 0, sizeof(r->sregs.interrupt_bitmap));
 	if (r->events.interrupt.injected && !r->events.interrupt.soft)
 		r->sregs.interrupt_bitmap[r->events.interrupt.nr / 64] |= 1ull << (r->events.interrupt.nr % 64);
-	v->run->cr8 = n->cr8;	/* KVM_RUN loads it into CR8 when the LAPIC is not in the kernel */
+	/*
+	 * Without an in-kernel LAPIC, KVM_RUN loads run->cr8 into CR8 after the
+	 * synced sregs; kvsm's LAPIC sets run->cr8 from its TPR before each run.
+	 */
+	if (apic)
+		r->sregs.cr8 = lapic_get_cr8(apic);
+	else
+		v->run->cr8 = n->cr8;
 	v->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
 }
 
 /* Check and commit a changed sregs; seg is the segment that changed, or -1. */
-static uint16_t update_sregs(struct vcpu_vtl *v, struct kvm_sregs *n, int seg)
+static uint16_t update_sregs(struct vcpu *cpu, struct vcpu_vtl *v, struct kvm_sregs *n, int seg)
 {
 	struct gcaps g;
 
 	guest_caps(v->fd, &g);
 	if ((seg >= 0 && !seg_ok(&g, n, (unsigned int)seg)) || !ctrl_ok(&g, n, &v->run->s.regs.sregs))
 		return ST_INVALID;
-	commit_sregs(v, n);
+	commit_sregs(cpu, v, n);
 	return ST_OK;
 }
 
@@ -1017,9 +1046,15 @@ uint16_t vtl_regs_get(struct vcpu *cpu, unsigned int vtl, uint32_t name, uint64_
 	case VTL_REG_CR2: val[0] = r->sregs.cr2; return ST_OK;
 	case VTL_REG_CR3: val[0] = r->sregs.cr3; return ST_OK;
 	case VTL_REG_CR4: val[0] = r->sregs.cr4; return ST_OK;
-	case VTL_REG_CR8: val[0] = r->sregs.cr8; return ST_OK;
+	case VTL_REG_CR8:
+		val[0] = user_lapic(cpu, v) ? lapic_get_cr8(user_lapic(cpu, v)) : r->sregs.cr8;
+		return ST_OK;
 	case VTL_REG_EFER: val[0] = r->sregs.efer; return ST_OK;
-	case VTL_REG_APIC_BASE: val[0] = r->sregs.apic_base; return ST_OK;
+	case VTL_REG_APIC_BASE:
+		if (user_lapic(cpu, v))
+			return lapic_msr_read(user_lapic(cpu, v), LAPIC_MSR_APIC_BASE, &val[0]) ? ST_OK : ST_INVALID;
+		val[0] = r->sregs.apic_base;
+		return ST_OK;
 	case VTL_REG_IDTR: vtl_regs_table_to_hv(&r->sregs.idt, val); return ST_OK;
 	case VTL_REG_GDTR: vtl_regs_table_to_hv(&r->sregs.gdt, val); return ST_OK;
 	case VTL_REG_INITIAL_APIC_ID: val[0] = cpu->index; return ST_OK;
@@ -1061,7 +1096,7 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 		if (st.cr2 != r->sregs.cr2) {
 			n = r->sregs;
 			n.cr2 = st.cr2;
-			commit_sregs(v, &n);
+			commit_sregs(cpu, v, &n);
 		}
 		return ST_OK;
 	}
@@ -1076,7 +1111,7 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 	if (name >= VTL_REG_ES && name <= VTL_REG_TR) {
 		if (!vtl_regs_seg_from_hv(val, seg_of(&n, name - VTL_REG_ES)))
 			return ST_INVALID;
-		return update_sregs(v, &n, (int)(name - VTL_REG_ES));
+		return update_sregs(cpu, v, &n, (int)(name - VTL_REG_ES));
 	}
 	if (name >= VTL_REG_DR0 && name <= VTL_REG_DR7) {
 		struct kvm_debugregs d;
@@ -1100,15 +1135,38 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 		/* As MOV to CR0 does: LMA = LME && PG (KVM accepts no other pair). */
 		n.cr0 = x;
 		n.efer = (n.efer & ~EFER_LMA) | ((n.efer & EFER_LME) && (x & CR0_PG) ? EFER_LMA : 0);
-		return update_sregs(v, &n, -1);
-	case VTL_REG_CR2: n.cr2 = x; commit_sregs(v, &n); return ST_OK;
-	case VTL_REG_CR3: n.cr3 = x; return update_sregs(v, &n, -1);
-	case VTL_REG_CR4: n.cr4 = x; return update_sregs(v, &n, -1);
-	case VTL_REG_CR8: n.cr8 = x; return update_sregs(v, &n, -1);
-	case VTL_REG_EFER: n.efer = x; return update_sregs(v, &n, -1);
-	case VTL_REG_APIC_BASE: n.apic_base = x; return update_sregs(v, &n, -1);
-	case VTL_REG_IDTR: vtl_regs_table_from_hv(val, &n.idt); return update_sregs(v, &n, -1);
-	case VTL_REG_GDTR: vtl_regs_table_from_hv(val, &n.gdt); return update_sregs(v, &n, -1);
+		return update_sregs(cpu, v, &n, -1);
+	case VTL_REG_CR2: n.cr2 = x; commit_sregs(cpu, v, &n); return ST_OK;
+	case VTL_REG_CR3: n.cr3 = x; return update_sregs(cpu, v, &n, -1);
+	case VTL_REG_CR4: n.cr4 = x; return update_sregs(cpu, v, &n, -1);
+	case VTL_REG_CR8:
+		if (user_lapic(cpu, v)) {
+			if (x > 15)
+				return ST_INVALID;
+			/* MOV to CR8: TPR[7:4] = CR8, TPR[3:0] = 0 */
+			lapic_set_tpr(user_lapic(cpu, v), (uint8_t)(x << 4));
+			r->sregs.cr8 = x;	/* keep the synced copy in step (applied only with other sregs) */
+			v->run->cr8 = x;
+			return ST_OK;
+		}
+		n.cr8 = x;
+		return update_sregs(cpu, v, &n, -1);
+	case VTL_REG_EFER: n.efer = x; return update_sregs(cpu, v, &n, -1);
+	case VTL_REG_APIC_BASE:
+		if (user_lapic(cpu, v)) {
+			struct lapic *a = user_lapic(cpu, v);
+			uint64_t old;
+			struct gcaps g;
+
+			guest_caps(v->fd, &g);
+			if (!lapic_msr_read(a, LAPIC_MSR_APIC_BASE, &old) || !apic_base_ok(&g, x, old))
+				return ST_INVALID;
+			return lapic_msr_write(a, LAPIC_MSR_APIC_BASE, x) ? ST_OK : ST_INVALID;
+		}
+		n.apic_base = x;
+		return update_sregs(cpu, v, &n, -1);
+	case VTL_REG_IDTR: vtl_regs_table_from_hv(val, &n.idt); return update_sregs(cpu, v, &n, -1);
+	case VTL_REG_GDTR: vtl_regs_table_from_hv(val, &n.gdt); return update_sregs(cpu, v, &n, -1);
 	case VTL_REG_INITIAL_APIC_ID: return ST_INVALID;	/* read-only */
 	case VTL_REG_XFEM: {
 		struct kvm_xcrs xc = { .nr_xcrs = 1, .xcrs[0] = { .xcr = 0, .value = x } };
@@ -1122,9 +1180,14 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 	}
 	}
 	if (msr_of(name, &msr, &flags)) {
+		uint64_t cur;
+
 		if (!msr_value_ok(v, flags, x))
 			return ST_INVALID;
-		return msr_write(v->fd, msr, x) ? ST_OK : ST_INVALID;
+		if (msr_write(v->fd, msr, x))
+			return ST_OK;
+		/* Writing back the value it has is fine even where KVM refuses writes (e.g. XSS=0 without XSAVES). */
+		return msr_read(v->fd, msr, &cur) && cur == x ? ST_OK : ST_INVALID;
 	}
 	return ST_INVALID;
 }

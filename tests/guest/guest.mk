@@ -13,11 +13,11 @@ MB32_ELFS := $(patsubst tests/guest/mb32/%.S,$(B)/guests/mb32-%.elf,$(wildcard t
 
 guests: $(GUEST_ELFS) $(MB32_ELFS)
 
-$(B)/guests/lib/%.o: tests/guest/lib/% tests/guest/lib/guest.h
+$(B)/guests/lib/%.o: tests/guest/lib/% tests/guest/lib/guest.h tests/guest/lib/hyperv.h
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
 
-$(B)/guests/%.o: tests/guest/%.c tests/guest/lib/guest.h
+$(B)/guests/%.o: tests/guest/%.c tests/guest/lib/guest.h tests/guest/lib/hyperv.h
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
 

@@ -221,6 +221,24 @@ static void test_private_state(void)
 	CHECK_EQ(cr4 & (1u << 8), 0);
 }
 
+static void vtl1_mtrrs(void)
+{
+	seen[0] = rdmsr(0x202);
+	wrmsr(0x204, 0x20000000);		/* PhysBase2: UC at 512 MiB */
+	seen[1] = wrmsr_safe(0x206, 0x7);	/* PhysBase3 type 7 is reserved: #GP, in every VTL */
+}
+
+/* MTRRs are shared: a write in either VTL shows in the other. */
+static void test_shared_mtrrs(void)
+{
+	wrmsr(0x202, 0x40000006);		/* PhysBase1: WB at 1 GiB */
+	vsm_call(vtl1_mtrrs, 0, 0);
+	CHECK_EQ(seen[0], 0x40000006);
+	CHECK_EQ(rdmsr(0x204), 0x20000000);
+	CHECK_EQ(seen[1], 0);
+	CHECK_EQ(rdmsr(0x206), 0);
+}
+
 void test_main(const struct mb_info *mbi)
 {
 	hv_enable_hypercalls();
@@ -229,4 +247,5 @@ void test_main(const struct mb_info *mbi)
 	test_call_return();
 	test_shared_registers();
 	test_private_state();
+	test_shared_mtrrs();
 }

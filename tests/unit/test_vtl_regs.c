@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define INVALID 5
@@ -473,7 +474,20 @@ static bool guest_has(uint32_t fn, uint32_t idx, int reg, unsigned int bit)
 }
 enum { EAX, EBX, ECX, EDX };
 
-/* Create VTL0 (irqchip) and VTL1 (no irqchip) vCPUs as kvsm does; false if that fails. */
+static uint64_t t_now_ns(void *ctx)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static const struct lapic_ops t_apic_ops = { .now_ns = t_now_ns };
+
+/*
+ * Create VTL0 (in-kernel irqchip) and VTL1 (no irqchip, kvsm's user-space
+ * LAPIC) vCPUs as kvsm does; false if that fails.
+ */
 static bool kvm_setup(void)
 {
 	int mmap_size;
@@ -506,6 +520,10 @@ static bool kvm_setup(void)
 		if (run == MAP_FAILED)
 			return false;
 		v->run = run;
+		v->cpu = &tcpu;
+		v->vtl = vtl;
+		if (vtl > 0)
+			lapic_init(&v->apic, tcpu.index, true, &t_apic_ops, v);
 		/* vcpu.c's sync_regs_init() */
 		run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
 		if (ioctl(v->fd, KVM_GET_REGS, &run->s.regs.regs) || ioctl(v->fd, KVM_GET_SREGS, &run->s.regs.sregs) ||
@@ -988,6 +1006,7 @@ static void kvm_msrs(void)
 	}
 }
 
+/* VTL0: KVM's LAPIC (synced sregs); VTL1: kvsm's user-space LAPIC. Same rules. */
 static void kvm_apic_base(void)
 {
 	bool x2apic = guest_has(1, 0, ECX, 21);
@@ -999,16 +1018,27 @@ static void kvm_apic_base(void)
 		RT(vtl, VTL_REG_APIC_BASE, base, 0);
 		BAD(vtl, VTL_REG_APIC_BASE, base | 1ull << 9, 0);	/* reserved */
 		BAD(vtl, VTL_REG_APIC_BASE, base | 1ull << 63, 0);	/* beyond MAXPHYADDR */
-		BAD(vtl, VTL_REG_APIC_BASE, (base & ~0x800ull) | 0x400, 0);	/* x2APIC without enable */
+		BAD(vtl, VTL_REG_APIC_BASE, 0xfee00500ull, 0);		/* x2APIC without enable */
+		BAD(vtl, VTL_REG_APIC_BASE, 0xfee00800ull, 0);		/* BSP changed */
 		if (x2apic) {
-			RT(vtl, VTL_REG_APIC_BASE, base | 0x400, 0);
-			RT(vtl, VTL_REG_APIC_BASE, base, 0);
+			RT(vtl, VTL_REG_APIC_BASE, 0xfee00d00ull, 0);	/* x2APIC */
+			BAD(vtl, VTL_REG_APIC_BASE, base, 0);		/* x2APIC -> xAPIC */
+			RT(vtl, VTL_REG_APIC_BASE, 0xfee00100ull, 0);	/* disabled */
+			BAD(vtl, VTL_REG_APIC_BASE, 0xfee00d00ull, 0);	/* disabled -> x2APIC */
 		} else {
-			BAD(vtl, VTL_REG_APIC_BASE, base | 0x400, 0);
+			BAD(vtl, VTL_REG_APIC_BASE, 0xfee00d00ull, 0);
 		}
+		RT(vtl, VTL_REG_APIC_BASE, base, 0);
 		RT(vtl, VTL_REG_APIC_BASE, 0xfed00900ull, 0);	/* moved */
 		RT(vtl, VTL_REG_APIC_BASE, base, 0);
 	}
+	/* CR8 of VTL1 is the user-space LAPIC's TPR */
+	EXPECT_EQ(kset(1, VTL_REG_CR8, 9, 0), 0);
+	EXPECT_EQ(lapic_get_tpr(&tcpu.v[1].apic), 0x90);
+	lapic_set_tpr(&tcpu.v[1].apic, 0x3f);
+	EXPECT_EQ(kget(1, VTL_REG_CR8, NULL), 3);
+	EXPECT_EQ(kset(1, VTL_REG_CR8, 0, 0), 0);
+	EXPECT_EQ(lapic_get_tpr(&tcpu.v[1].apic), 0);
 }
 
 static void kvm_events(void)

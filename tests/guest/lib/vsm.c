@@ -1,11 +1,12 @@
 /* VSM helpers for guest tests (see vsm.h). */
 #include "vsm.h"
 
-struct vtl1_vp vtl1_vps[MAX_CPUS];
-uint8_t *vtl1_hypercall_page;
-static void (*volatile vtl1_fn)(void);
-static uint8_t *vtl1_stacks[MAX_CPUS];
-extern char vtl1_entry[];
+struct vtl1_vp vtl1_vps[MAX_CPUS], vtl2_vps[MAX_CPUS];
+uint8_t *vtl1_hypercall_page, *vtl2_hypercall_page;
+uint8_t *vtl1_stacks[MAX_CPUS], *vtl2_stacks[MAX_CPUS];
+/* What VTL v runs on VP i at its next VTL-call entry (VTL0 never is called). */
+static void (*volatile vtl_fn[3][MAX_CPUS])(void);
+extern char vtl1_entry[], vtl2_entry[];
 
 _Static_assert(sizeof(struct hv_initial_vp_context) == 224, "HV_INITIAL_VP_CONTEXT");
 _Static_assert(sizeof(struct vtl1_vp) == 264, "layout used by vsm_entry.S");
@@ -46,27 +47,38 @@ void vsm_build_context(struct hv_initial_vp_context *c, uint64_t rip, uint64_t r
 	c->pat = 0x0007040600070406ull;
 }
 
-uint64_t vsm_enable_partition_vtl1(void)
+uint64_t vsm_enable_partition_vtl(unsigned int vtl)
 {
 	uint64_t *in = alloc_zeroed(4096);
 
 	in[0] = ~0ull;		/* self */
-	in[1] = 1;		/* target VTL 1, no flags */
+	in[1] = vtl;		/* target VTL, no flags */
 	return hv_hypercall(HVCALL_ENABLE_PARTITION_VTL, (uint64_t)in, 0);
+}
+
+uint64_t vsm_enable_partition_vtl1(void)
+{
+	return vsm_enable_partition_vtl(1);
+}
+
+uint64_t vsm_enable_vp_vtl(unsigned int vp, unsigned int vtl)
+{
+	uint8_t **stacks = vtl == 2 ? vtl2_stacks : vtl1_stacks;
+	uint8_t *in = alloc_zeroed(4096);
+
+	if (vp < MAX_CPUS && !stacks[vp])
+		stacks[vp] = alloc_zeroed(VSM_STACK_SIZE);
+	*(uint64_t *)in = ~0ull;
+	*(uint32_t *)(in + 8) = vp;
+	in[12] = (uint8_t)vtl;
+	vsm_build_context((struct hv_initial_vp_context *)(in + 16), (uint64_t)(vtl == 2 ? vtl2_entry : vtl1_entry),
+			  vp < MAX_CPUS ? (uint64_t)stacks[vp] + VSM_STACK_SIZE : 0);
+	return hv_hypercall(HVCALL_ENABLE_VP_VTL, (uint64_t)in, 0);
 }
 
 uint64_t vsm_enable_vp_vtl1(unsigned int vp)
 {
-	uint8_t *in = alloc_zeroed(4096);
-
-	if (!vtl1_stacks[vp])
-		vtl1_stacks[vp] = alloc_zeroed(16384);
-	*(uint64_t *)in = ~0ull;
-	*(uint32_t *)(in + 8) = vp;
-	in[12] = 1;
-	vsm_build_context((struct hv_initial_vp_context *)(in + 16), (uint64_t)vtl1_entry,
-			  (uint64_t)vtl1_stacks[vp] + 16384);
-	return hv_hypercall(HVCALL_ENABLE_VP_VTL, (uint64_t)in, 0);
+	return vsm_enable_vp_vtl(vp, 1);
 }
 
 extern char ap_entry64[];
@@ -82,14 +94,24 @@ uint64_t vsm_start_vp(unsigned int vp, unsigned int vtl)
 	return hv_hypercall(HVCALL_START_VIRTUAL_PROCESSOR, (uint64_t)in, 0);
 }
 
-/* VTL1, each entry: first-time set-up of its pages on this VP, then the requested work. */
-void vtl1_dispatch(struct vtl1_vp *me)
+/*
+ * VTL1 or VTL2 (vtl), each entry: first-time set-up of its pages on this VP
+ * (GUEST_OS_ID and the hypercall page are per VTL, set once), then the
+ * requested work.
+ */
+void vtl_dispatch(struct vtl1_vp *me, unsigned int vtl)
 {
+	uint8_t **hc_page = vtl == 2 ? &vtl2_hypercall_page : &vtl1_hypercall_page;
+	unsigned int vp = (unsigned int)(me - (vtl == 2 ? vtl2_vps : vtl1_vps));
+	void (*fn)(void);
+
 	if (!me->assist) {
-		if (!vtl1_hypercall_page) {
-			vtl1_hypercall_page = alloc_pages(1);
-			wrmsr(HV_X64_MSR_GUEST_OS_ID, HV_GUEST_OS_ID_KVSM_TESTS + 1);
-			wrmsr(HV_X64_MSR_HYPERCALL, (uint64_t)vtl1_hypercall_page | 1);
+		if (!*hc_page) {
+			uint8_t *page = alloc_pages(1);
+
+			wrmsr(HV_X64_MSR_GUEST_OS_ID, HV_GUEST_OS_ID_KVSM_TESTS + vtl);
+			wrmsr(HV_X64_MSR_HYPERCALL, (uint64_t)page | 1);
+			*hc_page = page;
 		}
 		me->assist = alloc_pages(1);
 		wrmsr(HV_X64_MSR_VP_ASSIST_PAGE, (uint64_t)me->assist | 1);
@@ -99,27 +121,38 @@ void vtl1_dispatch(struct vtl1_vp *me)
 	}
 	me->entries++;
 	me->exit = me->entry;	/* by default leave the shared registers as found */
-	if (me->last_entry_reason == 1 && vtl1_fn)
-		vtl1_fn();
+	fn = vtl_fn[vtl][vp];
+	if (me->last_entry_reason == 1 && fn)
+		fn();
+}
+
+void vsm_set_call_fn(void (*fn)(void))
+{
+	vtl_fn[vsm_current_vtl() + 1][apic_id_any()] = fn;
 }
 
 uint64_t vsm_call(void (*fn)(void), struct vsm_gprs *regs_in, struct vsm_gprs *regs_out)
 {
 	struct vsm_gprs in = { 0 }, out;
 
-	vtl1_fn = fn;
-	return vsm_call_regs(regs_in ? regs_in : &in, regs_out ? regs_out : &out, (uint8_t *)hv_hypercall_page + 0x0f);
+	vsm_set_call_fn(fn);
+	return vsm_call_regs(regs_in ? regs_in : &in, regs_out ? regs_out : &out,
+			     (uint8_t *)hv_current_hypercall_page() + 0x0f);
 }
 
 unsigned int vsm_current_vtl(void)
 {
-	/* GUEST_OS_ID is private to each VTL, and VTL1 sets a different one. */
-	return rdmsr(HV_X64_MSR_GUEST_OS_ID) == HV_GUEST_OS_ID_KVSM_TESTS + 1;
+	/* GUEST_OS_ID is private to each VTL, and VTL1 and VTL2 set their own. */
+	uint64_t id = rdmsr(HV_X64_MSR_GUEST_OS_ID);
+
+	return id == HV_GUEST_OS_ID_KVSM_TESTS + 1 ? 1 : id == HV_GUEST_OS_ID_KVSM_TESTS + 2 ? 2 : 0;
 }
 
 void *hv_current_hypercall_page(void)
 {
-	return vsm_current_vtl() ? vtl1_hypercall_page : hv_hypercall_page;
+	unsigned int vtl = vsm_current_vtl();
+
+	return vtl == 2 ? vtl2_hypercall_page : vtl == 1 ? vtl1_hypercall_page : hv_hypercall_page;
 }
 
 static uint64_t raw_thunk(unsigned int off, uint64_t control_input)
@@ -140,7 +173,7 @@ uint64_t vsm_raw_vtl_return(uint64_t control_input)
 /* One input/output page pair per (VP, VTL): a VTL1 entry may interrupt VTL0 between filling and calling. */
 static uint8_t *hc_buf(void)
 {
-	static uint8_t *bufs[MAX_CPUS][2];
+	static uint8_t *bufs[MAX_CPUS][3];
 	uint8_t **b = &bufs[apic_id_any()][vsm_current_vtl()];
 
 	if (!*b)

@@ -1,10 +1,12 @@
 /*
- * VSM helpers for guest tests: enable VTL1 and run C code in it. The same
- * image runs in both VTLs (memory is shared); VTL1 gets its own stack,
- * hypercall page and VP assist page.
+ * VSM helpers for guest tests: enable VTL1 (and VTL2) and run C code in it.
+ * The same image runs in every VTL (memory is shared); VTL1 and VTL2 each get
+ * their own stack per VP, hypercall page and VP assist page, and a GUEST_OS_ID
+ * of their own (HV_GUEST_OS_ID_KVSM_TESTS + vtl), which tells the VTLs apart.
  *
- * VTL0 calls vsm_call(fn): VTL1 runs fn() and returns; an interrupt for VTL1
- * that preempts VTL0 runs VTL1's IDT handler, then VTL1 returns at once.
+ * vsm_call(fn) calls the next higher VTL: from VTL0 VTL1 runs fn() and
+ * returns, from VTL1 VTL2 does. An interrupt for VTL1 (VTL2) that preempts a
+ * lower VTL runs that VTL's IDT handler, then it returns at once.
  */
 #ifndef GUEST_VSM_H
 #define GUEST_VSM_H
@@ -61,16 +63,30 @@ struct vtl1_vp {
 };
 extern struct vtl1_vp vtl1_vps[MAX_CPUS];
 extern uint8_t *vtl1_hypercall_page;
+/* The same per-VP state for VTL2 (--vtls 3). */
+extern struct vtl1_vp vtl2_vps[MAX_CPUS];
+extern uint8_t *vtl2_hypercall_page;
+/* Each VP's stack in VTL1 and VTL2: [stack, stack + VSM_STACK_SIZE). */
+#define VSM_STACK_SIZE 16384
+extern uint8_t *vtl1_stacks[MAX_CPUS], *vtl2_stacks[MAX_CPUS];
 
-/* EnablePartitionVtl(1) (if not yet) and EnableVpVtl(vp, 1) with VTL1 starting in vtl1_entry. */
+/* EnablePartitionVtl(1) and EnableVpVtl(vp, 1) with VTL1 starting in vtl1_entry. */
 uint64_t vsm_enable_partition_vtl1(void);
 uint64_t vsm_enable_vp_vtl1(unsigned int vp);
+/* The same for VTL vtl (1 or 2); VTL2 starts in vtl2_entry. */
+uint64_t vsm_enable_partition_vtl(unsigned int vtl);
+uint64_t vsm_enable_vp_vtl(unsigned int vp, unsigned int vtl);
 /* HvCallStartVirtualProcessor: VP vp starts in vtl at the library's AP entry (ap_main runs). */
 uint64_t vsm_start_vp(unsigned int vp, unsigned int vtl);
 void vsm_build_context(struct hv_initial_vp_context *c, uint64_t rip, uint64_t rsp);
 
-/* VTL0: VtlCall; VTL1 runs fn (NULL: nothing) and returns. regs: shared GPRs in/out (may be NULL). Returns RAX. */
+/*
+ * VtlCall from the current VTL: the next higher VTL runs fn (NULL: nothing)
+ * and returns. regs: shared GPRs in/out (may be NULL). Returns RAX.
+ */
 uint64_t vsm_call(void (*fn)(void), struct vsm_gprs *regs_in, struct vsm_gprs *regs_out);
+/* What the next higher VTL runs on this VP at its next VTL-call entry (for VtlCalls made by hand). */
+void vsm_set_call_fn(void (*fn)(void));
 /* Raw thunk calls through the current VTL's hypercall page (for #UD tests). */
 uint64_t vsm_raw_vtl_call(uint64_t control_input);
 uint64_t vsm_raw_vtl_return(uint64_t control_input);
@@ -79,7 +95,7 @@ uint64_t vsm_raw_vtl_return(uint64_t control_input);
 uint64_t vsm_get_reg(uint32_t vp, uint8_t input_vtl, uint32_t name, uint64_t *val);
 uint64_t vsm_set_reg(uint32_t vp, uint8_t input_vtl, uint32_t name, uint64_t val);
 
-/* The VTL the calling code runs in, from HvRegisterVsmVpStatus. */
+/* The VTL the calling code runs in, from its GUEST_OS_ID. */
 unsigned int vsm_current_vtl(void);
 
 #endif

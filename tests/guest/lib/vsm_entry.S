@@ -1,8 +1,9 @@
 /*
- * VTL transitions for guest tests. VTL1 enters at vtl1_entry (first time, from
- * its initial context) or resumes after its VtlReturn; either way it saves the
- * shared GPRs it found, runs vtl1_dispatch(), loads the GPRs it wants to leave
- * and returns to VTL0.
+ * VTL transitions for guest tests. VTL1 (VTL2) enters at vtl1_entry
+ * (vtl2_entry) the first time, from its initial context, or resumes after its
+ * VtlReturn; either way it saves the shared GPRs it found, runs
+ * vtl_dispatch(), loads the GPRs it wants to leave and returns to the VTL
+ * below.
  */
 #define GPRS_RAX 0
 #define VP_ENTRY 8
@@ -10,10 +11,11 @@
 #define VP_CONTROL (8 + 30 * 8)
 #define VP_SIZE (8 + 30 * 8 + 8 + 8)
 
+	.macro vtl_entry name, vtl, vps, hc_page
 	.text
-	.globl vtl1_entry
-vtl1_entry:
-	push %rax			/* CPUID clobbers these four; RSP is VTL1's own */
+	.globl \name
+\name:
+	push %rax			/* CPUID clobbers these four; RSP is this VTL's own */
 	push %rbx
 	push %rcx
 	push %rdx
@@ -21,8 +23,8 @@ vtl1_entry:
 	cpuid				/* EBX[31:24] = APIC ID = VP index */
 	shr $24, %ebx
 	imul $VP_SIZE, %rbx
-	lea vtl1_vps(%rip), %rax
-	add %rax, %rbx			/* rbx = &vtl1_vps[vp] */
+	lea \vps(%rip), %rax
+	add %rax, %rbx			/* rbx = &vps[vp] */
 	pop %rax
 	mov %rax, VP_ENTRY + 24(%rbx)
 	pop %rax
@@ -44,9 +46,10 @@ vtl1_entry:
 	mov %r15, VP_ENTRY + 112(%rbx)
 	push %rbx
 	mov %rbx, %rdi
-	call vtl1_dispatch
+	mov $\vtl, %esi
+	call vtl_dispatch
 	pop %rbx
-	sti				/* VTL1 takes its interrupts when it is entered for them */
+	sti				/* take interrupts when entered for them */
 	mov VP_CONTROL(%rbx), %rcx
 	mov VP_EXIT + 24(%rbx), %rdx
 	mov VP_EXIT + 32(%rbx), %rsi
@@ -61,11 +64,15 @@ vtl1_entry:
 	mov VP_EXIT + 104(%rbx), %r14
 	mov VP_EXIT + 112(%rbx), %r15
 	mov VP_EXIT + 8(%rbx), %rbx
-	mov vtl1_hypercall_page(%rip), %rax
+	mov \hc_page(%rip), %rax
 	add $0x26, %rax
 	call *%rax			/* VtlReturn; the next entry resumes here */
 	cli
-	jmp vtl1_entry
+	jmp \name
+	.endm
+
+	vtl_entry vtl1_entry, 1, vtl1_vps, vtl1_hypercall_page
+	vtl_entry vtl2_entry, 2, vtl2_vps, vtl2_hypercall_page
 
 /* uint64_t vsm_call_regs(struct vsm_gprs *in, struct vsm_gprs *out, void *thunk) */
 	.globl vsm_call_regs
