@@ -28,9 +28,11 @@
  *    is type 3 (hardware exception), or 6 (software exception) for #BP/#OF,
  *    which KVM always injects as software exceptions; an injected interrupt
  *    is type 0, or 4 when KVM marks it soft (INT n); an injected NMI is type 2,
- *    vector 2. InstructionLength is reported as 0 and ignored on set (KVM
- *    keeps its own); NestedEvent = 1 and type 5 (ICEBP, which KVM cannot
- *    represent) are refused. Set with InterruptionPending = 0 cancels the
+ *    vector 2. Type 6 is required for #BP/#OF and refused for others (KVM
+ *    injects exactly those as software exceptions of the instruction at RIP,
+ *    and does not report them back after a KVM_RUN). InstructionLength is
+ *    reported as 0 and ignored on set (KVM keeps its own); NestedEvent = 1
+ *    and type 5 (ICEBP, which KVM cannot represent) are refused. Set with InterruptionPending = 0 cancels the
  *    injected event.
  *  - PendingEvent0 (an exception not yet delivered): only EventType 0
  *    (exception). KVM_CAP_EXCEPTION_PAYLOAD is off in kvsm, so KVM holds one
@@ -40,8 +42,9 @@
  *    next KVM_RUN it reads back as PendingEvent0; after it, KVM reports what
  *    it still holds as an injected exception (PendingInterruption). For #PF
  *    ExceptionParameter is written to CR2 now; it must be 0 for other
- *    vectors. With the capability on (KVM_VCPUEVENT_VALID_PAYLOAD in the
- *    synced flags) the exception is KVM-pending with the #PF payload.
+ *    vectors. #BP/#OF are refused (use PendingInterruption type 6). With
+ *    the capability on (KVM_VCPUEVENT_VALID_PAYLOAD in the synced flags) the
+ *    exception is KVM-pending with the #PF payload.
  *  - One event at a time: KVM re-injects one event per entry and drops the
  *    others, so a PendingInterruption and a PendingEvent0 exception cannot
  *    coexist (INVALID_PARAMETER on the second). Error codes follow the VMX
@@ -464,7 +467,8 @@ static uint16_t set_pending_interruption(struct vtl_event_state *st, uint64_t v,
 		return ST_OK;
 	case 3:	/* hardware exception */
 	case 6:	/* software exception: KVM injects #BP and #OF as such */
-		if (!exception_ok(vec, deliver, ec, st->cr0) || (type == 6 && vec != 3 && vec != 4))
+		/* KVM injects #BP and #OF, and only them, as software exceptions of the instruction at RIP. */
+		if (!exception_ok(vec, deliver, ec, st->cr0) || (type == 6) != (vec == 3 || vec == 4))
 			return ST_INVALID;
 		if (pe0_present(ev))
 			return ST_INVALID;	/* KVM has one exception slot, PendingEvent0 holds it */
@@ -494,7 +498,8 @@ static uint16_t set_pending_event0(struct vtl_event_state *st, const uint64_t va
 	}
 	if (((v >> 1) & 7) != 0)	/* only HV_X64_PENDING_EVENT_EXCEPTION */
 		return ST_INVALID;
-	if (!exception_ok(vec, deliver, ec, st->cr0) || (param && vec != 14))
+	/* #BP/#OF would be a software exception of the instruction at RIP: PendingInterruption type 6. */
+	if (!exception_ok(vec, deliver, ec, st->cr0) || vec == 3 || vec == 4 || (param && vec != 14))
 		return ST_INVALID;
 	if (pi_exception(ev))
 		return ST_INVALID;	/* the one exception slot is in use */

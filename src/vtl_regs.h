@@ -85,7 +85,10 @@ enum {
  * VTL without a vCPU, a value with reserved or invalid bits (whatever KVM would
  * refuse at KVM_SET_* or KVM_RUN time, fail VM entry with, or the SDM makes
  * #GP), an MSR KVM refuses, and a set of a read-only register (InitialApicId,
- * MtrrCap). Nothing is changed when the status is not 0.
+ * MtrrCap). Nothing is changed when the status is not 0. In VTLs >= 1, Cr8
+ * and ApicBase are those of kvsm's user-space LAPIC (cpu->v[vtl].apic).
+ * Shared registers (spec 4.3) are per vCPU here: the caller picks the VTL
+ * whose vCPU holds them (vtl_switch carries them to the next VTL).
  */
 uint16_t vtl_regs_get(struct vcpu *cpu, unsigned int vtl, uint32_t name, uint64_t val[2]);
 uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const uint64_t val[2]);

@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for the hypercall path: arbitrary input values, parameter
  * GPAs, register and XMM contents and guest memory go through hv_hypercall()
- * (decoding, validation, input copy, every handler, output write). Built with
+ * (decoding, validation, input copy, every handler including the VSM ones,
+ * output write). Built with
  * ASan and UBSan by `make fuzz`; any crash or out-of-bounds access is a bug.
  */
 #include "hv/hv_internal.h"
@@ -28,6 +29,23 @@ static void f_flush_tlb(void *h, unsigned int caller, const uint64_t *mask) { }
 static uint64_t f_guest_tsc(void *h) { return fake_tsc; }
 static uint64_t f_vp_runtime(void *h, unsigned int vp) { return 0; }
 static bool f_apic_msr(void *h, unsigned int vp, unsigned int vtl, uint32_t m, bool w, uint64_t *v) { return false; }
+static uint16_t f_get_vp_register(void *h, unsigned int vp, unsigned int vtl, uint32_t name, uint64_t v[2])
+{
+	v[0] = name, v[1] = vp;
+	return name & 1 ? 0 : HV_STATUS_INVALID_PARAMETER;
+}
+static uint16_t f_set_vp_register(void *h, unsigned int vp, unsigned int vtl, uint32_t name, const uint64_t v[2])
+{
+	return name & 1 ? 0 : HV_STATUS_INVALID_PARAMETER;
+}
+static uint16_t f_set_initial_context(void *h, unsigned int vp, unsigned int vtl, const uint8_t c[224])
+{
+	return c[0] & 1 ? HV_STATUS_INVALID_PARAMETER : 0;
+}
+static uint16_t f_start_vp(void *h, unsigned int vp, unsigned int vtl, const uint8_t c[224])
+{
+	return HV_STATUS_INVALID_VP_STATE;
+}
 static void f_get_xmm(void *h, unsigned int vp, uint64_t x[6][2]) { memcpy(x, xmm_regs, sizeof(xmm_regs)); }
 static void f_set_xmm(void *h, unsigned int vp, const uint64_t x[6][2]) { memcpy(xmm_regs, x, sizeof(xmm_regs)); }
 
@@ -35,6 +53,8 @@ static const struct hv_host_ops ops = {
 	.guest_ptr = f_guest_ptr, .raise_irq = f_raise_irq, .flush_tlb = f_flush_tlb,
 	.guest_tsc = f_guest_tsc, .vp_runtime = f_vp_runtime, .apic_msr = f_apic_msr,
 	.get_xmm = f_get_xmm, .set_xmm = f_set_xmm,
+	.get_vp_register = f_get_vp_register, .set_vp_register = f_set_vp_register,
+	.set_initial_context = f_set_initial_context, .start_vp = f_start_vp,
 };
 
 static struct hv_partition *partition(void)
@@ -42,7 +62,7 @@ static struct hv_partition *partition(void)
 	static struct hv_partition *p;
 	struct hv_config cfg = {
 		.nr_vps = NR_VPS, .tsc_hz = 1000000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE,
-		.gpa_limit = 1ull << 52, .ops = &ops,
+		.gpa_limit = 1ull << 52, .ops = &ops, .max_vtl = 2,
 	};
 
 	if (!p) {
@@ -83,7 +103,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.r8 = h.out_gpa, .long_mode = h.flags & 1,
 	};
 	/* Run a call to completion the way a guest re-executes continued rep calls. */
-	for (int i = 0; i < 16 && hv_hypercall(p, (h.flags >> 1) & 3, 0, &r) == HV_HYPERCALL_CONTINUE; i++)
+	/* The VP and the VTL it calls from (VSM state persists between inputs, like a long-running guest). */
+	unsigned int vp = (h.flags >> 1) & 3, vtl = hv_vp_active_vtl(p, vp);
+
+	for (int i = 0; i < 16 && hv_hypercall(p, vp, vtl, &r) == HV_HYPERCALL_CONTINUE; i++)
 		;
 	fake_tsc += 1000;
 	return 0;

@@ -263,6 +263,7 @@ static void pending_interruption_invalid(void)
 		0xd0007,			/* #GP without one (protected mode) */
 		0x60007 | 1ull << 32,		/* error code without DeliverErrorCode */
 		0x5000d,			/* software exception other than #BP/#OF */
+		0x30007,			/* #BP as a hardware exception */
 	};
 	struct vtl_event_state st = est(0x202, PROT), before;
 
@@ -375,6 +376,8 @@ static void pending_event0_invalid(void)
 		{ 0xd0001, 0 },			/* #GP without it */
 		{ 0x60001, 0x1000 },		/* ExceptionParameter for a vector other than #PF */
 		{ 0x60001 | 1ull << 32, 0 },	/* error code without DeliverErrorCode */
+		{ 0x30001, 0 },			/* #BP: a software exception (PendingInterruption) */
+		{ 0x40001, 0 },			/* #OF */
 	};
 	struct vtl_event_state st = est(0x202, PROT), before = st;
 
