@@ -347,6 +347,10 @@ static void *vcpu_thread(void *arg)
 	vtl_irq_init(cpu);
 	snprintf(name, sizeof(name), "kvsm-vp%u", cpu->index);
 	pthread_setname_np(pthread_self(), name);
+	pthread_mutex_lock(&cpu->vm->lock);
+	while (!cpu->vm->all_started)
+		pthread_cond_wait(&cpu->vm->cond, &cpu->vm->lock);
+	pthread_mutex_unlock(&cpu->vm->lock);
 
 	for (;;) {
 		vtl_irq_prepare_run(cpu);

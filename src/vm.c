@@ -197,10 +197,12 @@ int vm_run(struct vm *vm)
 {
 	unsigned int dormant_rounds = 0;
 
+	/* VP threads wait for all_started: a VP may kick another only once that one's thread exists. */
+	pthread_mutex_lock(&vm->lock);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_start(&vm->vcpus[i]);
-
-	pthread_mutex_lock(&vm->lock);
+	vm->all_started = true;
+	pthread_cond_broadcast(&vm->cond);
 	while (!vm->stopping) {
 		struct timespec until = deadline_ms(HALT_POLL_MS);
 

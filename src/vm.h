@@ -41,6 +41,7 @@ struct vm {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stopping;
+	bool all_started;		/* every VP thread has been created */
 	int exit_status;
 
 	/* Halt detection rounds (vm.c): each vCPU answers whether it can still run. */
