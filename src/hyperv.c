@@ -22,6 +22,7 @@
 #include <x86intrin.h>
 
 #define MSR_IA32_TSC 0x10
+#define MSR_IA32_TSC_ADJUST 0x3b
 #define HV_MSR_RANGE_BASE 0x40000000u
 #define HV_MSR_RANGE_SIZE 0x100u
 /* KVM's local APIC timer counts at 1 GHz (APIC_BUS_CYCLE_NS = 1). */
@@ -96,26 +97,42 @@ static bool host_apic_msr(void *host, unsigned int vp, unsigned int vtl, uint32_
 	return true;
 }
 
+/* XMM registers live in the XSAVE legacy area at byte 160; XSTATE_BV (byte 512) bit 1 says they are valid. */
+#define XSAVE_XMM0 160
+#define XSAVE_XSTATE_BV 512
+#define XSTATE_SSE (1ull << 1)
+
 static void host_get_xmm(void *host, unsigned int vp, uint64_t xmm[6][2])
 {
 	struct vm *vm = host;
-	struct kvm_fpu fpu;
+	static __thread struct kvm_xsave xs;
+	uint64_t bv;
 
-	if (ioctl(vm->vcpus[vp].fd, KVM_GET_FPU, &fpu))
-		die_errno(KVSM_EXIT_HOST, "KVM_GET_FPU");
-	memcpy(xmm, fpu.xmm, 6 * 16);
+	if (ioctl(vm->vcpus[vp].fd, KVM_GET_XSAVE, &xs))
+		die_errno(KVSM_EXIT_HOST, "KVM_GET_XSAVE");
+	memcpy(&bv, (uint8_t *)xs.region + XSAVE_XSTATE_BV, 8);
+	if (bv & XSTATE_SSE)
+		memcpy(xmm, (uint8_t *)xs.region + XSAVE_XMM0, 6 * 16);
+	else
+		memset(xmm, 0, 6 * 16);	/* SSE in its initial state: all zero */
 }
 
 static void host_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2])
 {
 	struct vm *vm = host;
-	struct kvm_fpu fpu;
+	static __thread struct kvm_xsave xs;
+	uint64_t bv;
 
-	if (ioctl(vm->vcpus[vp].fd, KVM_GET_FPU, &fpu))
-		die_errno(KVSM_EXIT_HOST, "KVM_GET_FPU");
-	memcpy(fpu.xmm, xmm, 6 * 16);
-	if (ioctl(vm->vcpus[vp].fd, KVM_SET_FPU, &fpu))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_FPU");
+	if (ioctl(vm->vcpus[vp].fd, KVM_GET_XSAVE, &xs))
+		die_errno(KVSM_EXIT_HOST, "KVM_GET_XSAVE");
+	memcpy(&bv, (uint8_t *)xs.region + XSAVE_XSTATE_BV, 8);
+	if (!(bv & XSTATE_SSE))		/* the other XMM registers must read as their initial zeros */
+		memset((uint8_t *)xs.region + XSAVE_XMM0, 0, 16 * 16);
+	bv |= XSTATE_SSE;
+	memcpy((uint8_t *)xs.region + XSAVE_XSTATE_BV, &bv, 8);
+	memcpy((uint8_t *)xs.region + XSAVE_XMM0, xmm, 6 * 16);
+	if (ioctl(vm->vcpus[vp].fd, KVM_SET_XSAVE, &xs))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_XSAVE");
 }
 
 /* ---- VSM: another VP's vCPUs are reached through that VP's own thread ---- */
@@ -128,11 +145,56 @@ struct reg_access {
 	uint16_t status;
 };
 
+/*
+ * Registers shared by all VTLs (spec 4.3) live in the vCPU of the VTL the VP
+ * runs: whichever VTL the caller names, that is where they are read and
+ * written (vtl_switch carries them along).
+ */
+static bool is_shared_register(uint32_t name)
+{
+	return (name >= VTL_REG_RAX && name <= VTL_REG_R15 && name != VTL_REG_RSP) ||
+	       (name >= VTL_REG_XMM0 && name <= VTL_REG_XMM_CONTROL_STATUS) || name == VTL_REG_CR2 ||
+	       name == VTL_REG_XFEM || (name >= VTL_REG_DR0 && name <= VTL_REG_DR0 + 3);
+}
+
+/* MTRRs are shared too, but KVM keeps a copy per vCPU: a write goes to every VTL (as vtl_write_shared_msr). */
+static bool is_mtrr_register(uint32_t name)
+{
+	return name >= VTL_REG_MTRR_DEF_TYPE && name <= VTL_REG_MTRR_FIX4K_C0000 + 7;
+}
+
+static bool is_event_register(uint32_t name)
+{
+	return name == VTL_REG_PENDING_INTERRUPTION || name == VTL_REG_PENDING_EVENT0;
+}
+
 static void do_reg_access(struct vcpu *cpu, void *arg)
 {
 	struct reg_access *a = arg;
+	unsigned int vtl = is_shared_register(a->name) ? cpu->vtl : a->vtl;
+	struct kvm_mp_state runnable = { .mp_state = KVM_MP_STATE_RUNNABLE };
 
-	a->status = a->write ? vtl_regs_set(cpu, a->vtl, a->name, a->val) : vtl_regs_get(cpu, a->vtl, a->name, a->val);
+	if (!a->write) {
+		a->status = vtl_regs_get(cpu, vtl, a->name, a->val);
+		return;
+	}
+	a->status = vtl_regs_set(cpu, vtl, a->name, a->val);
+	for (unsigned int v = 0; !a->status && is_mtrr_register(a->name) && v < cpu->vm->opts->vtls; v++)
+		if (v != vtl && vtl_regs_set(cpu, v, a->name, a->val))
+			die(KVSM_EXIT_HOST, "VTL%u refused MTRR register %#x that VTL%u took", v, a->name, vtl);
+	/* A #PF event sets CR2, which is shared: keep the running VTL's copy, which the switch carries. */
+	if (!a->status && is_event_register(a->name) && vtl != cpu->vtl) {
+		struct kvm_run *src = cpu->v[vtl].run, *dst = cpu->v[cpu->vtl].run;
+
+		if (dst->s.regs.sregs.cr2 != src->s.regs.sregs.cr2) {
+			dst->s.regs.sregs.cr2 = src->s.regs.sregs.cr2;
+			dst->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+		}
+	}
+	/* An injected event ends HLT as its delivery would (KVM's own HLT only wakes for interrupts). */
+	if (!a->status && vtl == 0 && is_event_register(a->name) && (a->val[0] & 1) &&
+	    ioctl(cpu->v[0].fd, KVM_SET_MP_STATE, &runnable))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_MP_STATE");
 }
 
 static struct vcpu *caller_vcpu(struct vm *vm)
@@ -190,6 +252,7 @@ static void do_context_load(struct vcpu *cpu, void *arg)
 	/* Leave wait-for-SIPI in VTL0 too: the started VTL may return to it. */
 	if (ioctl(cpu->v[0].fd, KVM_SET_MP_STATE, &runnable))
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_MP_STATE");
+	hv_vp_starts_in(cpu->vm->hv, cpu->index, c->vtl);
 	if (c->vtl != cpu->vtl)
 		vtl_switch(cpu, c->vtl);
 }
@@ -261,6 +324,7 @@ static void calibrate_tsc(struct vm *vm, uint64_t *tsc_hz)
 static void set_msr_filter(struct vm *vm, unsigned int vtl)
 {
 	static uint8_t deny[HV_MSR_RANGE_SIZE / 8], mtrr_writes[0x100 / 8];
+	const uint32_t w = KVM_MSR_FILTER_WRITE;
 	const uint32_t rw = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE;
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR, .args[0] = KVM_MSR_EXIT_REASON_FILTER };
 	struct kvm_msr_filter f = {
@@ -271,7 +335,10 @@ static void set_msr_filter(struct vm *vm, unsigned int vtl)
 			{ .flags = rw, .nmsrs = 1, .base = LAPIC_MSR_APIC_BASE, .bitmap = deny },
 			{ .flags = rw, .nmsrs = 1, .base = LAPIC_MSR_TSC_DEADLINE, .bitmap = deny },
 			/* MTRRs are shared between VTLs: writes come to kvsm, which applies them to every VTL. */
-			{ .flags = KVM_MSR_FILTER_WRITE, .nmsrs = 0x100, .base = 0x200, .bitmap = mtrr_writes },
+			{ .flags = w, .nmsrs = 0x100, .base = 0x200, .bitmap = mtrr_writes },
+			/* The TSC is the reference clock's source: writes #GP (docs/hyperv.md). */
+			{ .flags = w, .nmsrs = 1, .base = MSR_IA32_TSC, .bitmap = deny },
+			{ .flags = w, .nmsrs = 1, .base = MSR_IA32_TSC_ADJUST, .bitmap = deny },
 		},
 	};
 
@@ -380,6 +447,10 @@ void hyperv_handle_msr(struct vcpu *cpu)
 
 	if (run->exit_reason == KVM_EXIT_X86_WRMSR && vtl_is_mtrr(run->msr.index)) {
 		run->msr.error = !vtl_write_shared_msr(cpu, run->msr.index, run->msr.data);
+		return;
+	}
+	if (run->msr.index == MSR_IA32_TSC || run->msr.index == MSR_IA32_TSC_ADJUST) {
+		run->msr.error = 1;
 		return;
 	}
 

@@ -140,27 +140,49 @@ static void preempt(struct vcpu *cpu)
 	}
 }
 
+/*
+ * Deliver the APIC's NMI and highest deliverable vector. When kvsm itself
+ * changed the vCPU's events since its last exit (SetVpRegisters of a pending
+ * event), KVM will load the synced events at entry, so the interrupt must go
+ * in there too, or KVM_RUN would overwrite what KVM_INTERRUPT/KVM_NMI queued.
+ */
 static void inject(struct vcpu *cpu)
 {
 	struct lapic *a = &cpu->v[cpu->vtl].apic;
 	struct kvm_run *run = cpu->run;
+	struct kvm_vcpu_events *ev = &run->s.regs.events;
+	bool via_events = run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS;
 	struct kvm_interrupt irq;
 	int vector;
 
-	if (lapic_take_nmi(a) && ioctl(cpu->fd, KVM_NMI, 0))
-		die_errno(KVSM_EXIT_HOST, "KVM_NMI");
+	if (lapic_take_nmi(a)) {
+		if (via_events) {
+			ev->nmi.pending = 1;
+			ev->flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
+		} else if (ioctl(cpu->fd, KVM_NMI, 0)) {
+			die_errno(KVSM_EXIT_HOST, "KVM_NMI");
+		}
+	}
 	run->cr8 = lapic_get_cr8(a);
 	vector = lapic_pending_vector(a);
 	run->request_interrupt_window = 0;
 	if (vector < 0)
 		return;
-	if (!run->ready_for_interrupt_injection) {
+	if (!run->ready_for_interrupt_injection ||
+	    (via_events && (ev->interrupt.injected || ev->exception.injected || ev->nmi.injected ||
+			    ev->interrupt.shadow || !(run->s.regs.regs.rflags & RFLAGS_IF)))) {
 		run->request_interrupt_window = 1;	/* KVM exits as soon as the vCPU can take it */
 		return;
 	}
-	irq.irq = (uint32_t)vector;
-	if (ioctl(cpu->fd, KVM_INTERRUPT, &irq))
-		die_errno(KVSM_EXIT_HOST, "KVM_INTERRUPT");
+	if (via_events) {
+		ev->interrupt.injected = 1;
+		ev->interrupt.nr = (uint8_t)vector;
+		ev->interrupt.soft = 0;
+	} else {
+		irq.irq = (uint32_t)vector;
+		if (ioctl(cpu->fd, KVM_INTERRUPT, &irq))
+			die_errno(KVSM_EXIT_HOST, "KVM_INTERRUPT");
+	}
 	lapic_ack(a, (uint8_t)vector);
 }
 
@@ -222,6 +244,15 @@ bool vtl_irq_handle_msr(struct vcpu *cpu)
 	return true;
 }
 
+/* An event another VTL injected with SetVpRegisters ends HLT, as its delivery would. */
+static bool event_injected(const struct kvm_run *run)
+{
+	const struct kvm_vcpu_events *ev = &run->s.regs.events;
+
+	return (run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS) &&
+	       (ev->exception.injected || ev->interrupt.injected || ev->nmi.injected);
+}
+
 /* HLT in a VTL >= 1: sleep until this VTL can take an interrupt, or a higher VTL has one. */
 bool vtl_irq_halt(struct vcpu *cpu)
 {
@@ -235,7 +266,7 @@ bool vtl_irq_halt(struct vcpu *cpu)
 		vcpu_service_requests(cpu);
 		run_timers(cpu);
 		if ((if_set && lapic_pending_vector(&cpu->v[vtl].apic) >= 0) ||
-		    lapic_nmi_pending(&cpu->v[vtl].apic))
+		    lapic_nmi_pending(&cpu->v[vtl].apic) || event_injected(cpu->run))
 			return true;
 		for (unsigned int h = vtl + 1; h < vm->opts->vtls; h++)
 			if ((hv_vp_enabled_vtls(vm->hv, cpu->index) & (1u << h)) && vtl_has_interrupt(cpu, h))

@@ -869,7 +869,8 @@ static const struct {
 	uint32_t name, msr;
 	uint8_t flags;
 } msr_regs[] = {
-	{ VTL_REG_TSC, 0x10, 0 },
+	/* The guest TSC is the partition's reference clock (docs/hyperv.md): kvsm never moves it. */
+	{ VTL_REG_TSC, 0x10, M_RO },
 	{ VTL_REG_KERNEL_GS_BASE, 0xC0000102, M_CANON },
 	{ VTL_REG_PAT, 0x277, M_PAT },
 	{ VTL_REG_SYSENTER_CS, 0x174, M_LOW32 },
@@ -896,7 +897,7 @@ static const struct {
 	{ VTL_REG_DEBUG_CTL, 0x1D9, M_DEBUGCTL },
 	{ VTL_REG_SPEC_CTRL, 0x48, 0 },
 	{ VTL_REG_XSS, 0xDA0, 0 },
-	{ VTL_REG_TSC_ADJUST, 0x3B, 0 },
+	{ VTL_REG_TSC_ADJUST, 0x3B, M_RO },
 	{ VTL_REG_MISC_ENABLE, 0x1A0, 0 },
 };
 

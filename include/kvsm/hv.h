@@ -125,6 +125,8 @@ bool hv_hypercall_enabled(const struct hv_partition *p, unsigned int vp, unsigne
 unsigned int hv_vp_active_vtl(const struct hv_partition *p, unsigned int vp);
 /* Bitmap of the VTLs enabled on VP vp. */
 unsigned int hv_vp_enabled_vtls(const struct hv_partition *p, unsigned int vp);
+/* start_vp(): VP vp, which has not run yet, will start in vtl. Call before it runs. */
+void hv_vp_starts_in(struct hv_partition *p, unsigned int vp, unsigned int vtl);
 /* The VMM switched VP vp up to `to` because an interrupt for that VTL is pending. */
 void hv_vtl_enter_for_interrupt(struct hv_partition *p, unsigned int vp, unsigned int to);
 /*

@@ -58,6 +58,11 @@ static void enter_vtl(struct hv_partition *p, unsigned int vp, unsigned int to, 
 		 reason == HV_VTL_ENTRY_INTERRUPT ? "interrupt" : "VTL return");
 }
 
+void hv_vp_starts_in(struct hv_partition *p, unsigned int vp, unsigned int vtl)
+{
+	__atomic_store_n(&p->vps[vp].vsm.active_vtl, vtl, __ATOMIC_RELEASE);
+}
+
 void hv_vtl_enter_for_interrupt(struct hv_partition *p, unsigned int vp, unsigned int to)
 {
 	enter_vtl(p, vp, to, HV_VTL_ENTRY_INTERRUPT);
@@ -377,10 +382,8 @@ static uint16_t hc_start_virtual_processor(struct hv_hypercall *hc)
 		return HV_STATUS_ACCESS_DENIED;
 	if (!(hv_vp_enabled_vtls(p, in.vp_index) & VTL_BIT(in.target_vtl)))
 		return HV_STATUS_INVALID_VP_STATE;
-	st = p->ops->start_vp(p->host, in.vp_index, in.target_vtl, in.context);
-	if (!st)	/* the target has not run yet: nothing else touches its VSM state */
-		__atomic_store_n(&p->vps[in.vp_index].vsm.active_vtl, in.target_vtl, __ATOMIC_RELEASE);
-	return st;
+	/* The host calls hv_vp_starts_in() before the VP runs. */
+	return p->ops->start_vp(p->host, in.vp_index, in.target_vtl, in.context);
 }
 
 const struct hv_hypercall_desc hv_hc_vsm[] = {

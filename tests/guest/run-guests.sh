@@ -70,6 +70,10 @@ guest hv-ipi-flush-count 1 "TLB flushes (per VP)         44" --stats --smp 4 $G/
 # Virtual Trust Levels.
 guest vsm-basic 1 "checks: 82 passed, 0 failed" --vtls 2 $G/vsm_basic.elf
 guest vsm-irq 1 "checks: 18 passed, 0 failed" --vtls 2 --smp 2 $G/vsm_irq.elf
+guest vsm-smp 1 "checks: 86 passed, 0 failed" --vtls 2 --smp 4 $G/vsm_smp.elf
+guest vsm-vtl2 1 "checks: 75 passed, 0 failed" --vtls 3 $G/vsm_vtl2.elf
+guest vsm-synic 1 "checks: 87 passed, 0 failed" --vtls 2 --testdev $G/vsm_synic.elf
+guest vsm-events 1 "checks: 96 passed, 0 failed" --vtls 2 $G/vsm_events.elf
 
 # Multiboot v1 kernels written as if built elsewhere (tests/guest/mb32/).
 guest mb32-hello 85 "hello from a multiboot kernel, cmdline: $G/mb32-hello.elf one two" $G/mb32-hello.elf -- one two

@@ -4,7 +4,8 @@
  * starts the APs with HvCallStartVirtualProcessor. On each VP, VTL1 runs on
  * its own stack with its own VP assist page and sees its VP's index and
  * VsmVpStatus; VTL calls on all four VPs at once keep their counts apart;
- * VTL1 on VP0 reads and writes VP2's VTL0 state with Get/SetVpRegisters.
+ * VTL1 on VP0 reads VP2's VTL0 and VTL1 state and writes VP2's VTL0 LSTAR
+ * and RIP with Get/SetVpRegisters, which VP2 then runs with.
  */
 #include "lib/vsm.h"
 
@@ -12,29 +13,31 @@
 #define LSTAR		0xc0000082
 #define WAKE_VEC	0x51
 #define CONCURRENT_CALLS 20
-#define WAIT_US		2000000
+#define WAIT_US		5000000		/* only reached when something is wrong */
 
-/* What VTL1 reports about itself on each VP (first entry there). */
+/* What VTL1 reports about itself on each VP (an AP's first VTL call; VP0's third). */
 static struct {
 	uint64_t vp_status, vp_index, rsp, assist_msr, vtl0_assist, guest_os_id;
 	bool reported;
 } vtl1_info[NVPS];
 
-static volatile uint64_t enable_status[NVPS], enable_again_status;
+static volatile uint64_t enable_status[NVPS], enable_again_status, enable_bad_vp_status;
 static volatile unsigned int vtl1_count[NVPS];	/* incremented by VTL1 on each VP */
 static volatile unsigned int vtl_call_reasons[NVPS];	/* entries with reason VTL call in that VP's page */
-static volatile unsigned int aps_ready, aps_done, bad_returns[NVPS];
+static volatile unsigned int aps_ready, aps_done, bad_returns[NVPS], loop_entries[NVPS];
 static volatile bool go;
 
 /* VP2's part of the cross-VP test. */
 static volatile bool vp2_parked, vp2_go, vp2_back;
 static volatile uint64_t vp2_lstar_after;
-extern char vp2_after_hlt[];
+extern char vp2_after_hlt[], vp2_wait_exit[];
 void vp2_wait(void);
 
 /*
- * VP2 sleeps here in VTL0 until vp2_go: while halted its RIP is exactly
- * vp2_after_hlt (HLT completes before the VP waits). Only WAKE_VEC wakes it.
+ * VP2 sleeps here in VTL0 until vp2_go, which nobody sets: while halted its
+ * RIP is exactly vp2_after_hlt (HLT completes before the VP waits), and the
+ * only way out is VP0's VTL1 moving that RIP to vp2_wait_exit. Only
+ * WAKE_VEC wakes it.
  */
 __asm__(".text\n"
 	".globl vp2_wait\n"
@@ -47,6 +50,8 @@ __asm__(".text\n"
 	".globl vp2_after_hlt\n"
 	"vp2_after_hlt:\n"
 	"	jmp 1b\n"
+	".globl vp2_wait_exit\n"
+	"vp2_wait_exit:\n"
 	"2:	ret\n");
 
 static void wake_irq(struct irq_frame *f)
@@ -68,6 +73,7 @@ static void vtl1_enable_aps(void)
 	for (unsigned int vp = 1; vp < NVPS; vp++)
 		enable_status[vp] = vsm_enable_vp_vtl1(vp);
 	enable_again_status = vsm_enable_vp_vtl1(2);
+	enable_bad_vp_status = vsm_enable_vp_vtl1(NVPS);
 }
 
 /* VTL1, first entry on each VP: what this VP's VTL1 sees. */
@@ -102,6 +108,8 @@ static void vtl1_count_call(void)
 /* Each VP (VTL0): CONCURRENT_CALLS VTL calls, checking the register VTL1 hands back each time. */
 static void call_loop(unsigned int vp)
 {
+	unsigned int entries0 = vtl1_vps[vp].entries;
+
 	for (unsigned int i = 0; i < CONCURRENT_CALLS; i++) {
 		struct vsm_gprs in = { .r12 = 1000 * vp + i }, out;
 
@@ -109,6 +117,7 @@ static void call_loop(unsigned int vp)
 		if (out.r12 != in.r12 * 3 + vp)
 			bad_returns[vp]++;
 	}
+	loop_entries[vp] = vtl1_vps[vp].entries - entries0;	/* VTL1 entries on this VP */
 }
 
 void ap_main(unsigned int id)
@@ -117,7 +126,8 @@ void ap_main(unsigned int id)
 	apic_enable();
 	vsm_call(vtl1_report, 0, 0);
 	__atomic_add_fetch(&aps_ready, 1, __ATOMIC_SEQ_CST);
-	WAIT_UNTIL(go, WAIT_US);
+	while (!WAIT_UNTIL(go, WAIT_US))
+		;
 	call_loop(id);
 	__atomic_add_fetch(&aps_done, 1, __ATOMIC_SEQ_CST);
 	if (id == 2) {
@@ -133,6 +143,7 @@ void ap_main(unsigned int id)
 /* VTL1 on VP0: VP2's VTL0 state, while VP2 sleeps in vp2_wait. */
 static struct {
 	uint64_t rip_status, rip, lstar_status, lstar, set_status, status_of_vp2, vp2_vtl1_assist, vp0_lstar;
+	uint64_t vp2_vtl1_rip, rip_set_status, rip_after;
 	unsigned int rip_polls;
 } cross;
 
@@ -156,6 +167,12 @@ static void vtl1_cross_vp(void)
 	cross.vp2_vtl1_assist = v;
 	vsm_get_reg(~1u, HV_INPUT_VTL(0), HV_REG_LSTAR, &v);	/* VP0's own VTL0: untouched */
 	cross.vp0_lstar = v;
+	vsm_get_reg(2, HV_INPUT_VTL(1), HV_REG_RIP, &v);	/* VP2's idle VTL1: after its return thunk */
+	cross.vp2_vtl1_rip = v;
+	/* Move VP2's VTL0 out of its wait loop: it resumes there once woken. */
+	cross.rip_set_status = vsm_set_reg(2, HV_INPUT_VTL(0), HV_REG_RIP, (uint64_t)vp2_wait_exit);
+	vsm_get_reg(2, HV_INPUT_VTL(0), HV_REG_RIP, &v);
+	cross.rip_after = v;
 }
 
 static void test_bring_up(void)
@@ -172,6 +189,7 @@ static void test_bring_up(void)
 	CHECK_EQ(enable_status[2], 0);
 	CHECK_EQ(enable_status[3], 0);
 	CHECK_EQ(enable_again_status, HV_STATUS_VTL_ALREADY_ENABLED);
+	CHECK_EQ(enable_bad_vp_status, HV_STATUS_INVALID_VP_INDEX);
 	/* VP3 has VTL1 now but has not run: active VTL0, enabled {0, 1}. */
 	CHECK_EQ(vsm_get_reg(3, 0, HV_REG_VSM_VP_STATUS, &v), 1ull << 32);
 	CHECK_EQ(v, 0 | 3u << 16);
@@ -209,10 +227,6 @@ static void test_per_vp_vtl1(void)
 
 static void test_concurrent_calls(void)
 {
-	unsigned int entries0[NVPS];
-
-	for (unsigned int vp = 0; vp < NVPS; vp++)
-		entries0[vp] = vtl1_vps[vp].entries;
 	go = true;
 	for (unsigned int vp = 1; vp < NVPS; vp++)
 		apic_send_ipi(vp, WAKE_VEC);		/* out of their WAIT_UNTIL sleep at once */
@@ -221,7 +235,7 @@ static void test_concurrent_calls(void)
 	for (unsigned int vp = 0; vp < NVPS; vp++) {
 		CHECK_EQ(vtl1_count[vp], CONCURRENT_CALLS);
 		CHECK_EQ(vtl_call_reasons[vp], CONCURRENT_CALLS);	/* written into this VP's own page */
-		CHECK_EQ(vtl1_vps[vp].entries - entries0[vp], CONCURRENT_CALLS);
+		CHECK_EQ(loop_entries[vp], CONCURRENT_CALLS);
 		CHECK_EQ(bad_returns[vp], 0);
 	}
 }
@@ -240,8 +254,10 @@ static void test_cross_vp_registers(void)
 	CHECK_EQ(cross.vp2_vtl1_assist, (uint64_t)vtl1_vps[2].assist | 1);
 	CHECK_EQ(cross.vp0_lstar, 0x0000111000);
 	CHECK_EQ(rdmsr(LSTAR), 0x0000111000);
-	/* Wake VP2: it sees the LSTAR VP0's VTL1 wrote for it. */
-	vp2_go = true;
+	CHECK_EQ(cross.vp2_vtl1_rip, (uint64_t)vtl1_hypercall_page + 0x26 + 10);
+	CHECK_EQ(cross.rip_set_status, 1ull << 32);
+	CHECK_EQ(cross.rip_after, (uint64_t)vp2_wait_exit);
+	/* Wake VP2: it leaves the loop at the new RIP and sees the LSTAR VP0's VTL1 wrote for it. */
 	apic_send_ipi(2, WAKE_VEC);
 	CHECK(WAIT_UNTIL(vp2_back, WAIT_US));
 	CHECK_EQ(vp2_lstar_after, 0x2bbb000);
