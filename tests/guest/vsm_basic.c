@@ -221,6 +221,48 @@ static void test_private_state(void)
 	CHECK_EQ(cr4 & (1u << 8), 0);
 }
 
+/* Private MSRs: each VTL keeps its own value (spec 4.3). */
+static const struct { uint32_t msr; uint64_t vtl0, vtl1; } private_msrs[] = {
+	{ 0xc0000101, 0x11110000, 0x22220000 },		/* GS_BASE */
+	{ 0xc0000102, 0x33330000, 0x44440000 },		/* KERNEL_GS_BASE */
+	{ 0xc0000083, 0x55550000, 0x66660000 },		/* CSTAR */
+	{ 0xc0000084, 0x700, 0x4700 },			/* SFMASK */
+	{ 0x174, 0x8, 0x10 },				/* SYSENTER_CS */
+	{ 0x175, 0x77770000, 0x88880000 },		/* SYSENTER_ESP */
+	{ 0x277, 0x0007010600070106ull, 0x0006040600070406ull },	/* PAT */
+};
+static volatile uint64_t vtl1_initial[8];
+
+static void vtl1_private_msrs(void)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(private_msrs); i++) {
+		vtl1_initial[i] = rdmsr(private_msrs[i].msr);
+		wrmsr(private_msrs[i].msr, private_msrs[i].vtl1);
+	}
+}
+
+static void vtl1_read_private_msrs(void)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(private_msrs); i++)
+		vtl1_initial[i] = rdmsr(private_msrs[i].msr);
+}
+
+static void test_private_msrs(void)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(private_msrs); i++)
+		wrmsr(private_msrs[i].msr, private_msrs[i].vtl0);
+	vsm_call(vtl1_private_msrs, 0, 0);
+	for (unsigned int i = 0; i < ARRAY_SIZE(private_msrs); i++) {
+		/* VTL1 started with its own reset values (its initial context set PAT), not VTL0's. */
+		CHECK_EQ(vtl1_initial[i], private_msrs[i].msr == 0x277 ? 0x0007040600070406ull : 0);
+		CHECK_EQ(rdmsr(private_msrs[i].msr), private_msrs[i].vtl0);
+	}
+	vsm_call(vtl1_read_private_msrs, 0, 0);
+	for (unsigned int i = 0; i < ARRAY_SIZE(private_msrs); i++)
+		CHECK_EQ(vtl1_initial[i], private_msrs[i].vtl1);
+	wrmsr(0x277, 0x0007040600070406ull);
+}
+
 static void vtl1_mtrrs(void)
 {
 	seen[0] = rdmsr(0x202);
@@ -248,4 +290,5 @@ void test_main(const struct mb_info *mbi)
 	test_shared_registers();
 	test_private_state();
 	test_shared_mtrrs();
+	test_private_msrs();
 }

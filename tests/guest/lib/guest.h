@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #define MAX_CPUS 64
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- multiboot information (the part kvsm fills) ---- */
 struct mb_info {
