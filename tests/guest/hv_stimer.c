@@ -21,7 +21,7 @@
 
 #define CONFIG(n)	HV_X64_MSR_STIMER_CONFIG(n)
 #define COUNT(n)	HV_X64_MSR_STIMER_COUNT(n)
-#define MSG_MODE	(HV_STIMER_SINT(TSINT))
+#define MSG_MODE	(HV_STIMER_CONFIG_SINT(TSINT))
 
 static struct hv_message *simp[MAX_CPUS];
 static volatile unsigned int msg_irqs[MAX_CPUS], direct_irqs[MAX_CPUS];
@@ -34,8 +34,8 @@ static volatile unsigned int plog_n[MAX_CPUS], plog_bad[MAX_CPUS];
 
 static void free_slot(struct hv_message *m)
 {
-	__atomic_store_n(&m->type, 0, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&m->flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING)
+	__atomic_store_n(&m->message_type, 0, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&m->message_flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING)
 		wrmsr(HV_X64_MSR_EOM, 0);
 }
 
@@ -48,7 +48,7 @@ static void msg_irq(struct irq_frame *f)
 	if (consume_in_irq[me]) {
 		struct hv_message *m = &simp[me][TSINT];
 
-		if (m->type == HVMSG_TIMER_EXPIRED && m->payload_size == 24 && plog_n[me] < 16)
+		if (m->message_type == HVMSG_TIMER_EXPIRED && m->payload_size == 24 && plog_n[me] < 16)
 			memcpy(&plog[me][plog_n[me]++], m->payload, sizeof(struct hv_timer_payload));
 		else
 			plog_bad[me]++;
@@ -84,12 +84,12 @@ static void check_timer_msg(const struct hv_message *m, unsigned int idx, uint64
 
 	for (unsigned int i = sizeof(*p); i < 240; i++)
 		rest_zero &= !m->payload[i];
-	check(m->type == HVMSG_TIMER_EXPIRED && m->payload_size == 24 && !m->flags && !m->reserved &&
+	check(m->message_type == HVMSG_TIMER_EXPIRED && m->payload_size == 24 && !m->message_flags && !m->reserved &&
 	      !m->origination_id && p->timer_index == idx && !p->reserved && rest_zero &&
 	      p->expiration_time == expiration && p->delivery_time >= expiration && p->delivery_time >= earliest &&
 	      p->delivery_time <= (latest ? latest : expiration + TOLERANCE),
 	      "%s: type 0x%x size %u flags %u timer %u expiration %llu (want %llu) delivered +%lld",
-	      what, m->type, m->payload_size, m->flags, p->timer_index, (unsigned long long)p->expiration_time,
+	      what, m->message_type, m->payload_size, m->message_flags, p->timer_index, (unsigned long long)p->expiration_time,
 	      (unsigned long long)expiration, (long long)(p->delivery_time - expiration));
 }
 
@@ -120,7 +120,7 @@ static void test_one_shot(struct hv_message *slot, unsigned int me)
 	CHECK_EQ(rdmsr(COUNT(0)), exp);
 	free_slot(slot);
 	check(!WAIT_UNTIL(msg_irqs[me] != base + 1, 5000), "VP%u one-shot fires once", me);
-	CHECK_EQ(slot->type, 0);
+	CHECK_EQ(slot->message_type, 0);
 }
 
 static void test_periodic(unsigned int me)
@@ -184,7 +184,7 @@ static void test_direct(struct hv_message *slot, unsigned int me)
 	CHECK_EQ(rdmsr(CONFIG(2)), cfg);
 	check(!WAIT_UNTIL(direct_irqs[me] != base + 1, 3000), "VP%u direct one-shot fires once", me);
 	CHECK_EQ(msg_irqs[me], mbase);				/* no message, no SINT interrupt */
-	CHECK_EQ(slot->type, 0);
+	CHECK_EQ(slot->message_type, 0);
 
 	/* Direct and periodic. */
 	program(2, HV_STIMER_ENABLE | HV_STIMER_PERIODIC | cfg, 1 * MS);
@@ -194,7 +194,7 @@ static void test_direct(struct hv_message *slot, unsigned int me)
 	base = direct_irqs[me];
 	check(!WAIT_UNTIL(direct_irqs[me] != base, 3000), "VP%u direct periodic stopped", me);
 	CHECK_EQ(msg_irqs[me], mbase);
-	CHECK_EQ(slot->type, 0);
+	CHECK_EQ(slot->message_type, 0);
 }
 
 /* A deadline already past fires during the CONFIG write itself. */
@@ -258,8 +258,8 @@ static void test_config_rules(struct hv_message *slot, unsigned int me)
 	wrmsr(CONFIG(1), HV_STIMER_ENABLE | HV_STIMER_PERIODIC);
 	CHECK_EQ(rdmsr(CONFIG(1)), HV_STIMER_PERIODIC);
 	check(!WAIT_UNTIL(msg_irqs[me] != base, 4000), "VP%u SINTx 0: no expiry", me);
-	CHECK_EQ(simp[me][0].type, 0);
-	CHECK_EQ(slot->type, 0);
+	CHECK_EQ(simp[me][0].message_type, 0);
+	CHECK_EQ(slot->message_type, 0);
 	/* The rule is for message mode only: a direct timer with SINTx 0 stays enabled. */
 	wrmsr(CONFIG(1), 0);
 	wrmsr(COUNT(1), hv_ref_time() + 10000 * MS);
@@ -285,10 +285,10 @@ static void test_busy_slot(struct hv_message *slot, unsigned int me)
 	program(3, HV_STIMER_ENABLE | MSG_MODE, exp3);
 	first = WAIT_UNTIL(msg_irqs[me] == base + 1, WAIT_US);
 	/* Timer 3 expires meanwhile and finds the slot busy. */
-	WAIT_UNTIL(slot->flags & HV_MESSAGE_FLAG_PENDING, WAIT_US);
+	WAIT_UNTIL(slot->message_flags & HV_MESSAGE_FLAG_PENDING, WAIT_US);
 	delay_us(1000);						/* no interrupt for it may come */
 	irqs = msg_irqs[me];
-	flags = slot->flags;
+	flags = slot->message_flags;
 	idx = p->timer_index;
 	cfg3 = rdmsr(CONFIG(3));
 	freed = hv_ref_time();

@@ -90,10 +90,10 @@ static void check_msg(const struct hv_message *m, uint32_t type, uint32_t size, 
 	for (unsigned int i = 0; i < 240 && bad_at == 240; i++)
 		if (m->payload[i] != (i < size ? pattern(seed, i) : 0))
 			bad_at = i;
-	check(m->type == type && m->payload_size == size && m->flags == flags && !m->reserved &&
+	check(m->message_type == type && m->payload_size == size && m->message_flags == flags && !m->reserved &&
 	      !m->origination_id && bad_at == 240,
-	      "%s: type 0x%x size %u flags %u rsvd %u orig 0x%llx payload %s (want 0x%x %u %u 0 0)", what, m->type,
-	      m->payload_size, m->flags, m->reserved, (unsigned long long)m->origination_id,
+	      "%s: type 0x%x size %u flags %u rsvd %u orig 0x%llx payload %s (want 0x%x %u %u 0 0)", what, m->message_type,
+	      m->payload_size, m->message_flags, m->reserved, (unsigned long long)m->origination_id,
 	      bad_at == 240 ? "ok" : "differs", type, size, flags);
 }
 
@@ -174,8 +174,8 @@ static void consume(void *arg)
 	struct hv_message *m = &simp[apic_id()][(uint64_t)arg];
 
 	memcpy(&seen, m, sizeof(seen));
-	__atomic_store_n(&m->type, 0, __ATOMIC_SEQ_CST);	/* full barrier before reading the flags */
-	seen_pending = __atomic_load_n(&m->flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING;
+	__atomic_store_n(&m->message_type, 0, __ATOMIC_SEQ_CST);	/* full barrier before reading the flags */
+	seen_pending = __atomic_load_n(&m->message_flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING;
 	if (seen_pending)
 		wrmsr(HV_X64_MSR_EOM, 0);
 }
@@ -249,7 +249,7 @@ static void test_eom_protocol(void)
 	consume((void *)MSG_SINT);
 	CHECK(!seen_pending);
 	wrmsr(HV_X64_MSR_EOM, 0);				/* nothing queued: a no-op */
-	CHECK_EQ(slot->type, 0);
+	CHECK_EQ(slot->message_type, 0);
 	check_irqs("EOM protocol");
 }
 
@@ -273,7 +273,7 @@ static void test_queue_full(void)
 		check_msg(slot, 0x300 + k, 4, (uint8_t)k, k < 16 ? HV_MESSAGE_FLAG_PENDING : 0, what);
 		consume((void *)MSG_SINT);
 	}
-	CHECK_EQ(slot->type, 0);			/* the refused one never shows up */
+	CHECK_EQ(slot->message_type, 0);			/* the refused one never shows up */
 	check_irqs("queue drained");
 }
 
@@ -305,7 +305,7 @@ static void test_post_errors(void)
 	wrmsr_on(1, HV_X64_MSR_SIMP, (uint64_t)simp[1]);
 	CHECK_EQ(post(MSG_CONN(1), 1, 8, 0), HV_STATUS_INVALID_SYNIC_STATE);
 	wrmsr_on(1, HV_X64_MSR_SIMP, (uint64_t)simp[1] | 1);
-	CHECK_EQ(slot->type, 0);
+	CHECK_EQ(slot->message_type, 0);
 
 	/* A destroyed connection is unknown; re-created, it works again. */
 	hv_testdev(MSG_CONN(1), TD_MSG_CONN_DESTROY, 0, 0);
@@ -326,7 +326,7 @@ static void test_masked(void)
 	CHECK_EQ(post(MASKED_MSG_CONN, 0x400, 32, 0x20), HV_STATUS_SUCCESS);
 	check_msg(slot, 0x400, 32, 0x20, 0, "masked SINT slot");
 	CHECK_EQ(post(MASKED_MSG_CONN, 0x401, 32, 0x21), HV_STATUS_SUCCESS);
-	CHECK_EQ(slot->flags, HV_MESSAGE_FLAG_PENDING);
+	CHECK_EQ(slot->message_flags, HV_MESSAGE_FLAG_PENDING);
 	on_cpu(1, consume, (void *)MASKED_SINT);
 	CHECK(seen_pending);
 	check_msg(slot, 0x401, 32, 0x21, 0, "masked SINT slot after EOM");
@@ -411,7 +411,7 @@ static void test_assert(void)
 	for (unsigned int v = 0; v < ncpus; v++) {
 		hv_testdev(0, TD_ROUTE_ASSERT, v, ROUTE_SINT);
 		expect_irq(v, ROUTE_SINT, "SINT assert");
-		CHECK(simp[v][ROUTE_SINT].type == 0 && sief_slot(v, ROUTE_SINT)[0] == 0);
+		CHECK(simp[v][ROUTE_SINT].message_type == 0 && sief_slot(v, ROUTE_SINT)[0] == 0);
 	}
 	hv_testdev(0, TD_ROUTE_DESTROY, 1, ROUTE_SINT);
 	hv_testdev(0, TD_ROUTE_ASSERT, 1, ROUTE_SINT);		/* no route any more */

@@ -80,34 +80,13 @@ static uint64_t get_regs(uint8_t input_vtl, const uint32_t *names, unsigned int 
 	return r;
 }
 
-/*
- * The XMM fast form through the running VTL's hypercall page: RDX, R8 and
- * XMM0-5 in, XMM0-5 out (hv_hypercall_xmm always uses VTL0's page).
- */
-static uint64_t xmm_call(uint64_t control, uint64_t rdx, uint64_t r8v, const void *xmm_in, void *xmm_out)
-{
-	void *page = hv_current_hypercall_page();
-	uint64_t ret = 0xdead;
-	register uint64_t r8 __asm__("r8") = r8v;
-
-	__asm__ volatile("movdqu 0(%[in]), %%xmm0\n\tmovdqu 16(%[in]), %%xmm1\n\tmovdqu 32(%[in]), %%xmm2\n\t"
-			 "movdqu 48(%[in]), %%xmm3\n\tmovdqu 64(%[in]), %%xmm4\n\tmovdqu 80(%[in]), %%xmm5\n\t"
-			 "call *%[page]\n\t"
-			 "movdqu %%xmm0, 0(%[out])\n\tmovdqu %%xmm1, 16(%[out])\n\tmovdqu %%xmm2, 32(%[out])\n\t"
-			 "movdqu %%xmm3, 48(%[out])\n\tmovdqu %%xmm4, 64(%[out])\n\tmovdqu %%xmm5, 80(%[out])"
-			 : "+a"(ret), "+c"(control), "+d"(rdx), "+r"(r8)
-			 : [page] "r"(page), [in] "r"(xmm_in), [out] "r"(xmm_out)
-			 : "memory", "r9", "r10", "r11");
-	return ret;
-}
-
 /* Four registers through the XMM fast form: names in XMM0, values in XMM1-4 (after the 32 input bytes). */
 static uint64_t get_regs_xmm(uint8_t input_vtl, const uint32_t names[4], uint64_t (*val)[2])
 {
 	uint64_t in[12] = { 0 }, out[12] = { 0 }, r;
 
 	memcpy(in, names, 16);
-	r = xmm_call(HVCALL_GET_VP_REGISTERS | HV_FAST | HV_REP(4), ~0ull, 0xfffffffeull | (uint64_t)input_vtl << 32,
+	r = hv_hypercall_xmm(HVCALL_GET_VP_REGISTERS | HV_FAST | HV_REP(4), ~0ull, 0xfffffffeull | (uint64_t)input_vtl << 32,
 		     in, out);
 	memcpy(val, &out[2], 4 * 16);
 	return r;
@@ -299,7 +278,7 @@ static void vtl1_read_segments(void)
 	/* XMM fast SetVpRegisters: header in RDX/R8, the 32-byte element in XMM0 (name) and XMM1 (value). */
 	in[0] = HV_REG_LSTAR;
 	in[2] = 0x7777000;
-	seen[46] = xmm_call(HVCALL_SET_VP_REGISTERS | HV_FAST | HV_REP(1), ~0ull,
+	seen[46] = hv_hypercall_xmm(HVCALL_SET_VP_REGISTERS | HV_FAST | HV_REP(1), ~0ull,
 			    0xfffffffeull | (uint64_t)HV_INPUT_VTL(0) << 32, in, out);
 }
 

@@ -55,8 +55,8 @@ static bool page_zero(const void *p, size_t n)
 
 static void free_slot(struct hv_message *m)
 {
-	__atomic_store_n(&m->type, 0, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&m->flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING)
+	__atomic_store_n(&m->message_type, 0, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&m->message_flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING)
 		wrmsr(HV_X64_MSR_EOM, 0);
 }
 
@@ -118,7 +118,7 @@ static void vtl1_arm_message_timer(void)
 	timer_exp = hv_ref_time() + 2 * MS;
 	wrmsr(HV_X64_MSR_STIMER_CONFIG(0), 0);
 	wrmsr(HV_X64_MSR_STIMER_COUNT(0), timer_exp);
-	wrmsr(HV_X64_MSR_STIMER_CONFIG(0), HV_STIMER_ENABLE | HV_STIMER_SINT(SINT_MSG));
+	wrmsr(HV_X64_MSR_STIMER_CONFIG(0), HV_STIMER_ENABLE | HV_STIMER_CONFIG_SINT(SINT_MSG));
 }
 
 static void vtl1_arm_direct_timer(void)
@@ -209,7 +209,7 @@ static void test_vtl1_timers(void)
 	spin_until_vtl1_irq(VTL1_MSG_VEC, 1);
 	CHECK_EQ(irqs[1][VTL1_MSG_VEC], 1);
 	CHECK_EQ(vtl1_vps[0].last_entry_reason, 2);		/* interrupt: VTL0 was preempted */
-	CHECK_EQ(simp[1][SINT_MSG].type, HVMSG_TIMER_EXPIRED);
+	CHECK_EQ(simp[1][SINT_MSG].message_type, HVMSG_TIMER_EXPIRED);
 	CHECK_EQ(simp[1][SINT_MSG].payload_size, 24);
 	CHECK_EQ(pl->timer_index, 0);
 	CHECK_EQ(pl->expiration_time, timer_exp);
@@ -227,7 +227,7 @@ static void test_vtl1_timers(void)
 	sti();
 
 	vsm_call(vtl1_after_timers, 0, 0);
-	CHECK_EQ(seen[8], HV_STIMER_SINT(SINT_MSG));		/* one-shot: Enabled cleared by the expiry */
+	CHECK_EQ(seen[8], HV_STIMER_CONFIG_SINT(SINT_MSG));		/* one-shot: Enabled cleared by the expiry */
 	CHECK_EQ(seen[9], HV_STIMER_DIRECT | HV_STIMER_VECTOR(VTL1_DIRECT_VEC));
 	CHECK_EQ(rdmsr(HV_X64_MSR_STIMER_CONFIG(0)), 0);	/* VTL0's timers are separate */
 	CHECK_EQ(rdmsr(HV_X64_MSR_STIMER_CONFIG(1)), 0);
@@ -274,7 +274,7 @@ static void test_testdev_targets_vtl0(void)
 	CHECK_EQ(hv_hypercall(HVCALL_POST_MESSAGE, (uint64_t)in, 0), 0);
 	check(WAIT_UNTIL(irqs[0][VTL0_MSG_VEC] == 1, WAIT_US), "VTL0 SINT%u interrupt (%u)", SINT_MSG,
 	      irqs[0][VTL0_MSG_VEC]);
-	CHECK_EQ(simp[0][SINT_MSG].type, 0x1234);
+	CHECK_EQ(simp[0][SINT_MSG].message_type, 0x1234);
 	CHECK_EQ(*(uint64_t *)simp[0][SINT_MSG].payload, 0xabcd);
 	free_slot(&simp[0][SINT_MSG]);
 
@@ -291,7 +291,7 @@ static void test_testdev_targets_vtl0(void)
 	CHECK_EQ(seen[15], 0);
 	check(WAIT_UNTIL(irqs[0][VTL0_MSG_VEC] == 2 && irqs[0][VTL0_EVT_VEC] == 2, WAIT_US),
 	      "VTL0 interrupts after VTL1 posted (%u, %u)", irqs[0][VTL0_MSG_VEC], irqs[0][VTL0_EVT_VEC]);
-	CHECK_EQ(simp[0][SINT_MSG].type, 0x2222);
+	CHECK_EQ(simp[0][SINT_MSG].message_type, 0x2222);
 	CHECK_EQ(*(uint64_t *)simp[0][SINT_MSG].payload, 0x1111);
 	CHECK_EQ(siefp[0][SINT_EVT * 256 + EVT_CONN / 8], 1u << (EVT_CONN % 8));
 	free_slot(&simp[0][SINT_MSG]);
@@ -303,7 +303,7 @@ static void test_testdev_targets_vtl0(void)
 
 	/* Nothing of it reached VTL1, whose SINT2 and SINT3 are enabled too (slot 2 held the freed timer message). */
 	for (unsigned int i = 0; i < 16; i++)
-		check(simp[1][i].type == 0, "VTL1 SIMP slot %u empty (type 0x%x)", i, simp[1][i].type);
+		check(simp[1][i].message_type == 0, "VTL1 SIMP slot %u empty (type 0x%x)", i, simp[1][i].message_type);
 	CHECK_EQ(pl->expiration_time, timer_exp);		/* the old timer payload, not overwritten */
 	CHECK(page_zero(siefp[1], 4096));
 	CHECK_EQ(irqs[1][VTL1_MSG_VEC] + irqs[1][VTL1_EVT_VEC], vtl1_before);

@@ -88,6 +88,7 @@ uint64_t hv_hypercall_xmm(uint64_t control, uint64_t rdx, uint64_t r8v, const vo
 {
 	uint64_t ret = 0xdead;
 	static uint8_t zero[96];
+	void *page = hv_current_hypercall_page();
 
 	hv_hypercall_ud = false;
 	set_irq_handler(6, ud_return);
@@ -98,7 +99,7 @@ uint64_t hv_hypercall_xmm(uint64_t control, uint64_t rdx, uint64_t r8v, const vo
 			 "movdqu %%xmm0, 0(%[out])\n\tmovdqu %%xmm1, 16(%[out])\n\tmovdqu %%xmm2, 32(%[out])\n\t"
 			 "movdqu %%xmm3, 48(%[out])\n\tmovdqu %%xmm4, 64(%[out])\n\tmovdqu %%xmm5, 80(%[out])"
 			 : "+a"(ret), "+c"(control), "+d"(rdx), "+r"(r8)
-			 : [page] "m"(hv_hypercall_page), [in] "r"(xmm_in ? xmm_in : zero),
+			 : [page] "r"(page), [in] "r"(xmm_in ? xmm_in : zero),
 			   [out] "r"(xmm_out)
 			 /* no XMM clobbers: guest code is built with -mgeneral-regs-only */
 			 : "memory", "r9", "r10", "r11");

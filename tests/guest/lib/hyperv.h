@@ -3,69 +3,23 @@
 #define GUEST_HYPERV_H
 
 #include "guest.h"
+/* The TLFS numbers, shared with kvsm itself (freestanding-safe). */
+#include "../../../src/hv/tlfs.h"
 
-#define HV_X64_MSR_GUEST_OS_ID		0x40000000
-#define HV_X64_MSR_HYPERCALL		0x40000001
-#define HV_X64_MSR_VP_INDEX		0x40000002
-#define HV_X64_MSR_RESET		0x40000003
-#define HV_X64_MSR_VP_RUNTIME		0x40000010
-#define HV_X64_MSR_TIME_REF_COUNT	0x40000020
-#define HV_X64_MSR_REFERENCE_TSC	0x40000021
-#define HV_X64_MSR_TSC_FREQUENCY	0x40000022
-#define HV_X64_MSR_APIC_FREQUENCY	0x40000023
-#define HV_X64_MSR_EOI			0x40000070
-#define HV_X64_MSR_ICR			0x40000071
-#define HV_X64_MSR_TPR			0x40000072
-#define HV_X64_MSR_VP_ASSIST_PAGE	0x40000073
-#define HV_X64_MSR_SCONTROL		0x40000080
-#define HV_X64_MSR_SVERSION		0x40000081
-#define HV_X64_MSR_SIEFP		0x40000082
-#define HV_X64_MSR_SIMP			0x40000083
-#define HV_X64_MSR_EOM			0x40000084
-#define HV_X64_MSR_SINT0		0x40000090
-#define HV_X64_MSR_STIMER0_CONFIG	0x400000B0
 #define HV_X64_MSR_STIMER0_COUNT	0x400000B1
 
 #define HV_X64_MSR_SINT(n)		(HV_X64_MSR_SINT0 + (n))
 #define HV_X64_MSR_STIMER_CONFIG(n)	(HV_X64_MSR_STIMER0_CONFIG + 2 * (n))
 #define HV_X64_MSR_STIMER_COUNT(n)	(HV_X64_MSR_STIMER0_COUNT + 2 * (n))
 
-#define HV_SINT_MASKED		(1ull << 16)
-#define HV_SINT_AUTO_EOI	(1ull << 17)
-#define HV_SINT_POLLING		(1ull << 18)
 
-#define HV_STIMER_ENABLE	(1ull << 0)
-#define HV_STIMER_PERIODIC	(1ull << 1)
-#define HV_STIMER_LAZY		(1ull << 2)
-#define HV_STIMER_AUTO_ENABLE	(1ull << 3)
 #define HV_STIMER_VECTOR(v)	((uint64_t)(v) << 4)
-#define HV_STIMER_DIRECT	(1ull << 12)
-#define HV_STIMER_SINT(s)	((uint64_t)(s) << 16)
+#define HV_STIMER_CONFIG_SINT(s)	((uint64_t)(s) << 16)
 
-#define HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE	0x0002
-#define HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST	0x0003
-#define HVCALL_SEND_SYNTHETIC_CLUSTER_IPI	0x000B
-#define HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE_EX	0x0013
-#define HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST_EX	0x0014
-#define HVCALL_SEND_SYNTHETIC_CLUSTER_IPI_EX	0x0015
-#define HVCALL_POST_MESSAGE			0x005C
-#define HVCALL_SIGNAL_EVENT			0x005D
 
 #define HV_GUEST_OS_ID_KVSM_TESTS	0x8100000000000001ull	/* open source, "Linux"-typed, build 1 */
 
 /* HV_STATUS */
-#define HV_STATUS_SUCCESS			0x0000
-#define HV_STATUS_INVALID_HYPERCALL_CODE	0x0002
-#define HV_STATUS_INVALID_HYPERCALL_INPUT	0x0003
-#define HV_STATUS_INVALID_ALIGNMENT		0x0004
-#define HV_STATUS_INVALID_PARAMETER		0x0005
-#define HV_STATUS_ACCESS_DENIED			0x0006
-#define HV_STATUS_INVALID_PARTITION_ID		0x000D
-#define HV_STATUS_INVALID_VP_INDEX		0x000E
-#define HV_STATUS_INVALID_PORT_ID		0x0011
-#define HV_STATUS_INVALID_CONNECTION_ID		0x0012
-#define HV_STATUS_INSUFFICIENT_BUFFERS		0x0013
-#define HV_STATUS_INVALID_SYNIC_STATE		0x0018
 
 #define HV_FAST		(1ull << 16)
 #define HV_REP(n)	((uint64_t)(n) << 32)
@@ -91,17 +45,6 @@ uint64_t hv_call_thunk(void *thunk, uint64_t rcx);
 extern volatile bool hv_hypercall_ud;
 
 /* ---- SynIC (TLFS 11): message slots, PostMessage input, the hyperv-testdev port ---- */
-#define HV_MESSAGE_FLAG_PENDING	0x01
-#define HVMSG_TIMER_EXPIRED	0x80000010u
-
-struct hv_message {
-	uint32_t type;
-	uint8_t payload_size;
-	uint8_t flags;
-	uint16_t reserved;
-	uint64_t origination_id;
-	uint8_t payload[240];
-};
 
 struct hv_timer_payload {
 	uint32_t timer_index, reserved;
