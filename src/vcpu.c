@@ -258,7 +258,8 @@ static void handle_kick(struct vcpu *cpu)
 			  mp.mp_state == KVM_MP_STATE_UNINITIALIZED ||
 			  mp.mp_state == KVM_MP_STATE_INIT_RECEIVED;
 	}
-	vcpu_answer_halt_round(cpu, dormant);
+	/* A higher VTL's timer or pending interrupt takes the VP whatever the running VTL does. */
+	vcpu_answer_halt_round(cpu, dormant && !vtl_irq_may_wake(cpu));
 }
 
 static bool vcpu_stopping(struct vcpu *cpu)

@@ -125,6 +125,18 @@ static bool vtl_has_interrupt(struct vcpu *cpu, unsigned int vtl)
 	return lapic_pending_vector(a) >= 0 || lapic_nmi_pending(a);
 }
 
+bool vtl_irq_may_wake(struct vcpu *cpu)
+{
+	unsigned int enabled = hv_vp_enabled_vtls(cpu->vm->hv, cpu->index);
+
+	for (unsigned int h = cpu->vtl + 1; h < cpu->vm->opts->vtls; h++)
+		if ((enabled & (1u << h)) &&
+		    (vtl_has_interrupt(cpu, h) || lapic_timer_deadline(&cpu->v[h].apic) ||
+		     hv_vp_timer_armed(cpu->vm->hv, cpu->index, h)))
+			return true;
+	return false;
+}
+
 /* spec 4.4: the highest VTL above the running one with a deliverable interrupt takes the VP. */
 static void preempt(struct vcpu *cpu)
 {
@@ -271,7 +283,7 @@ bool vtl_irq_halt(struct vcpu *cpu)
 		for (unsigned int h = vtl + 1; h < vm->opts->vtls; h++)
 			if ((hv_vp_enabled_vtls(vm->hv, cpu->index) & (1u << h)) && vtl_has_interrupt(cpu, h))
 				return true;
-		vcpu_answer_halt_round(cpu, !if_set);
+		vcpu_answer_halt_round(cpu, !if_set && !vtl_irq_may_wake(cpu));
 		pthread_mutex_lock(&vm->lock);
 		if (vm->stopping) {
 			pthread_mutex_unlock(&vm->lock);

@@ -19,6 +19,8 @@ void vtl_irq_init(struct vcpu *cpu);
 void vtl_irq_prepare_run(struct vcpu *cpu);
 /* After every exit of a VTL >= 1 vCPU: CR8 back into its APIC's TPR. */
 void vtl_irq_after_exit(struct vcpu *cpu);
+/* Whether a higher VTL of the VP than the running one can still interrupt it (halt detection). */
+bool vtl_irq_may_wake(struct vcpu *cpu);
 /* Exits a VTL >= 1 vCPU has and VTL0 does not; return true if handled. */
 bool vtl_irq_handle_mmio(struct vcpu *cpu);
 bool vtl_irq_handle_msr(struct vcpu *cpu);

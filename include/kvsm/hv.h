@@ -134,6 +134,8 @@ void hv_vtl_enter_for_interrupt(struct hv_partition *p, unsigned int vp, unsigne
  * assert VINA in the active VTL if it is enabled (TLFS 15.x, spec 4.4).
  */
 void hv_vina_notify(struct hv_partition *p, unsigned int vp, unsigned int lower);
+/* Whether a synthetic timer of (vp, vtl) is armed or has an expiry waiting: it may still interrupt. */
+bool hv_vp_timer_armed(struct hv_partition *p, unsigned int vp, unsigned int vtl);
 /* Whether the higher VTL of vp let a lower VTL start APs (DenyLowerVtlStartup). */
 bool hv_lower_vtl_startup_denied(const struct hv_partition *p, unsigned int caller_vtl);
 

@@ -275,3 +275,14 @@ void hv_stimer_stop_thread(struct hv_partition *p)
 	pthread_join(p->timer_thread, NULL);
 	p->timer_started = false;
 }
+
+bool hv_vp_timer_armed(struct hv_partition *p, unsigned int vp, unsigned int vtl)
+{
+	bool armed = false;
+
+	pthread_mutex_lock(&p->vps[vp].lock);
+	for (unsigned int i = 0; i < HV_SYNIC_STIMER_COUNT; i++)
+		armed |= p->vps[vp].vtl[vtl].stimer[i].deadline != 0 || p->vps[vp].vtl[vtl].stimer[i].msg_pending;
+	pthread_mutex_unlock(&p->vps[vp].lock);
+	return armed;
+}

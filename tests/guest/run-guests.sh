@@ -69,6 +69,7 @@ guest hv-ipi-flush-count 1 "TLB flushes (per VP)         44" --stats --smp 4 $G/
 
 # Virtual Trust Levels.
 guest vsm-basic 1 "checks: 103 passed, 0 failed" --vtls 2 $G/vsm_basic.elf
+guest vsm-halt 1 "VTL1 timer fired while VTL0 was halted" --vtls 2 $G/vsm_halt.elf
 guest vsm-irq 1 "checks: 18 passed, 0 failed" --vtls 2 --smp 2 $G/vsm_irq.elf
 guest vsm-smp 1 "checks: 86 passed, 0 failed" --vtls 2 --smp 4 $G/vsm_smp.elf
 guest vsm-vtl2 1 "checks: 75 passed, 0 failed" --vtls 3 $G/vsm_vtl2.elf
