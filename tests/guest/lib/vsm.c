@@ -150,7 +150,11 @@ unsigned int vsm_current_vtl(void)
 
 void *hv_current_hypercall_page(void)
 {
-	unsigned int vtl = vsm_current_vtl();
+	unsigned int vtl;
+
+	if (!vtl1_hypercall_page)	/* no VTL above VTL0 set up yet (and CPL 3 cannot RDMSR) */
+		return hv_hypercall_page;
+	vtl = vsm_current_vtl();
 
 	return vtl == 2 ? vtl2_hypercall_page : vtl == 1 ? vtl1_hypercall_page : hv_hypercall_page;
 }
