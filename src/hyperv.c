@@ -12,6 +12,7 @@
 #include "vtl_regs.h"
 
 #include "kvsm/hv.h"
+#include "hv/tlfs.h"
 #include "lapic.h"
 
 #include <errno.h>
@@ -242,7 +243,7 @@ static void do_context_load(struct vcpu *cpu, void *arg)
 		if (ioctl(cpu->v[0].fd, KVM_GET_MP_STATE, &mp))
 			die_errno(KVSM_EXIT_HOST, "KVM_GET_MP_STATE");
 		if (mp.mp_state != KVM_MP_STATE_UNINITIALIZED && mp.mp_state != KVM_MP_STATE_INIT_RECEIVED) {
-			c->status = 0x15;	/* HV_STATUS_INVALID_VP_STATE: it has run */
+			c->status = HV_STATUS_INVALID_VP_STATE;	/* it has run */
 			return;
 		}
 	}

@@ -3,12 +3,10 @@
 #include "vcpu.h"
 #include "vm.h"
 #include "vtl_regs.h"
+#include "hv/tlfs.h"
 
 #include <string.h>
 #include <sys/ioctl.h>
-
-#define HV_STATUS_SUCCESS 0
-#define HV_STATUS_INVALID_PARAMETER 5
 
 /* RAX..R15 except RSP, i.e. every GPR; RIP and RFLAGS are private (spec 4.3). */
 static void copy_gprs(struct kvm_regs *dst, const struct kvm_regs *src)
