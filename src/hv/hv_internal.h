@@ -43,6 +43,7 @@ struct hv_vp_vtl {
 /* A VP's VSM state (TLFS chapter 15). */
 struct hv_vsm_vp {
 	unsigned int enabled_vtls;	/* bit n: VTL n enabled on this VP (VTL0 always) */
+	unsigned int enabling_vtls;	/* HvCallEnableVpVtl in progress (under the partition's msr_lock) */
 	unsigned int active_vtl;
 	uint64_t vina[HV_MAX_VTLS];	/* HvRegisterVsmVina of each VTL */
 	/* HvRegisterVsmVpSecureConfigVtlN held by VTL m for each lower VTL n: [m][n]. */
@@ -52,7 +53,7 @@ struct hv_vsm_vp {
 struct hv_vp {
 	struct hv_partition *p;
 	unsigned int index;
-	struct hv_vsm_vp vsm;		/* only this VP's thread changes it */
+	struct hv_vsm_vp vsm;		/* this VP's thread, or the partition's msr_lock (enabling) */
 	/* Guards synic and stimer state of every VTL: other VPs and the timer thread deliver here. */
 	pthread_mutex_t lock;
 	struct hv_vp_vtl vtl[HV_MAX_VTLS];

@@ -342,7 +342,7 @@ static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
 	pthread_mutex_lock(&p->msr_lock);
 	if (!(p->enabled_vtls & VTL_BIT(vtl)))
 		st = HV_STATUS_INVALID_VTL_STATE;
-	else if (hv_vp_enabled_vtls(p, in.vp_index) & VTL_BIT(vtl))
+	else if ((hv_vp_enabled_vtls(p, in.vp_index) | target->enabling_vtls) & VTL_BIT(vtl))
 		st = HV_STATUS_VTL_ALREADY_ENABLED;
 	else if (hc->vtl < vtl) {
 		/*
@@ -356,8 +356,20 @@ static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
 			if (p->enabled_vtls & VTL_BIT(v))
 				st = HV_STATUS_ACCESS_DENIED;
 	}
-	if (!st)
-		st = p->ops->set_initial_context(p->host, in.vp_index, vtl, in.context);
+	if (st) {
+		pthread_mutex_unlock(&p->msr_lock);
+		return st;
+	}
+	/*
+	 * Load the context without the lock: the host runs it on the target VP's
+	 * thread, which may itself be waiting for msr_lock. enabling_vtls keeps a
+	 * concurrent enable of the same VTL out meanwhile.
+	 */
+	target->enabling_vtls |= VTL_BIT(vtl);
+	pthread_mutex_unlock(&p->msr_lock);
+	st = p->ops->set_initial_context(p->host, in.vp_index, vtl, in.context);
+	pthread_mutex_lock(&p->msr_lock);
+	target->enabling_vtls &= ~VTL_BIT(vtl);
 	if (!st) {
 		__atomic_or_fetch(&target->enabled_vtls, VTL_BIT(vtl), __ATOMIC_ACQ_REL);
 		p->vtl_enabled_on_a_vp |= VTL_BIT(vtl);
