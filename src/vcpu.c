@@ -116,21 +116,21 @@ static void handle_mmio(struct vcpu *cpu)
 }
 
 /*
- * Flush this vCPU's TLB. KVM has no ioctl for it, but changing CR4.PGE
+ * Flush the TLB of this VP's vCPU of vtl. KVM has no ioctl for it, but changing CR4.PGE
  * through KVM_SET_SREGS makes KVM reset the vCPU's MMU context, which
  * flushes every guest translation (as toggling CR4.PGE does on hardware).
  */
-static void flush_own_tlb(struct vcpu *cpu)
+static void flush_own_tlb(struct vcpu *cpu, unsigned int vtl)
 {
 	struct kvm_sregs s;
 
-	if (ioctl(cpu->fd, KVM_GET_SREGS, &s))
+	if (ioctl(cpu->v[vtl].fd, KVM_GET_SREGS, &s))
 		die_errno(KVSM_EXIT_HOST, "KVM_GET_SREGS");
 	s.cr4 ^= 1u << 7;	/* PGE */
-	if (ioctl(cpu->fd, KVM_SET_SREGS, &s))
+	if (ioctl(cpu->v[vtl].fd, KVM_SET_SREGS, &s))
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_SREGS");
 	s.cr4 ^= 1u << 7;
-	if (ioctl(cpu->fd, KVM_SET_SREGS, &s))
+	if (ioctl(cpu->v[vtl].fd, KVM_SET_SREGS, &s))
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_SREGS");
 	stat_inc(&cpu->vm->stats, STAT_TLB_FLUSH);
 }
@@ -151,9 +151,12 @@ static void wake_waiters(struct vm *vm)
 void vcpu_service_requests(struct vcpu *cpu)
 {
 	struct vcpu_request *r = __atomic_exchange_n(&cpu->request, NULL, __ATOMIC_ACQ_REL);
+	unsigned int flush = __atomic_exchange_n(&cpu->flush_pending, 0, __ATOMIC_ACQ_REL);
 
-	if (__atomic_exchange_n(&cpu->flush_pending, false, __ATOMIC_ACQ_REL)) {
-		flush_own_tlb(cpu);
+	if (flush) {
+		for (unsigned int vtl = 0; vtl < KVSM_MAX_VTLS; vtl++)
+			if (flush & (1u << vtl))
+				flush_own_tlb(cpu, vtl);
 		wake_waiters(cpu->vm);
 	}
 	if (r) {
@@ -211,12 +214,12 @@ void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		if (!(mask[i / 64] & (1ull << (i % 64))) || i == caller->index)
 			continue;
-		__atomic_store_n(&vm->vcpus[i].flush_pending, true, __ATOMIC_RELEASE);
+		__atomic_or_fetch(&vm->vcpus[i].flush_pending, 1u << caller->vtl, __ATOMIC_ACQ_REL);
 		vcpu_kick(&vm->vcpus[i]);
 		waiting = true;
 	}
 	if (mask[caller->index / 64] & (1ull << (caller->index % 64)))
-		flush_own_tlb(caller);
+		flush_own_tlb(caller, caller->vtl);
 	/* Keep serving our own requests while waiting, so two VPs flushing each other cannot deadlock. */
 	while (waiting) {
 		vcpu_service_requests(caller);

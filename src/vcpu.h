@@ -37,7 +37,7 @@ struct vcpu {
 	pthread_t thread;
 	unsigned int vtl;		/* the VTL this VP is running */
 	unsigned int halt_round_seen;
-	bool flush_pending;		/* another VP asked this one to flush its TLB */
+	unsigned int flush_pending;	/* bit n: another VP asked this one to flush its VTL n TLB */
 	pid_t tid;			/* host thread id (for directed timer signals) */
 	/* A function another VP's thread wants run on this one (vcpu_run_on). */
 	pthread_mutex_t request_lock;
@@ -53,8 +53,9 @@ void vcpu_start(struct vcpu *cpu);
 /* Make the vCPU leave KVM_RUN (or not enter it) and look at the VM's state. */
 void vcpu_kick(struct vcpu *cpu);
 /*
- * Flush the TLB of every VP in mask (the caller included) and return when all
- * have done so. Called on the caller's own thread.
+ * Flush the TLB of the caller's VTL on every VP in mask (the caller included;
+ * a target running another VTL flushes its vCPU of the caller's VTL) and
+ * return when all have done so. Called on the caller's own thread.
  */
 void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask);
 /*
