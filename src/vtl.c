@@ -112,9 +112,7 @@ void vtl_switch(struct vcpu *cpu, unsigned int to)
 	/* A kick that arrived for the old vCPU must not be lost. */
 	b->run->immediate_exit |= a->run->immediate_exit;
 	a->run->immediate_exit = 0;
-	stat_inc(&cpu->vm->stats, STAT_VTL_SWITCH);
-	if (cpu->vm->opts->trace)
-		fprintf(stderr, "kvsm: trace: vp%u vtl%u -> vtl%u\n", cpu->index, cpu->vtl, to);
+	stat_inc(&cpu->vm->stats, STAT_VTL_SWITCH);	/* traced with its reason by the core (vsm.c) */
 	cpu->vtl = to;
 	cpu->fd = b->fd;
 	cpu->run = b->run;

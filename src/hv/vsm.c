@@ -53,13 +53,15 @@ static void enter_vtl(struct hv_partition *p, unsigned int vp, unsigned int to, 
 
 	if (page)
 		__atomic_store_n((uint32_t *)(page + HV_VP_ASSIST_ENTRY_REASON), reason, __ATOMIC_RELEASE);
+	hv_trace(p, "vp%u vtl%u -> vtl%u (%s)\n", vp, hv_vp_active_vtl(p, vp), to,
+		 reason == HV_VTL_ENTRY_VTL_CALL ? "VTL call" : reason == HV_VTL_ENTRY_INTERRUPT ? "interrupt" :
+		 "VTL return");
 	__atomic_store_n(&p->vps[vp].vsm.active_vtl, to, __ATOMIC_RELEASE);
-	hv_trace(p, "vp%u enters vtl%u (%s)\n", vp, to, reason == HV_VTL_ENTRY_VTL_CALL ? "VTL call" :
-		 reason == HV_VTL_ENTRY_INTERRUPT ? "interrupt" : "VTL return");
 }
 
 void hv_vp_starts_in(struct hv_partition *p, unsigned int vp, unsigned int vtl)
 {
+	hv_trace(p, "vp%u starts in vtl%u\n", vp, vtl);
 	__atomic_store_n(&p->vps[vp].vsm.active_vtl, vtl, __ATOMIC_RELEASE);
 }
 
