@@ -1,6 +1,7 @@
 #include "vm.h"
 #include "devices/debug_exit.h"
 #include "hyperv.h"
+#include "vtl_irq.h"
 #include "util.h"
 #include "vcpu.h"
 #include "x86/boot.h"
@@ -104,6 +105,7 @@ void vm_init(struct vm *vm, const struct run_opts *opts)
 	for (unsigned int i = 0; i < opts->smp; i++)
 		vcpu_create(vm, &vm->vcpus[i], i);
 	hyperv_init(vm);
+	vtl_irq_init_vm(vm);
 	if (opts->testdev) {
 		hyperv_testdev_init(&vm->testdev, vm->hv);
 		ioport_register(&vm->io, HYPERV_TESTDEV_PORT, HYPERV_TESTDEV_LEN, hyperv_testdev_io, &vm->testdev);

@@ -123,19 +123,16 @@ static const struct {
 	uint16_t off;
 	uint32_t name;
 } context_fields[] = {
-	{ 0, 0x20010 },			/* Rip */
-	{ 8, 0x20004 },			/* Rsp */
-	{ 16, 0x20011 },		/* Rflags */
-	{ 216, 0x80004 },		/* Pat */
+	{ 0, VTL_REG_RIP },
+	{ 8, VTL_REG_RSP },
+	{ 16, VTL_REG_RFLAGS },
+	{ 216, VTL_REG_PAT },
 };
 
-static const struct {
-	uint16_t off;
-	uint32_t name;
-} context_segments[] = {
-	{ 24, 0x60001 }, { 40, 0x60003 }, { 56, 0x60000 }, { 72, 0x60004 },	/* Cs, Ds, Es, Fs */
-	{ 88, 0x60005 }, { 104, 0x60002 }, { 120, 0x60007 }, { 136, 0x60006 },	/* Gs, Ss, Tr, Ldtr */
-};
+/* Its segment registers, in the order CS, DS, ES, FS, GS, SS, TR, LDTR, from offset 24. */
+#define CONTEXT_SEGMENTS 24
+#define CONTEXT_IDTR 152
+#define CONTEXT_GDTR 168
 
 uint16_t vtl_load_initial_context(struct vcpu *cpu, unsigned int vtl, const uint8_t ctx[224])
 {
@@ -146,14 +143,14 @@ uint16_t vtl_load_initial_context(struct vcpu *cpu, unsigned int vtl, const uint
 	uint16_t st;
 
 	/* Control state is checked as a whole: EFER.LMA, CR0.PG and CS.L are only consistent together. */
-	for (unsigned int i = 0; i < ARRAY_SIZE(context_segments); i++) {
-		memcpy(val, ctx + context_segments[i].off, 16);
+	for (unsigned int i = 0; i < ARRAY_SIZE(segs); i++) {
+		memcpy(val, ctx + CONTEXT_SEGMENTS + 16 * i, 16);
 		if (!vtl_regs_seg_from_hv(val, segs[i]))
 			return HV_STATUS_INVALID_PARAMETER;
 	}
-	memcpy(val, ctx + 152, 16);
+	memcpy(val, ctx + CONTEXT_IDTR, 16);
 	vtl_regs_table_from_hv(val, &s.idt);
-	memcpy(val, ctx + 168, 16);
+	memcpy(val, ctx + CONTEXT_GDTR, 16);
 	vtl_regs_table_from_hv(val, &s.gdt);
 	memcpy(&s.efer, ctx + 184, 8);
 	memcpy(&s.cr0, ctx + 192, 8);

@@ -78,11 +78,15 @@ static struct lapic_ops apic_ops = {
 	.notify = apic_notify,
 };
 
+void vtl_irq_init_vm(struct vm *vm)
+{
+	apic_ops.tsc_hz = vm->tsc_hz;
+}
+
 void vtl_irq_init(struct vcpu *cpu)
 {
 	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGUSR1 };
 
-	apic_ops.tsc_hz = cpu->vm->tsc_hz;
 	for (unsigned int vtl = 1; vtl < cpu->vm->opts->vtls; vtl++) {
 		cpu->v[vtl].cpu = cpu;
 		cpu->v[vtl].vtl = vtl;

@@ -13,6 +13,8 @@
 struct vcpu;
 struct vm;
 
+/* Once per VM, after the guest TSC frequency is known (hyperv_init). */
+void vtl_irq_init_vm(struct vm *vm);
 /* Set up the APICs and timer of a VP (own thread, before its first run). */
 void vtl_irq_init(struct vcpu *cpu);
 /* Before every KVM_RUN (own thread): timers, preemption by a higher VTL, injection. */
