@@ -69,6 +69,10 @@ guest hv-ipi-flush 1 "checks: 59 passed, 0 failed" --smp 4 $G/hv_ipi_flush.elf -
 guest hv-ipi-flush-count 1 "TLB flushes (per VP)         44" --stats --smp 4 $G/hv_ipi_flush.elf -- cpus=4
 
 # Virtual Trust Levels.
+# VTL0-only guests behave the same when the partition could enable VTL1 (one KVM VM per VTL).
+guest vtls2-hv-synic 1 "checks: 131 passed, 0 failed" --vtls 2 --testdev --smp 2 $G/hv_synic.elf -- cpus=2
+guest vtls2-hv-ipi-flush 1 "checks: 59 passed, 0 failed" --vtls 2 --smp 4 $G/hv_ipi_flush.elf -- cpus=4
+guest vtls3-smp 1 "checks: 11 passed, 0 failed" --vtls 3 --smp 4 $G/smp.elf -- cpus=4
 guest vsm-basic 1 "checks: 103 passed, 0 failed" --vtls 2 $G/vsm_basic.elf
 guest vsm-halt 1 "VTL1 timer fired while VTL0 was halted" --vtls 2 $G/vsm_halt.elf
 guest vsm-irq 1 "checks: 18 passed, 0 failed" --vtls 2 --smp 2 $G/vsm_irq.elf
