@@ -12,4 +12,5 @@ $(B)/fuzz/fuzz_hypercall: tests/fuzz/fuzz_hypercall.c $(HV_SRCS) $(wildcard src/
 
 fuzz: $(B)/fuzz/fuzz_hypercall
 	@mkdir -p $(B)/fuzz/corpus
-	$(B)/fuzz/fuzz_hypercall -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $(B)/fuzz/corpus
+	$(B)/fuzz/fuzz_hypercall -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -artifact_prefix=$(B)/fuzz/ \
+		$(B)/fuzz/corpus
