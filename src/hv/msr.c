@@ -14,6 +14,42 @@
 #define X2APIC_EOI 0x80B
 #define X2APIC_ICR 0x830
 
+/* TLFS name of a synthetic MSR, for --trace. */
+static const char *msr_name(uint32_t msr, char *buf, size_t len)
+{
+	static const struct { uint32_t msr; const char *name; } names[] = {
+		{ HV_X64_MSR_GUEST_OS_ID, "GUEST_OS_ID" }, { HV_X64_MSR_HYPERCALL, "HYPERCALL" },
+		{ HV_X64_MSR_VP_INDEX, "VP_INDEX" }, { HV_X64_MSR_RESET, "RESET" },
+		{ HV_X64_MSR_VP_RUNTIME, "VP_RUNTIME" }, { HV_X64_MSR_TIME_REF_COUNT, "TIME_REF_COUNT" },
+		{ HV_X64_MSR_REFERENCE_TSC, "REFERENCE_TSC" }, { HV_X64_MSR_TSC_FREQUENCY, "TSC_FREQUENCY" },
+		{ HV_X64_MSR_APIC_FREQUENCY, "APIC_FREQUENCY" }, { HV_X64_MSR_EOI, "EOI" }, { HV_X64_MSR_ICR, "ICR" },
+		{ HV_X64_MSR_TPR, "TPR" }, { HV_X64_MSR_VP_ASSIST_PAGE, "VP_ASSIST_PAGE" },
+		{ HV_X64_MSR_SCONTROL, "SCONTROL" }, { HV_X64_MSR_SVERSION, "SVERSION" }, { HV_X64_MSR_SIEFP, "SIEFP" },
+		{ HV_X64_MSR_SIMP, "SIMP" }, { HV_X64_MSR_EOM, "EOM" }, { HV_X64_MSR_SIRBP, "SIRBP" },
+	};
+
+	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].msr == msr)
+			return names[i].name;
+	if (msr >= HV_X64_MSR_SINT0 && msr <= HV_X64_MSR_SINT15)
+		snprintf(buf, len, "SINT%u", msr - HV_X64_MSR_SINT0);
+	else if (msr >= HV_X64_MSR_STIMER0_CONFIG && msr <= HV_X64_MSR_STIMER3_COUNT)
+		snprintf(buf, len, "STIMER%u_%s", (msr - HV_X64_MSR_STIMER0_CONFIG) / 2,
+			 (msr - HV_X64_MSR_STIMER0_CONFIG) % 2 ? "COUNT" : "CONFIG");
+	else
+		snprintf(buf, len, "%#x", msr);
+	return buf;
+}
+
+static void trace_msr(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint32_t msr, bool write,
+		      uint64_t val, bool ok)
+{
+	char buf[24];
+
+	hv_trace(p, "vp%u vtl%u %s HV_X64_MSR_%s %s %#llx%s\n", vp, vtl, write ? "wrmsr" : "rdmsr",
+		 msr_name(msr, buf, sizeof(buf)), write ? "<-" : "->", (unsigned long long)val, ok ? "" : " #GP");
+}
+
 static bool gpa_in_space(const struct hv_partition *p, uint64_t val)
 {
 	return (val & GPN_MASK) < p->cfg.gpa_limit;
@@ -61,8 +97,11 @@ enum hv_msr_result hv_msr_read(struct hv_partition *p, unsigned int vp, unsigned
 	uint64_t priv = msr_privilege(msr);
 	bool ok = true;
 
-	if (!priv || !hv_has_privilege(p, priv) || vp >= p->cfg.nr_vps || vtl >= HV_MAX_VTLS)
+	if (!priv || !hv_has_privilege(p, priv) || vp >= p->cfg.nr_vps || vtl >= HV_MAX_VTLS) {
+		if (p->cfg.trace)
+			trace_msr(p, vp, vtl, msr, false, 0, false);
 		return HV_MSR_GP;
+	}
 	switch (msr) {
 	case HV_X64_MSR_GUEST_OS_ID:
 		*val = p->vtl[vtl].guest_os_id;
@@ -104,8 +143,8 @@ enum hv_msr_result hv_msr_read(struct hv_partition *p, unsigned int vp, unsigned
 			ok = hv_stimer_msr_read(p, vp, vtl, msr, val);
 		break;
 	}
-	hv_trace(p, "vp%u vtl%u rdmsr %#x -> %s%#llx\n", vp, vtl, msr, ok ? "" : "#GP ",
-		 ok ? (unsigned long long)*val : 0ull);
+	if (p->cfg.trace)
+		trace_msr(p, vp, vtl, msr, false, ok ? *val : 0, ok);
 	return ok ? HV_MSR_OK : HV_MSR_GP;
 }
 
@@ -165,8 +204,11 @@ enum hv_msr_result hv_msr_write(struct hv_partition *p, unsigned int vp, unsigne
 	uint64_t priv = msr_privilege(msr);
 	bool ok;
 
-	if (!priv || !hv_has_privilege(p, priv) || vp >= p->cfg.nr_vps || vtl >= HV_MAX_VTLS)
+	if (!priv || !hv_has_privilege(p, priv) || vp >= p->cfg.nr_vps || vtl >= HV_MAX_VTLS) {
+		if (p->cfg.trace)
+			trace_msr(p, vp, vtl, msr, true, val, false);
 		return HV_MSR_GP;
+	}
 	pthread_mutex_lock(&p->msr_lock);
 	switch (msr) {
 	case HV_X64_MSR_GUEST_OS_ID:
@@ -202,12 +244,13 @@ enum hv_msr_result hv_msr_write(struct hv_partition *p, unsigned int vp, unsigne
 			ok = hv_synic_msr_write(p, vp, vtl, msr, val);
 		else
 			ok = hv_stimer_msr_write(p, vp, vtl, msr, val);
-		hv_trace(p, "vp%u vtl%u wrmsr %#x <- %#llx%s\n", vp, vtl, msr, (unsigned long long)val,
-			 ok ? "" : " #GP");
+		if (p->cfg.trace)
+			trace_msr(p, vp, vtl, msr, true, val, ok);
 		return ok ? HV_MSR_OK : HV_MSR_GP;
 	}
 	pthread_mutex_unlock(&p->msr_lock);
-	hv_trace(p, "vp%u vtl%u wrmsr %#x <- %#llx%s\n", vp, vtl, msr, (unsigned long long)val, ok ? "" : " #GP");
+	if (p->cfg.trace)
+		trace_msr(p, vp, vtl, msr, true, val, ok);
 	return ok ? HV_MSR_OK : HV_MSR_GP;
 }
 
