@@ -48,7 +48,8 @@ uint16_t hv_hypercall_decode(uint64_t control, struct hv_hypercall_input *in)
 	in->desc = hv_hypercall_find(in->code);
 	if (!in->desc)
 		return HV_STATUS_INVALID_HYPERCALL_CODE;
-	if (in->desc->rep != (in->rep_count != 0) || (in->desc->rep && in->rep_start >= in->rep_count))
+	/* A simple call has rep count and start index 0; a rep call starts below its count. */
+	if (in->desc->rep != (in->rep_count != 0) || in->rep_start >= (in->desc->rep ? in->rep_count : 1))
 		return HV_STATUS_INVALID_HYPERCALL_INPUT;
 	if (!in->desc->var_header && in->var_qwords)
 		return HV_STATUS_INVALID_HYPERCALL_INPUT;

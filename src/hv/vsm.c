@@ -289,14 +289,12 @@ static uint16_t hc_enable_partition_vtl(struct hv_hypercall *hc)
 	if (in.target_vtl == 0 || in.target_vtl > p->cfg.max_vtl)
 		return HV_STATUS_INVALID_PARAMETER;
 	pthread_mutex_lock(&p->msr_lock);
-	if (p->enabled_vtls & VTL_BIT(in.target_vtl)) {
+	/* Only the highest enabled VTL below the target may enable it (checked first: spec 2.7). */
+	for (unsigned int v = hc->vtl + 1; v < in.target_vtl; v++)
+		if (p->enabled_vtls & VTL_BIT(v))
+			st = HV_STATUS_ACCESS_DENIED;
+	if (!st && (p->enabled_vtls & VTL_BIT(in.target_vtl)))
 		st = HV_STATUS_VTL_ALREADY_ENABLED;
-	} else if (in.target_vtl > hc->vtl) {
-		/* Only the highest enabled VTL below the target may enable it. */
-		for (unsigned int v = hc->vtl + 1; v < in.target_vtl; v++)
-			if (p->enabled_vtls & VTL_BIT(v))
-				st = HV_STATUS_ACCESS_DENIED;
-	}
 	if (!st) {
 		p->enabled_vtls |= VTL_BIT(in.target_vtl);
 		p->partition_config[in.target_vtl] = 0;
@@ -342,15 +340,14 @@ static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
 	if (vtl == 0)
 		return HV_STATUS_INVALID_PARAMETER;
 	pthread_mutex_lock(&p->msr_lock);
-	if (!(p->enabled_vtls & VTL_BIT(vtl)))
+	if (!(p->enabled_vtls & VTL_BIT(vtl))) {
 		st = HV_STATUS_INVALID_VTL_STATE;
-	else if ((hv_vp_enabled_vtls(p, in.vp_index) | target->enabling_vtls) & VTL_BIT(vtl))
-		st = HV_STATUS_VTL_ALREADY_ENABLED;
-	else if (hc->vtl < vtl) {
+	} else if (hc->vtl < vtl) {
 		/*
 		 * Normally a VTL >= the target enables it; the exception is the
 		 * first enable of that VTL, by the highest VTL below it (VTL0
-		 * enabling VTL1 on the boot VP).
+		 * enabling VTL1 on the boot VP). Checked before "already
+		 * enabled": ACCESS_DENIED wins when both apply (spec 2.7).
 		 */
 		if (p->vtl_enabled_on_a_vp & VTL_BIT(vtl))
 			st = HV_STATUS_ACCESS_DENIED;
@@ -358,6 +355,8 @@ static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
 			if (p->enabled_vtls & VTL_BIT(v))
 				st = HV_STATUS_ACCESS_DENIED;
 	}
+	if (!st && ((hv_vp_enabled_vtls(p, in.vp_index) | target->enabling_vtls) & VTL_BIT(vtl)))
+		st = HV_STATUS_VTL_ALREADY_ENABLED;
 	if (st) {
 		pthread_mutex_unlock(&p->msr_lock);
 		return st;

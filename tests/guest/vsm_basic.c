@@ -65,7 +65,8 @@ static void test_enable(void)
 	CHECK_EQ(vsm_enable_partition_vtl1(), HV_STATUS_VTL_ALREADY_ENABLED);
 	CHECK_EQ(vsm_enable_vp_vtl1(9), HV_STATUS_INVALID_VP_INDEX);
 	CHECK_EQ(vsm_enable_vp_vtl1(0), HV_STATUS_SUCCESS);
-	CHECK_EQ(vsm_enable_vp_vtl1(0), HV_STATUS_VTL_ALREADY_ENABLED);
+	/* Again from VTL0: VTL1 is now enabled on a VP, so only VTL1 may enable it (ACCESS_DENIED wins). */
+	CHECK_EQ(vsm_enable_vp_vtl1(0), HV_STATUS_ACCESS_DENIED);
 	/* VtlReturn from VTL0 and a VtlCall with a non-zero control input: #UD. */
 	vsm_raw_vtl_return(0);
 	CHECK(hv_hypercall_ud);
