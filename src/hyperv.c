@@ -1,25 +1,22 @@
 /*
- * KVM side of the Hyper-V interface: host operations for the core, the MSR
- * filter that sends synthetic MSRs to user space, and the hypercall exit.
+ * KVM side of the Hyper-V interface: creating the partition, the MSR filter
+ * that sends synthetic MSRs to user space, and the hypercall and MSR exits.
+ * The host operations the core calls are in hv_host.c.
  */
 #include "hyperv.h"
-#include "autoeoi.h"
+#include "hv_host.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
 #include "vtl.h"
-#include "vtl_irq.h"
-#include "vtl_regs.h"
 
 #include "kvsm/hv.h"
 #include "hv/tlfs.h"
 #include "lapic.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <x86intrin.h>
 
 #define MSR_IA32_TSC 0x10
@@ -29,267 +26,6 @@
 /* KVM's local APIC timer counts at 1 GHz (APIC_BUS_CYCLE_NS = 1). */
 #define KVM_APIC_HZ 1000000000ull
 
-static void *host_guest_ptr(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
-{
-	struct vm *vm = host;
-
-	(void)write;	/* no VTL protections yet: every VTL sees RAM read-write */
-	return guest_mem_ptr(&vm->mem, vtl, gpa, len);
-}
-
-/* A fixed, edge, physical-destination MSI to the VP's in-kernel local APIC (VTL0). */
-static void host_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi)
-{
-	struct vm *vm = host;
-	struct kvm_msi msi = { .address_lo = 0xfee00000u | (vp << 12), .data = vector };
-
-	/* A lower VTL's interrupt while the VP runs a higher one: VINA (spec 4.4). */
-	if (hv_vp_active_vtl(vm->hv, vp) > vtl)
-		hv_vina_notify(vm->hv, vp, vtl);
-	if (vtl != 0) {
-		vtl_irq_raise(vm, vp, vtl, vector, auto_eoi);
-		return;
-	}
-	if (auto_eoi) {
-		autoeoi_raise(&vm->vcpus[vp], vector);
-		return;
-	}
-	if (ioctl(vm->vm_fd[0], KVM_SIGNAL_MSI, &msi) < 0)
-		pr_warning("KVM_SIGNAL_MSI to vp%u vector %u: %s", vp, vector, strerror(errno));
-}
-
-static void host_flush_tlb(void *host, unsigned int caller, const uint64_t *mask)
-{
-	vcpu_flush_tlbs(&((struct vm *)host)->vcpus[caller], mask);
-}
-
-static uint64_t host_guest_tsc(void *host)
-{
-	struct vm *vm = host;
-
-	return __rdtsc() + vm->guest_tsc_delta;
-}
-
-static uint64_t host_vp_runtime(void *host, unsigned int vp)
-{
-	struct vm *vm = host;
-	struct timespec ts;
-	clockid_t cid;
-
-	if (pthread_getcpuclockid(vm->vcpus[vp].thread, &cid) || clock_gettime(cid, &ts))
-		return 0;
-	return (uint64_t)ts.tv_sec * 10000000u + (uint64_t)ts.tv_nsec / 100;
-}
-
-/* Only the VP's own thread calls these: vCPU ioctls are per-thread. */
-static bool host_apic_msr(void *host, unsigned int vp, unsigned int vtl, uint32_t msr, bool write, uint64_t *val)
-{
-	struct vm *vm = host;
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e = { .index = msr, .data = write ? *val : 0 } };
-
-	/* KVM's in-kernel APIC takes these only in x2APIC mode; in xAPIC mode the guest gets #GP. */
-	if (vtl != 0 || ioctl(vm->vcpus[vp].fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &m) != 1)
-		return false;
-	if (!write)
-		*val = m.e.data;
-	return true;
-}
-
-/* XMM registers live in the XSAVE legacy area at byte 160; XSTATE_BV (byte 512) bit 1 says they are valid. */
-#define XSAVE_XMM0 160
-#define XSAVE_XSTATE_BV 512
-#define XSTATE_SSE (1ull << 1)
-
-static void host_get_xmm(void *host, unsigned int vp, uint64_t xmm[6][2])
-{
-	struct vm *vm = host;
-	static __thread struct kvm_xsave xs;
-	uint64_t bv;
-
-	if (ioctl(vm->vcpus[vp].fd, KVM_GET_XSAVE, &xs))
-		die_errno(KVSM_EXIT_HOST, "KVM_GET_XSAVE");
-	memcpy(&bv, (uint8_t *)xs.region + XSAVE_XSTATE_BV, 8);
-	if (bv & XSTATE_SSE)
-		memcpy(xmm, (uint8_t *)xs.region + XSAVE_XMM0, 6 * 16);
-	else
-		memset(xmm, 0, 6 * 16);	/* SSE in its initial state: all zero */
-}
-
-static void host_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2])
-{
-	struct vm *vm = host;
-	static __thread struct kvm_xsave xs;
-	uint64_t bv;
-
-	if (ioctl(vm->vcpus[vp].fd, KVM_GET_XSAVE, &xs))
-		die_errno(KVSM_EXIT_HOST, "KVM_GET_XSAVE");
-	memcpy(&bv, (uint8_t *)xs.region + XSAVE_XSTATE_BV, 8);
-	if (!(bv & XSTATE_SSE))		/* the other XMM registers must read as their initial zeros */
-		memset((uint8_t *)xs.region + XSAVE_XMM0, 0, 16 * 16);
-	bv |= XSTATE_SSE;
-	memcpy((uint8_t *)xs.region + XSAVE_XSTATE_BV, &bv, 8);
-	memcpy((uint8_t *)xs.region + XSAVE_XMM0, xmm, 6 * 16);
-	if (ioctl(vm->vcpus[vp].fd, KVM_SET_XSAVE, &xs))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_XSAVE");
-}
-
-/* ---- VSM: another VP's vCPUs are reached through that VP's own thread ---- */
-
-struct reg_access {
-	unsigned int vtl;
-	uint32_t name;
-	uint64_t *val;
-	bool write;
-	uint16_t status;
-};
-
-/*
- * Registers shared by all VTLs (spec 4.3) live in the vCPU of the VTL the VP
- * runs: whichever VTL the caller names, that is where they are read and
- * written (vtl_switch carries them along).
- */
-static bool is_shared_register(uint32_t name)
-{
-	return (name >= VTL_REG_RAX && name <= VTL_REG_R15 && name != VTL_REG_RSP) ||
-	       (name >= VTL_REG_XMM0 && name <= VTL_REG_XMM_CONTROL_STATUS) || name == VTL_REG_CR2 ||
-	       name == VTL_REG_XFEM || (name >= VTL_REG_DR0 && name <= VTL_REG_DR0 + 3);
-}
-
-/* MTRRs are shared too, but KVM keeps a copy per vCPU: a write goes to every VTL (as vtl_write_shared_msr). */
-static bool is_mtrr_register(uint32_t name)
-{
-	return name >= VTL_REG_MTRR_DEF_TYPE && name <= VTL_REG_MTRR_FIX4K_C0000 + 7;
-}
-
-static bool is_event_register(uint32_t name)
-{
-	return name == VTL_REG_PENDING_INTERRUPTION || name == VTL_REG_PENDING_EVENT0;
-}
-
-static void do_reg_access(struct vcpu *cpu, void *arg)
-{
-	struct reg_access *a = arg;
-	unsigned int vtl = is_shared_register(a->name) ? cpu->vtl : a->vtl;
-	struct kvm_mp_state runnable = { .mp_state = KVM_MP_STATE_RUNNABLE };
-
-	if (!a->write) {
-		a->status = vtl_regs_get(cpu, vtl, a->name, a->val);
-		return;
-	}
-	a->status = vtl_regs_set(cpu, vtl, a->name, a->val);
-	for (unsigned int v = 0; !a->status && is_mtrr_register(a->name) && v < cpu->vm->opts->vtls; v++)
-		if (v != vtl && vtl_regs_set(cpu, v, a->name, a->val))
-			die(KVSM_EXIT_HOST, "VTL%u refused MTRR register %#x that VTL%u took", v, a->name, vtl);
-	/* A #PF event sets CR2, which is shared: keep the running VTL's copy, which the switch carries. */
-	if (!a->status && is_event_register(a->name) && vtl != cpu->vtl) {
-		struct kvm_run *src = cpu->v[vtl].run, *dst = cpu->v[cpu->vtl].run;
-
-		if (dst->s.regs.sregs.cr2 != src->s.regs.sregs.cr2) {
-			dst->s.regs.sregs.cr2 = src->s.regs.sregs.cr2;
-			dst->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
-		}
-	}
-	/* An injected event ends HLT as its delivery would (KVM's own HLT only wakes for interrupts). */
-	if (!a->status && vtl == 0 && is_event_register(a->name) && (a->val[0] & 1) &&
-	    ioctl(cpu->v[0].fd, KVM_SET_MP_STATE, &runnable))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_MP_STATE");
-}
-
-static struct vcpu *caller_vcpu(struct vm *vm)
-{
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		if (pthread_equal(pthread_self(), vm->vcpus[i].thread))
-			return &vm->vcpus[i];
-	die(KVSM_EXIT_HOST, "VSM register access from a thread that is not a VP");
-}
-
-static uint16_t host_get_vp_register(void *host, unsigned int vp, unsigned int vtl, uint32_t name, uint64_t val[2])
-{
-	struct vm *vm = host;
-	struct reg_access a = { .vtl = vtl, .name = name, .val = val };
-
-	vcpu_run_on(caller_vcpu(vm), &vm->vcpus[vp], do_reg_access, &a);
-	return a.status;
-}
-
-static uint16_t host_set_vp_register(void *host, unsigned int vp, unsigned int vtl, uint32_t name,
-				     const uint64_t val[2])
-{
-	struct vm *vm = host;
-	uint64_t v[2] = { val[0], val[1] };
-	struct reg_access a = { .vtl = vtl, .name = name, .val = v, .write = true };
-
-	vcpu_run_on(caller_vcpu(vm), &vm->vcpus[vp], do_reg_access, &a);
-	return a.status;
-}
-
-struct context_load {
-	unsigned int vtl;
-	const uint8_t *ctx;
-	bool start;		/* HvCallStartVirtualProcessor: only a VP that never ran */
-	uint16_t status;
-};
-
-/* On the target VP's thread: load the context; for a start, also make that VTL the running one. */
-static void do_context_load(struct vcpu *cpu, void *arg)
-{
-	struct context_load *c = arg;
-	struct kvm_mp_state mp, runnable = { .mp_state = KVM_MP_STATE_RUNNABLE };
-
-	if (c->start) {
-		if (ioctl(cpu->v[0].fd, KVM_GET_MP_STATE, &mp))
-			die_errno(KVSM_EXIT_HOST, "KVM_GET_MP_STATE");
-		if (mp.mp_state != KVM_MP_STATE_UNINITIALIZED && mp.mp_state != KVM_MP_STATE_INIT_RECEIVED) {
-			c->status = HV_STATUS_INVALID_VP_STATE;	/* it has run */
-			return;
-		}
-	}
-	c->status = vtl_load_initial_context(cpu, c->vtl, c->ctx);
-	if (c->status || !c->start)
-		return;
-	/* Leave wait-for-SIPI in VTL0 too: the started VTL may return to it. */
-	if (ioctl(cpu->v[0].fd, KVM_SET_MP_STATE, &runnable))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_MP_STATE");
-	hv_vp_starts_in(cpu->vm->hv, cpu->index, c->vtl);
-	if (c->vtl != cpu->vtl)
-		vtl_switch(cpu, c->vtl);
-}
-
-static uint16_t host_set_initial_context(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224])
-{
-	struct vm *vm = host;
-	struct context_load c = { .vtl = vtl, .ctx = ctx };
-
-	vcpu_run_on(caller_vcpu(vm), &vm->vcpus[vp], do_context_load, &c);
-	return c.status;
-}
-
-static uint16_t host_start_vp(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224])
-{
-	struct vm *vm = host;
-	struct context_load c = { .vtl = vtl, .ctx = ctx, .start = true };
-
-	vcpu_run_on(caller_vcpu(vm), &vm->vcpus[vp], do_context_load, &c);
-	return c.status;
-}
-
-static const struct hv_host_ops kvm_hv_ops = {
-	.guest_ptr = host_guest_ptr,
-	.raise_irq = host_raise_irq,
-	.flush_tlb = host_flush_tlb,
-	.guest_tsc = host_guest_tsc,
-	.vp_runtime = host_vp_runtime,
-	.apic_msr = host_apic_msr,
-	.get_vp_register = host_get_vp_register,
-	.set_vp_register = host_set_vp_register,
-	.set_initial_context = host_set_initial_context,
-	.start_vp = host_start_vp,
-	.get_xmm = host_get_xmm,
-	.set_xmm = host_set_xmm,
-};
 
 /*
  * The guest TSC is the host TSC plus the offset KVM chose at vCPU creation
