@@ -1,0 +1,131 @@
+/*
+ * What one VP's thread asks of another: TLB flushes (HvCallFlushVirtualAddress*)
+ * and running a function there (vCPU ioctls belong to the VP's own thread).
+ * The target is kicked out of KVM_RUN and serves requests before it re-enters;
+ * a waiting requester keeps serving its own, so two VPs asking each other
+ * cannot deadlock.
+ */
+#include "util.h"
+#include "vcpu.h"
+#include "vm.h"
+
+#include <sys/ioctl.h>
+#include <time.h>
+
+/*
+ * Flush the TLB of this VP's vCPU of vtl. KVM has no ioctl for it, but changing CR4.PGE
+ * through KVM_SET_SREGS makes KVM reset the vCPU's MMU context, which
+ * flushes every guest translation (as toggling CR4.PGE does on hardware).
+ */
+static void flush_own_tlb(struct vcpu *cpu, unsigned int vtl)
+{
+	struct kvm_sregs s;
+
+	if (ioctl(cpu->v[vtl].fd, KVM_GET_SREGS, &s))
+		die_errno(KVSM_EXIT_HOST, "KVM_GET_SREGS");
+	s.cr4 ^= 1u << 7;	/* PGE */
+	if (ioctl(cpu->v[vtl].fd, KVM_SET_SREGS, &s))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_SREGS");
+	s.cr4 ^= 1u << 7;
+	if (ioctl(cpu->v[vtl].fd, KVM_SET_SREGS, &s))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_SREGS");
+	stat_inc(&cpu->vm->stats, STAT_TLB_FLUSH);
+}
+
+struct vcpu_request {
+	void (*fn)(struct vcpu *, void *);
+	void *arg;
+	bool done;
+};
+
+static void wake_waiters(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vcpu_service_requests(struct vcpu *cpu)
+{
+	struct vcpu_request *r = __atomic_exchange_n(&cpu->request, NULL, __ATOMIC_ACQ_REL);
+	unsigned int flush = __atomic_exchange_n(&cpu->flush_pending, 0, __ATOMIC_ACQ_REL);
+
+	if (flush) {
+		for (unsigned int vtl = 0; vtl < KVSM_MAX_VTLS; vtl++)
+			if (flush & (1u << vtl))
+				flush_own_tlb(cpu, vtl);
+		wake_waiters(cpu->vm);
+	}
+	if (r) {
+		r->fn(cpu, r->arg);
+		__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+		wake_waiters(cpu->vm);
+	}
+}
+
+/* Sleep until woken by another VP's completion (or 1 ms), unless the VM is stopping; returns false then. */
+static bool wait_a_little(struct vm *vm)
+{
+	struct timespec t;
+	bool stopping;
+
+	pthread_mutex_lock(&vm->lock);
+	stopping = vm->stopping;
+	if (!stopping) {
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 1000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&vm->cond, &vm->lock, &t);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return !stopping;
+}
+
+void vcpu_run_on(struct vcpu *self, struct vcpu *target, void (*fn)(struct vcpu *, void *), void *arg)
+{
+	struct vcpu_request r = { .fn = fn, .arg = arg };
+
+	if (self == target) {
+		fn(self, arg);
+		return;
+	}
+	pthread_mutex_lock(&target->request_lock);	/* one requester at a time */
+	__atomic_store_n(&target->request, &r, __ATOMIC_RELEASE);
+	vcpu_kick(target);
+	while (!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE)) {
+		vcpu_service_requests(self);
+		if (!wait_a_little(self->vm))
+			break;
+	}
+	pthread_mutex_unlock(&target->request_lock);
+}
+
+void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask)
+{
+	struct vm *vm = caller->vm;
+	bool waiting = false;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		if (!(mask[i / 64] & (1ull << (i % 64))) || i == caller->index)
+			continue;
+		__atomic_or_fetch(&vm->vcpus[i].flush_pending, 1u << caller->vtl, __ATOMIC_ACQ_REL);
+		vcpu_kick(&vm->vcpus[i]);
+		waiting = true;
+	}
+	if (mask[caller->index / 64] & (1ull << (caller->index % 64)))
+		flush_own_tlb(caller, caller->vtl);
+	/* Keep serving our own requests while waiting, so two VPs flushing each other cannot deadlock. */
+	while (waiting) {
+		vcpu_service_requests(caller);
+		waiting = false;
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			waiting |= __atomic_load_n(&vm->vcpus[i].flush_pending, __ATOMIC_ACQUIRE) &&
+				   i != caller->index;
+		if (!waiting || !wait_a_little(vm))
+			break;
+	}
+}
+
