@@ -157,8 +157,7 @@ bool hyperv_handle_io(struct vcpu *cpu)
 	};
 	out = hv_hypercall(cpu->vm->hv, cpu->index, cpu->vtl, &hr);
 	if (out == HV_HYPERCALL_SWITCH_VTL) {
-		/* RIP is past the call in the old VTL; RAX/RCX/RDX are what the new VTL gets. */
-		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+		/* KVM left the old VTL's RIP past the call; RAX/RCX/RDX are what the new VTL gets. */
 		vtl_switch(cpu, hr.target_vtl);
 		r = &cpu->run->s.regs.regs;
 		r->rax = hr.rax;
