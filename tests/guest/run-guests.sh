@@ -85,3 +85,6 @@ guest vsm-events 1 "checks: 96 passed, 0 failed" --vtls 2 $G/vsm_events.elf
 guest mb32-hello 85 "hello from a multiboot kernel, cmdline: $G/mb32-hello.elf one two" $G/mb32-hello.elf -- one two
 guest mb32-smp-2 5 "CPUs online: 2" --smp 2 $G/mb32-smp.elf
 guest mb32-smp-4 9 "CPUs online: 4" --smp 4 $G/mb32-smp.elf
+# 32-bit hypercall and VTL call/return conventions; status 67 = every check passed, 7 = check 3 (no VSM).
+guest mb32-vsm32 67 "" --vtls 2 $G/mb32-vsm32.elf
+guest mb32-vsm32-novsm 7 "" $G/mb32-vsm32.elf
