@@ -67,6 +67,7 @@ void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index)
 		if (v->run == MAP_FAILED)
 			die_errno(KVSM_EXIT_HOST, "mmap kvm_run of vCPU %u (VTL%u)", index, vtl);
 		sync_regs_init(v);
+		v->xsave = xcalloc(1, sizeof(*v->xsave));
 	}
 	cpu->vtl = 0;
 	cpu->fd = cpu->v[0].fd;

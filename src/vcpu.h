@@ -22,10 +22,11 @@ struct vcpu_vtl {
 	struct vcpu *cpu;
 	unsigned int vtl;
 	struct lapic apic;		/* user-space local APIC (VTL >= 1 only) */
-	/* DR0-3 and XCR0 as last read or written by kvsm (valid: known). See vtl.c. */
+	/* DR0-3, XCR0 and the XSAVE area as last read or written by kvsm (valid: known). See vtl.c. */
 	bool shared_known;
 	uint64_t dr[4];
 	uint64_t xcr0;
+	struct kvm_xsave *xsave;
 };
 
 struct vcpu {

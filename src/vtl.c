@@ -57,13 +57,20 @@ static void copy_xcr0(struct vcpu_vtl *from, struct vcpu_vtl *to)
 	to->xcr0 = from->xcr0;
 }
 
-/* x87, SSE, AVX and wider state: always moved (it changes all the time). */
+/*
+ * x87, SSE, AVX and wider state: read every time; written only when it
+ * differs from what the target holds (often the higher VTL leaves the FPU
+ * alone, and the lower VTL still has exactly that state).
+ */
 static void copy_fpu(struct vcpu_vtl *from, struct vcpu_vtl *to)
 {
-	static __thread struct kvm_xsave xs;
-
-	if (ioctl(from->fd, KVM_GET_XSAVE, &xs) || ioctl(to->fd, KVM_SET_XSAVE, &xs))
-		die_errno(KVSM_EXIT_HOST, "copying the FPU state between VTLs");
+	if (ioctl(from->fd, KVM_GET_XSAVE, from->xsave))
+		die_errno(KVSM_EXIT_HOST, "KVM_GET_XSAVE");
+	if (to->shared_known && !memcmp(to->xsave, from->xsave, sizeof(*from->xsave)))
+		return;
+	if (ioctl(to->fd, KVM_SET_XSAVE, from->xsave))
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_XSAVE");
+	memcpy(to->xsave, from->xsave, sizeof(*to->xsave));
 }
 
 void vtl_copy_extended_state(struct vcpu_vtl *from, struct vcpu_vtl *to)

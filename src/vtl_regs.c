@@ -1112,7 +1112,10 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 		return ST_OK;
 	}
 	if (name >= VTL_REG_XMM0 && name <= VTL_REG_XMM_CONTROL_STATUS)
+	{
+		v->shared_known = false;	/* vtl.c's copy of the FPU state is stale now */
 		return fp_set(v->fd, name, val);
+	}
 	n = r->sregs;
 	if (name >= VTL_REG_ES && name <= VTL_REG_TR) {
 		if (!vtl_regs_seg_from_hv(val, seg_of(&n, name - VTL_REG_ES)))

@@ -73,7 +73,7 @@ guest hv-ipi-flush-count 1 "TLB flushes (per VP)         44" --stats --smp 4 $G/
 guest vtls2-hv-synic 1 "checks: 131 passed, 0 failed" --vtls 2 --testdev --smp 2 $G/hv_synic.elf -- cpus=2
 guest vtls2-hv-ipi-flush 1 "checks: 59 passed, 0 failed" --vtls 2 --smp 4 $G/hv_ipi_flush.elf -- cpus=4
 guest vtls3-smp 1 "checks: 11 passed, 0 failed" --vtls 3 --smp 4 $G/smp.elf -- cpus=4
-guest vsm-basic 1 "checks: 103 passed, 0 failed" --vtls 2 $G/vsm_basic.elf
+guest vsm-basic 1 "checks: 108 passed, 0 failed" --vtls 2 $G/vsm_basic.elf
 guest vsm-halt 1 "VTL1 timer fired while VTL0 was halted" --vtls 2 $G/vsm_halt.elf
 guest vsm-irq 1 "checks: 18 passed, 0 failed" --vtls 2 --smp 2 $G/vsm_irq.elf
 guest vsm-smp 1 "checks: 86 passed, 0 failed" --vtls 2 --smp 4 $G/vsm_smp.elf

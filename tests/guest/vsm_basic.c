@@ -222,6 +222,32 @@ static void test_private_state(void)
 	CHECK_EQ(cr4 & (1u << 8), 0);
 }
 
+/* XMM registers are shared: what one VTL leaves in them, the other finds (guest C code never uses them). */
+static uint64_t xmm_in[2] = { 0x0123456789abcdefull, 0xfedcba9876543210ull }, xmm_vtl1[2], xmm_back[2];
+
+static void vtl1_xmm(void)
+{
+	static const uint64_t b[2] = { 0x1111222233334444ull, 0x5555666677778888ull };
+
+	__asm__ volatile("movdqu %%xmm3, %0" : "=m"(xmm_vtl1));
+	__asm__ volatile("movdqu %0, %%xmm4" :: "m"(b));
+}
+
+static void test_shared_xmm(void)
+{
+	__asm__ volatile("movdqu %0, %%xmm3" :: "m"(xmm_in));
+	vsm_call(vtl1_xmm, 0, 0);
+	__asm__ volatile("movdqu %%xmm4, %0" : "=m"(xmm_back));
+	CHECK_EQ(xmm_vtl1[0], xmm_in[0]);
+	CHECK_EQ(xmm_vtl1[1], xmm_in[1]);
+	CHECK_EQ(xmm_back[0], 0x1111222233334444ull);
+	CHECK_EQ(xmm_back[1], 0x5555666677778888ull);
+	/* And again with nothing changed in VTL1: kvsm may skip the copy, the values must not change. */
+	vsm_call(0, 0, 0);
+	__asm__ volatile("movdqu %%xmm4, %0" : "=m"(xmm_back));
+	CHECK_EQ(xmm_back[0], 0x1111222233334444ull);
+}
+
 /* Private MSRs: each VTL keeps its own value (spec 4.3). */
 static const struct { uint32_t msr; uint64_t vtl0, vtl1; } private_msrs[] = {
 	{ 0xc0000101, 0x11110000, 0x22220000 },		/* GS_BASE */
@@ -292,4 +318,5 @@ void test_main(const struct mb_info *mbi)
 	test_private_state();
 	test_shared_mtrrs();
 	test_private_msrs();
+	test_shared_xmm();
 }
