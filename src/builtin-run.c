@@ -52,7 +52,7 @@ int cmd_run(int argc, char *argv[])
 	int status;
 
 	if (!args_parse_run(argc, argv, &opts, err, sizeof(err)))
-		die(KVSM_EXIT_USAGE, "run: %s (usage: kvsm run [--smp N] [--mem SIZE] KERNEL [-- ARGS])", err);
+		die(KVSM_EXIT_USAGE, "run: %s (see kvsm --help)", err);
 	if (sysinfo(&si) == 0 && opts.mem > (uint64_t)si.totalram * si.mem_unit)
 		die(KVSM_EXIT_USAGE, "--mem is larger than this host's %llu MiB of RAM",
 		    (unsigned long long)si.totalram * si.mem_unit >> 20);

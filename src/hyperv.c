@@ -32,6 +32,52 @@
  * (no TSC scaling: kvsm leaves the guest at the host's frequency). Read both
  * once, back to back, to learn that offset.
  */
+static bool tsc_offset_attr(int vcpu_fd, uint64_t *offset, bool set)
+{
+	struct kvm_device_attr a = {
+		.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET, .addr = (uintptr_t)offset,
+	};
+
+	return ioctl(vcpu_fd, set ? KVM_SET_DEVICE_ATTR : KVM_GET_DEVICE_ATTR, &a) == 0;
+}
+
+static void set_guest_tsc_msr(int vcpu_fd, uint64_t value)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e = { .index = MSR_IA32_TSC, .data = value } };
+
+	if (ioctl(vcpu_fd, KVM_SET_MSRS, &m) != 1)
+		die_errno(KVSM_EXIT_HOST, "KVM_SET_MSRS(IA32_TSC)");
+}
+
+/*
+ * One guest TSC for the whole partition: every vCPU of every VTL (each VTL is
+ * its own KVM VM, which would start its own TSC) gets VP0/VTL0's TSC offset,
+ * exactly with KVM_VCPU_TSC_OFFSET where KVM has it, else by writing the TSC
+ * (within an ioctl's time). The reference time is then one formula on it.
+ */
+static void sync_tsc(struct vm *vm)
+{
+	uint64_t offset = (uint64_t)vm->guest_tsc_delta;
+	bool exact = tsc_offset_attr(vm->vcpus[0].v[0].fd, &offset, false);
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		for (unsigned int vtl = 0; vtl < vm->opts->vtls; vtl++) {
+			int fd = vm->vcpus[i].v[vtl].fd;
+
+			if (exact) {
+				if (!tsc_offset_attr(fd, &offset, true))
+					die_errno(KVSM_EXIT_HOST, "setting the TSC offset of vp%u vtl%u", i, vtl);
+			} else if (i || vtl) {
+				set_guest_tsc_msr(fd, __rdtsc() + vm->guest_tsc_delta);
+			}
+		}
+	if (exact)
+		vm->guest_tsc_delta = offset;
+}
+
 static void calibrate_tsc(struct vm *vm, uint64_t *tsc_hz)
 {
 	struct {
@@ -41,11 +87,13 @@ static void calibrate_tsc(struct vm *vm, uint64_t *tsc_hz)
 	uint64_t before, after;
 	int khz;
 
+	/* Estimate guest - host TSC around one read (exact below where KVM can say). */
 	before = __rdtsc();
 	if (ioctl(vm->vcpus[0].fd, KVM_GET_MSRS, &m) != 1)
 		die_errno(KVSM_EXIT_HOST, "KVM_GET_MSRS(IA32_TSC)");
 	after = __rdtsc();
 	vm->guest_tsc_delta = m.e.data - (before + (after - before) / 2);
+	sync_tsc(vm);
 	khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
 	if (khz <= 0)
 		die_errno(KVSM_EXIT_HOST, "KVM_GET_TSC_KHZ");

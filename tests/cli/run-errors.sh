@@ -99,7 +99,7 @@ else
 	echo "FAIL help: status $st, expected 0 with the usage on stdout only"
 	show
 fi
-expect run_without_kernel 2 "kvsm: run: missing KERNEL (usage: kvsm run" "$KVSM" run
+expect run_without_kernel 2 "kvsm: run: missing KERNEL (see kvsm --help)" "$KVSM" run
 expect run_only_options 2 "run: missing KERNEL" "$KVSM" run --smp 2 --trace
 expect unknown_option 2 "run: unknown option '--bogus'" "$KVSM" run --bogus "$k/valid-elf64"
 expect argument_after_kernel 2 "run: unexpected argument 'extra' after KERNEL (guest arguments go after '--')" \
