@@ -36,7 +36,7 @@ include tests/guest/guest.mk
 include bench/bench.mk
 
 check: deps
-	@$(MAKE) --no-print-directory all unit guests $(B)/fuzz/fuzz_hypercall
+	@$(MAKE) --no-print-directory all unit guests $(B)/fuzz/fuzz_hypercall $(B)/tsan/kvsm
 	@tests/run-tests.sh
 
 demo: deps

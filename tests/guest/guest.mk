@@ -29,3 +29,13 @@ $(B)/guests/mb32-%.elf: tests/guest/mb32/%.S
 	@mkdir -p $(@D)
 	$(CC) -m32 -nostdlib -static -no-pie -Wl,-Ttext=0x100000 -Wl,-N -Wl,--build-id=none \
 		-Wl,--no-warn-rwx-segments -o $@ $<
+
+# kvsm built with ThreadSanitizer: tests/guest/run-guests.sh boots a few SMP/VTL guests with it.
+TSAN_OBJS := $(LIB_SRCS:%.c=$(B)/tsan/%.o) $(CLI_SRCS:%.c=$(B)/tsan/%.o)
+
+$(B)/tsan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -O2,$(CFLAGS)) -O1 -fsanitize=thread -c $< -o $@
+
+$(B)/tsan/kvsm: $(TSAN_OBJS) $(B)/bench/bench_guest_blob.o
+	$(CC) -fsanitize=thread -o $@ $^ $(LDLIBS)

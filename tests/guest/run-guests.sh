@@ -81,6 +81,27 @@ guest vsm-vtl2 1 "checks: 75 passed, 0 failed" --vtls 3 $G/vsm_vtl2.elf
 guest vsm-synic 1 "checks: 87 passed, 0 failed" --vtls 2 --testdev $G/vsm_synic.elf
 guest vsm-events 1 "checks: 96 passed, 0 failed" --vtls 2 $G/vsm_events.elf
 
+# The same VMM built with ThreadSanitizer, on guests where many threads meet (VPs, timers, requests).
+tsan() {
+	local name=$1
+	shift
+	if [ $have_kvm = 0 ] || [ ! -x build/tsan/kvsm ]; then
+		echo "skip tsan-$name: needs /dev/kvm and build/tsan/kvsm"
+		return
+	fi
+	TSAN_OPTIONS="report_thread_leaks=0 exitcode=99" timeout "$TIMEOUT" build/tsan/kvsm run "$@" >"$out" 2>&1
+	if grep -q "WARNING: ThreadSanitizer" "$out" || ! grep -q "0 failed" "$out"; then
+		echo "FAIL tsan-$name (kvsm run $*)"
+		grep -A30 "WARNING: ThreadSanitizer" "$out" | head -40 | sed 's/^/    /'
+	else
+		echo "ok tsan-$name"
+	fi
+}
+tsan vsm-smp --vtls 2 --smp 4 $G/vsm_smp.elf
+tsan vsm-irq --vtls 2 --smp 2 $G/vsm_irq.elf
+tsan hv-synic --testdev --smp 4 $G/hv_synic.elf -- cpus=4
+tsan hv-ipi-flush --smp 4 $G/hv_ipi_flush.elf -- cpus=4
+
 # Multiboot v1 kernels written as if built elsewhere (tests/guest/mb32/).
 guest mb32-hello 85 "hello from a multiboot kernel, cmdline: $G/mb32-hello.elf one two" $G/mb32-hello.elf -- one two
 guest mb32-smp-2 5 "CPUs online: 2" --smp 2 $G/mb32-smp.elf
