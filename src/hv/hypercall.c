@@ -35,6 +35,27 @@ const struct hv_hypercall_desc *hv_hypercall_find(uint16_t code)
 	return NULL;
 }
 
+/* TLFS calls kvsm does not implement: refused with INVALID_HYPERCALL_CODE, and said once on stderr. */
+static const struct {
+	uint16_t code;
+	const char *name;
+} unimplemented[] = {
+	{ 0x000C, "HvCallModifyVtlProtectionMask" }, { 0x004D, "HvCallInstallIntercept" },
+	{ 0x0052, "HvCallTranslateVirtualAddress" }, { 0x0094, "HvCallAssertVirtualInterrupt" },
+	{ 0x00AC, "HvCallTranslateVirtualAddressEx" }, { 0x00C0, "HvCallSignalEventDirect" },
+	{ 0x00C1, "HvCallPostMessageDirect" }, { 0x00D4, "HvCallCheckSparseGpaPageVtlAccess" },
+};
+
+static void warn_unimplemented(uint16_t code)
+{
+	static uint32_t warned;		/* one bit per entry of unimplemented[] */
+
+	for (unsigned int i = 0; i < sizeof(unimplemented) / sizeof(unimplemented[0]); i++)
+		if (unimplemented[i].code == code && !(__atomic_fetch_or(&warned, 1u << i, __ATOMIC_RELAXED) & (1u << i)))
+			fprintf(stderr, "kvsm: the guest called %s (0x%04x), which kvsm does not implement "
+				"(INVALID_HYPERCALL_CODE)\n", unimplemented[i].name, code);
+}
+
 uint16_t hv_hypercall_decode(uint64_t control, struct hv_hypercall_input *in)
 {
 	in->code = (uint16_t)control;
@@ -194,6 +215,8 @@ enum hv_hypercall_outcome hv_hypercall(struct hv_partition *p, unsigned int vpi,
 	st = hv_hypercall_decode(control, &in);
 	if (in.code == HVCALL_VTL_CALL || in.code == HVCALL_VTL_RETURN)
 		return hv_vtl_call_return(p, vpi, vtl, in.code, control, r);
+	if (st == HV_STATUS_INVALID_HYPERCALL_CODE)
+		warn_unimplemented(in.code);
 	if (!st && in.desc->privilege && !hv_has_privilege(p, in.desc->privilege))
 		st = HV_STATUS_ACCESS_DENIED;
 	if (!st)
