@@ -10,7 +10,6 @@
 #include "vm.h"
 
 #include <sys/ioctl.h>
-#include <time.h>
 
 /*
  * Flush the TLB of this VP's vCPU of vtl. KVM has no ioctl for it, but changing CR4.PGE
@@ -38,12 +37,6 @@ struct vcpu_request {
 	bool done;
 };
 
-static void wake_waiters(struct vm *vm)
-{
-	pthread_mutex_lock(&vm->lock);
-	pthread_cond_broadcast(&vm->cond);
-	pthread_mutex_unlock(&vm->lock);
-}
 
 void vcpu_service_requests(struct vcpu *cpu)
 {
@@ -54,35 +47,15 @@ void vcpu_service_requests(struct vcpu *cpu)
 		for (unsigned int vtl = 0; vtl < KVSM_MAX_VTLS; vtl++)
 			if (flush & (1u << vtl))
 				flush_own_tlb(cpu, vtl);
-		wake_waiters(cpu->vm);
+		vm_wake_waiters(cpu->vm);
 	}
 	if (r) {
 		r->fn(cpu, r->arg);
 		__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
-		wake_waiters(cpu->vm);
+		vm_wake_waiters(cpu->vm);
 	}
 }
 
-/* Sleep until woken by another VP's completion (or 1 ms), unless the VM is stopping; returns false then. */
-static bool wait_a_little(struct vm *vm)
-{
-	struct timespec t;
-	bool stopping;
-
-	pthread_mutex_lock(&vm->lock);
-	stopping = vm->stopping;
-	if (!stopping) {
-		clock_gettime(CLOCK_REALTIME, &t);
-		t.tv_nsec += 1000000;
-		if (t.tv_nsec >= 1000000000) {
-			t.tv_sec++;
-			t.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&vm->cond, &vm->lock, &t);
-	}
-	pthread_mutex_unlock(&vm->lock);
-	return !stopping;
-}
 
 void vcpu_run_on(struct vcpu *self, struct vcpu *target, void (*fn)(struct vcpu *, void *), void *arg)
 {
@@ -97,7 +70,7 @@ void vcpu_run_on(struct vcpu *self, struct vcpu *target, void (*fn)(struct vcpu 
 	vcpu_kick(target);
 	while (!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE)) {
 		vcpu_service_requests(self);
-		if (!wait_a_little(self->vm))
+		if (!vm_wait_a_little(self->vm))
 			break;
 	}
 	pthread_mutex_unlock(&target->request_lock);
@@ -124,7 +97,7 @@ void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask)
 		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 			waiting |= __atomic_load_n(&vm->vcpus[i].flush_pending, __ATOMIC_ACQUIRE) &&
 				   i != caller->index;
-		if (!waiting || !wait_a_little(vm))
+		if (!waiting || !vm_wait_a_little(vm))
 			break;
 	}
 }

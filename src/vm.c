@@ -172,6 +172,26 @@ static struct timespec deadline_ms(long ms)
 	return t;
 }
 
+void vm_wake_waiters(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+bool vm_wait_a_little(struct vm *vm)
+{
+	struct timespec until = deadline_ms(1);
+	bool stopping;
+
+	pthread_mutex_lock(&vm->lock);
+	stopping = vm->stopping;
+	if (!stopping)
+		pthread_cond_timedwait(&vm->cond, &vm->lock, &until);
+	pthread_mutex_unlock(&vm->lock);
+	return !stopping;
+}
+
 /*
  * One halt-detection round: kick every vCPU and collect whether each one is
  * dormant (halted with RFLAGS.IF = 0, or an AP never started). Only another

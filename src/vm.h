@@ -61,5 +61,9 @@ void vm_stop(struct vm *vm, int status);
 /* A vCPU's answer to the current halt-detection round. */
 void vm_halt_answer(struct vm *vm, unsigned int round, bool dormant);
 void vm_set_irq(void *vm, int irq, bool level);
+/* Wake every thread waiting on the VM's condition (a request done, an interrupt pending). */
+void vm_wake_waiters(struct vm *vm);
+/* Wait until woken or 1 ms passed; false (at once) if the VM is stopping. */
+bool vm_wait_a_little(struct vm *vm);
 
 #endif

@@ -36,13 +36,9 @@ static uint64_t apic_tsc(void *ctx)
 /* Wake the VP that owns an APIC: out of KVM_RUN, or out of its HLT wait. */
 static void wake(struct vcpu *cpu)
 {
-	struct vm *vm = cpu->vm;
-
 	if (!pthread_equal(pthread_self(), cpu->thread))
 		vcpu_kick(cpu);
-	pthread_mutex_lock(&vm->lock);
-	pthread_cond_broadcast(&vm->cond);
-	pthread_mutex_unlock(&vm->lock);
+	vm_wake_waiters(cpu->vm);
 }
 
 static void apic_notify(void *ctx, struct lapic *apic)
@@ -277,8 +273,6 @@ bool vtl_irq_halt(struct vcpu *cpu)
 	bool if_set = cpu->run->s.regs.regs.rflags & RFLAGS_IF;
 
 	for (;;) {
-		struct timespec t;
-
 		vcpu_service_requests(cpu);
 		run_timers(cpu);
 		if ((if_set && lapic_pending_vector(&cpu->v[vtl].apic) >= 0) ||
@@ -288,19 +282,8 @@ bool vtl_irq_halt(struct vcpu *cpu)
 			if ((hv_vp_enabled_vtls(vm->hv, cpu->index) & (1u << h)) && vtl_has_interrupt(cpu, h))
 				return true;
 		vcpu_answer_halt_round(cpu, !if_set && !vtl_irq_may_wake(cpu));
-		pthread_mutex_lock(&vm->lock);
-		if (vm->stopping) {
-			pthread_mutex_unlock(&vm->lock);
+		if (!vm_wait_a_little(vm))	/* bounded: APIC timers are polled here too */
 			return false;
-		}
-		clock_gettime(CLOCK_REALTIME, &t);
-		t.tv_nsec += 1000000;	/* bounded: APIC timers and requests are also polled */
-		if (t.tv_nsec >= 1000000000) {
-			t.tv_sec++;
-			t.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&vm->cond, &vm->lock, &t);
-		pthread_mutex_unlock(&vm->lock);
 	}
 }
 
