@@ -76,17 +76,11 @@ static uint64_t host_vp_runtime(void *host, unsigned int vp)
 static bool host_apic_msr(void *host, unsigned int vp, unsigned int vtl, uint32_t msr, bool write, uint64_t *val)
 {
 	struct vm *vm = host;
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e = { .index = msr, .data = write ? *val : 0 } };
 
 	/* KVM's in-kernel APIC takes these only in x2APIC mode; in xAPIC mode the guest gets #GP. */
-	if (vtl != 0 || ioctl(vm->vcpus[vp].fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &m) != 1)
+	if (vtl != 0)
 		return false;
-	if (!write)
-		*val = m.e.data;
-	return true;
+	return write ? kvm_vcpu_set_msr(vm->vcpus[vp].fd, msr, *val) : kvm_vcpu_get_msr(vm->vcpus[vp].fd, msr, val);
 }
 
 /* XMM registers live in the XSAVE legacy area at byte 160; XSTATE_BV (byte 512) bit 1 says they are valid. */

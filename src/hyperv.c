@@ -41,17 +41,6 @@ static bool tsc_offset_attr(int vcpu_fd, uint64_t *offset, bool set)
 	return ioctl(vcpu_fd, set ? KVM_SET_DEVICE_ATTR : KVM_GET_DEVICE_ATTR, &a) == 0;
 }
 
-static void set_guest_tsc_msr(int vcpu_fd, uint64_t value)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e = { .index = MSR_IA32_TSC, .data = value } };
-
-	if (ioctl(vcpu_fd, KVM_SET_MSRS, &m) != 1)
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_MSRS(IA32_TSC)");
-}
-
 /*
  * One guest TSC for the whole partition: every vCPU of every VTL (each VTL is
  * its own KVM VM, which would start its own TSC) gets VP0/VTL0's TSC offset,
@@ -71,7 +60,8 @@ static void sync_tsc(struct vm *vm)
 				if (!tsc_offset_attr(fd, &offset, true))
 					die_errno(KVSM_EXIT_HOST, "setting the TSC offset of vp%u vtl%u", i, vtl);
 			} else if (i || vtl) {
-				set_guest_tsc_msr(fd, __rdtsc() + vm->guest_tsc_delta);
+				if (!kvm_vcpu_set_msr(fd, MSR_IA32_TSC, __rdtsc() + vm->guest_tsc_delta))
+					die_errno(KVSM_EXIT_HOST, "KVM_SET_MSRS(IA32_TSC)");
 			}
 		}
 	if (exact)
@@ -80,19 +70,15 @@ static void sync_tsc(struct vm *vm)
 
 static void calibrate_tsc(struct vm *vm, uint64_t *tsc_hz)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = MSR_IA32_TSC };
-	uint64_t before, after;
+	uint64_t before, after, guest;
 	int khz;
 
 	/* Estimate guest - host TSC around one read (exact below where KVM can say). */
 	before = __rdtsc();
-	if (ioctl(vm->vcpus[0].fd, KVM_GET_MSRS, &m) != 1)
+	if (!kvm_vcpu_get_msr(vm->vcpus[0].fd, MSR_IA32_TSC, &guest))
 		die_errno(KVSM_EXIT_HOST, "KVM_GET_MSRS(IA32_TSC)");
 	after = __rdtsc();
-	vm->guest_tsc_delta = m.e.data - (before + (after - before) / 2);
+	vm->guest_tsc_delta = guest - (before + (after - before) / 2);
 	sync_tsc(vm);
 	khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
 	if (khz <= 0)

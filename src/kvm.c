@@ -68,6 +68,28 @@ int kvm_check_cap(const struct kvm_host *h, int cap)
 	return r < 0 ? 0 : r;
 }
 
+struct one_msr {
+	struct kvm_msrs hdr;
+	struct kvm_msr_entry e;
+};
+
+bool kvm_vcpu_get_msr(int vcpu_fd, uint32_t msr, uint64_t *val)
+{
+	struct one_msr m = { .hdr.nmsrs = 1, .e.index = msr };
+
+	if (ioctl(vcpu_fd, KVM_GET_MSRS, &m) != 1)
+		return false;
+	*val = m.e.data;
+	return true;
+}
+
+bool kvm_vcpu_set_msr(int vcpu_fd, uint32_t msr, uint64_t val)
+{
+	struct one_msr m = { .hdr.nmsrs = 1, .e = { .index = msr, .data = val } };
+
+	return ioctl(vcpu_fd, KVM_SET_MSRS, &m) == 1;
+}
+
 void kvm_require_caps(const struct kvm_host *h)
 {
 	for (unsigned int i = 0; i < kvm_nr_caps; i++)

@@ -3,6 +3,7 @@
 #define KVSM_KVM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct kvm_cap_info {
 	int cap;
@@ -26,6 +27,9 @@ void kvm_host_open(struct kvm_host *h);
 /* Non-exiting variant for `kvsm info`: returns the errno of the failure, 0 on success. */
 int kvm_host_try_open(struct kvm_host *h);
 int kvm_check_cap(const struct kvm_host *h, int cap);
+/* One MSR of a vCPU through KVM_GET_MSRS / KVM_SET_MSRS; false if KVM refuses it. */
+bool kvm_vcpu_get_msr(int vcpu_fd, uint32_t msr, uint64_t *val);
+bool kvm_vcpu_set_msr(int vcpu_fd, uint32_t msr, uint64_t val);
 /* Exit with a message if a required capability is missing. */
 void kvm_require_caps(const struct kvm_host *h);
 

@@ -89,16 +89,11 @@ bool vtl_is_mtrr(uint32_t msr)
 
 bool vtl_write_shared_msr(struct vcpu *cpu, uint32_t msr, uint64_t val)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e = { .index = msr, .data = val } };
-
 	/* The writing VTL first: if KVM refuses the value there, the guest gets #GP and nothing changed. */
-	if (ioctl(cpu->fd, KVM_SET_MSRS, &m) != 1)
+	if (!kvm_vcpu_set_msr(cpu->fd, msr, val))
 		return false;
 	for (unsigned int vtl = 0; vtl < cpu->vm->opts->vtls; vtl++)
-		if (vtl != cpu->vtl && ioctl(cpu->v[vtl].fd, KVM_SET_MSRS, &m) != 1)
+		if (vtl != cpu->vtl && !kvm_vcpu_set_msr(cpu->v[vtl].fd, msr, val))
 			die(KVSM_EXIT_HOST, "VTL%u refused MTRR %#x = %#llx that VTL%u took", vtl, msr,
 			    (unsigned long long)val, cpu->vtl);
 	return true;

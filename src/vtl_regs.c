@@ -81,6 +81,7 @@
  *    value (get-then-set round trips of e.g. Xss = 0 where KVM refuses writes).
  */
 #include "vtl_regs.h"
+#include "kvm.h"
 #include "vcpu.h"
 
 #include <stdlib.h>
@@ -707,28 +708,6 @@ static uint16_t update_sregs(struct vcpu *cpu, struct vcpu_vtl *v, struct kvm_sr
 
 /* ---- KVM state through ioctls ---- */
 
-struct msr1 {
-	struct kvm_msrs h;
-	struct kvm_msr_entry e;
-};
-
-static bool msr_read(int fd, uint32_t idx, uint64_t *val)
-{
-	struct msr1 m = { .h.nmsrs = 1, .e.index = idx };
-
-	if (ioctl(fd, KVM_GET_MSRS, &m) != 1)
-		return false;
-	*val = m.e.data;
-	return true;
-}
-
-static bool msr_write(int fd, uint32_t idx, uint64_t val)
-{
-	struct msr1 m = { .h.nmsrs = 1, .e.index = idx, .e.data = val };
-
-	return ioctl(fd, KVM_SET_MSRS, &m) == 1;
-}
-
 /*
  * The guest's XSAVE image (standard format, legacy area first). 4 KiB is
  * enough: KVM_SET_XSAVE reads more only for guests granted AMX state
@@ -1067,7 +1046,7 @@ uint16_t vtl_regs_get(struct vcpu *cpu, unsigned int vtl, uint32_t name, uint64_
 	case VTL_REG_XFEM: return xcr0_read(v->fd, &val[0]) ? ST_OK : ST_INVALID;
 	}
 	if (msr_of(name, &msr, &flags))
-		return msr_read(v->fd, msr, &val[0]) ? ST_OK : ST_INVALID;
+		return kvm_vcpu_get_msr(v->fd, msr, &val[0]) ? ST_OK : ST_INVALID;
 	return ST_INVALID;
 }
 
@@ -1193,10 +1172,10 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 
 		if (!msr_value_ok(v, flags, x))
 			return ST_INVALID;
-		if (msr_write(v->fd, msr, x))
+		if (kvm_vcpu_set_msr(v->fd, msr, x))
 			return ST_OK;
 		/* Writing back the value it has is fine even where KVM refuses writes (e.g. XSS=0 without XSAVES). */
-		return msr_read(v->fd, msr, &cur) && cur == x ? ST_OK : ST_INVALID;
+		return kvm_vcpu_get_msr(v->fd, msr, &cur) && cur == x ? ST_OK : ST_INVALID;
 	}
 	return ST_INVALID;
 }
