@@ -3,7 +3,6 @@
 #include "vcpu.h"
 #include "vm.h"
 
-#include <signal.h>
 #include <sys/ioctl.h>
 #include <time.h>
 
@@ -13,14 +12,7 @@
 
 void autoeoi_init(struct vcpu *cpu)
 {
-	struct sigevent sev = {
-		.sigev_notify = SIGEV_THREAD_ID,
-		.sigev_signo = SIGUSR1,		/* the kick signal (vcpu.c) */
-	};
-
-	sev._sigev_un._tid = cpu->tid;
-	if (timer_create(CLOCK_MONOTONIC, &sev, &cpu->autoeoi_timer))
-		die_errno(KVSM_EXIT_HOST, "timer_create");
+	vcpu_create_kick_timer(cpu, &cpu->autoeoi_timer);
 }
 
 void autoeoi_raise(struct vcpu *cpu, uint8_t vector)

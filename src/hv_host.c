@@ -183,12 +183,14 @@ static void do_reg_access(struct vcpu *cpu, void *arg)
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_MP_STATE");
 }
 
-static struct vcpu *caller_vcpu(struct vm *vm)
+/* Register and context operations come from a hypercall, so from a VP's own thread. */
+static struct vcpu *caller_vcpu(void)
 {
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		if (pthread_equal(pthread_self(), vm->vcpus[i].thread))
-			return &vm->vcpus[i];
-	die(KVSM_EXIT_HOST, "VSM register access from a thread that is not a VP");
+	struct vcpu *self = vcpu_self();
+
+	if (!self)
+		die(KVSM_EXIT_HOST, "VSM register access from a thread that is not a VP");
+	return self;
 }
 
 static uint16_t host_get_vp_register(void *host, unsigned int vp, unsigned int vtl, uint32_t name, uint64_t val[2])
@@ -196,7 +198,7 @@ static uint16_t host_get_vp_register(void *host, unsigned int vp, unsigned int v
 	struct vm *vm = host;
 	struct reg_access a = { .vtl = vtl, .name = name, .val = val };
 
-	vcpu_run_on(caller_vcpu(vm), &vm->vcpus[vp], do_reg_access, &a);
+	vcpu_run_on(caller_vcpu(), &vm->vcpus[vp], do_reg_access, &a);
 	return a.status;
 }
 
@@ -207,7 +209,7 @@ static uint16_t host_set_vp_register(void *host, unsigned int vp, unsigned int v
 	uint64_t v[2] = { val[0], val[1] };
 	struct reg_access a = { .vtl = vtl, .name = name, .val = v, .write = true };
 
-	vcpu_run_on(caller_vcpu(vm), &vm->vcpus[vp], do_reg_access, &a);
+	vcpu_run_on(caller_vcpu(), &vm->vcpus[vp], do_reg_access, &a);
 	return a.status;
 }
 
@@ -248,7 +250,7 @@ static uint16_t host_set_initial_context(void *host, unsigned int vp, unsigned i
 	struct vm *vm = host;
 	struct context_load c = { .vtl = vtl, .ctx = ctx };
 
-	vcpu_run_on(caller_vcpu(vm), &vm->vcpus[vp], do_context_load, &c);
+	vcpu_run_on(caller_vcpu(), &vm->vcpus[vp], do_context_load, &c);
 	return c.status;
 }
 
@@ -257,7 +259,7 @@ static uint16_t host_start_vp(void *host, unsigned int vp, unsigned int vtl, con
 	struct vm *vm = host;
 	struct context_load c = { .vtl = vtl, .ctx = ctx, .start = true };
 
-	vcpu_run_on(caller_vcpu(vm), &vm->vcpus[vp], do_context_load, &c);
+	vcpu_run_on(caller_vcpu(), &vm->vcpus[vp], do_context_load, &c);
 	return c.status;
 }
 

@@ -29,6 +29,20 @@ static void kick_handler(int sig)
 				current_vcpu->v[v].run->immediate_exit = 1;
 }
 
+void vcpu_create_kick_timer(struct vcpu *cpu, timer_t *timer)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIG_KICK };
+
+	sev._sigev_un._tid = cpu->tid;
+	if (timer_create(CLOCK_MONOTONIC, &sev, timer))
+		die_errno(KVSM_EXIT_HOST, "timer_create");
+}
+
+struct vcpu *vcpu_self(void)
+{
+	return current_vcpu;
+}
+
 void vcpu_init_signals(void)
 {
 	struct sigaction sa = { .sa_handler = kick_handler };

@@ -69,6 +69,10 @@ void vcpu_run_on(struct vcpu *self, struct vcpu *target, void (*fn)(struct vcpu 
 void vcpu_service_requests(struct vcpu *cpu);
 /* This VP's answer to the current halt-detection round (once per round). */
 void vcpu_answer_halt_round(struct vcpu *cpu, bool dormant);
+/* A timer whose expiry kicks this VP (own thread: it targets the calling thread). */
+void vcpu_create_kick_timer(struct vcpu *cpu, timer_t *timer);
+/* The VP whose thread is calling, or NULL on any other thread. */
+struct vcpu *vcpu_self(void);
 /* Install the kick signal handler; once per process. */
 void vcpu_init_signals(void);
 

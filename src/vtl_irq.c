@@ -4,7 +4,6 @@
 #include "vm.h"
 #include "vtl.h"
 
-#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -81,16 +80,13 @@ void vtl_irq_init_vm(struct vm *vm)
 
 void vtl_irq_init(struct vcpu *cpu)
 {
-	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGUSR1 };
-
 	for (unsigned int vtl = 1; vtl < cpu->vm->opts->vtls; vtl++) {
 		cpu->v[vtl].cpu = cpu;
 		cpu->v[vtl].vtl = vtl;
 		lapic_init(&cpu->v[vtl].apic, cpu->index, cpu->index == 0, &apic_ops, &cpu->v[vtl]);
 	}
-	sev._sigev_un._tid = cpu->tid;
-	if (cpu->vm->opts->vtls > 1 && timer_create(CLOCK_MONOTONIC, &sev, &cpu->apic_timer))
-		die_errno(KVSM_EXIT_HOST, "timer_create");
+	if (cpu->vm->opts->vtls > 1)
+		vcpu_create_kick_timer(cpu, &cpu->apic_timer);
 }
 
 /* Fire due APIC timers; keep the VP's host timer armed for the earliest remaining deadline. */
