@@ -204,9 +204,8 @@ int hv_synic_assert_sint(struct hv_partition *p, unsigned int vp, unsigned int v
 	s = &p->vps[vp].vtl[vtl].synic;
 	if (!(s->scontrol & 1) || (s->sint[sint] & HV_SINT_MASKED))
 		st = HV_STATUS_INVALID_SYNIC_STATE;
-	else if (!(s->sint[sint] & HV_SINT_POLLING))
-		p->ops->raise_irq(p->host, vp, vtl, (uint8_t)(s->sint[sint] & HV_SINT_VECTOR_MASK),
-				  s->sint[sint] & HV_SINT_AUTO_EOI);
+	else
+		hv_synic_raise_sint(p, vp, vtl, s->sint[sint]);
 	pthread_mutex_unlock(&p->vps[vp].lock);
 	return st;
 }

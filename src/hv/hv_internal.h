@@ -139,6 +139,8 @@ uint16_t hv_synic_post_message(struct hv_partition *p, unsigned int vp, unsigned
 /* Set event flag `flag` of SINT sint; raise the SINT if it was clear. Returns an HV_STATUS. */
 uint16_t hv_synic_signal_event(struct hv_partition *p, unsigned int vp, unsigned int vtl, unsigned int sint,
 			       unsigned int flag);
+/* The interrupt of a SINT register value (none if masked or polling; AutoEOI passed on). */
+void hv_synic_raise_sint(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint64_t sint);
 /* With the VP lock held: try to place pending timer/queued messages into free slots. */
 void hv_synic_redeliver_locked(struct hv_partition *p, unsigned int vp, unsigned int vtl);
 /*

@@ -46,7 +46,7 @@ static bool valid_target(const struct hv_partition *p, unsigned int vp, unsigned
  * without leaving it in service (CPUID 0x40000004 bit 9 still recommends
  * against AutoEOI, as Hyper-V does).
  */
-static void raise_sint(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint64_t sint)
+void hv_synic_raise_sint(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint64_t sint)
 {
 	if (sint & (HV_SINT_MASKED | HV_SINT_POLLING))
 		return;
@@ -102,7 +102,7 @@ uint16_t hv_synic_place_message_locked(struct hv_partition *p, unsigned int vp, 
 	memcpy(slot->payload, msg->payload, sizeof(slot->payload));
 	__atomic_store_n(&slot->message_type, msg->message_type, __ATOMIC_RELEASE);
 
-	raise_sint(p, vp, vtl, s->sint[sint]);
+	hv_synic_raise_sint(p, vp, vtl, s->sint[sint]);
 	return HV_STATUS_SUCCESS;
 }
 
@@ -204,7 +204,7 @@ uint16_t hv_synic_signal_event(struct hv_partition *p, unsigned int vp, unsigned
 	old = __atomic_fetch_or(&page[sint * (HV_PAGE_SIZE / HV_SYNIC_SINT_COUNT) + flag / 8], bit,
 				__ATOMIC_SEQ_CST);
 	if (!(old & bit))
-		raise_sint(p, vp, vtl, s->sint[sint]);	/* only a 0 -> 1 transition interrupts */
+		hv_synic_raise_sint(p, vp, vtl, s->sint[sint]);	/* only a 0 -> 1 transition interrupts */
 out:
 	pthread_mutex_unlock(&p->vps[vp].lock);
 	return st;
