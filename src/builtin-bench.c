@@ -28,14 +28,6 @@ struct markers {
 	uint64_t t[2 * NR_SPANS];
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static void marker_io(void *dev, struct vcpu *cpu, uint16_t port, unsigned int size, bool write, uint32_t *val)
 {
 	struct markers *m = dev;
@@ -44,7 +36,7 @@ static void marker_io(void *dev, struct vcpu *cpu, uint16_t port, unsigned int s
 	if (!write)
 		*val = 0xffffffffu;
 	else if (m->n < 2 * NR_SPANS)
-		m->t[m->n++] = now_ns();
+		m->t[m->n++] = monotonic_ns();
 }
 
 /* Microseconds per iteration of span i, minus its exit-free twin (span i + 1). */
@@ -62,23 +54,23 @@ static double net_us(const struct markers *m, unsigned int i, unsigned int iters
  */
 static double state_copy_us(struct vcpu *cpu)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = monotonic_ns();
 
 	for (int i = 0; i < STATE_COPIES; i++)
 		vtl_copy_extended_state(&cpu->v[i & 1], &cpu->v[!(i & 1)]);
-	return (double)(now_ns() - t0) / 1e3 / STATE_COPIES;
+	return (double)(monotonic_ns() - t0) / 1e3 / STATE_COPIES;
 }
 
 /* The part no design can avoid: moving the FPU/AVX state (KVM_GET_XSAVE + KVM_SET_XSAVE), one direction. */
 static double xsave_copy_us(struct vcpu *cpu)
 {
 	static struct kvm_xsave xs;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = monotonic_ns();
 
 	for (int i = 0; i < STATE_COPIES; i++)
 		if (ioctl(cpu->v[i & 1].fd, KVM_GET_XSAVE, &xs) || ioctl(cpu->v[!(i & 1)].fd, KVM_SET_XSAVE, &xs))
 			die_errno(KVSM_EXIT_HOST, "KVM_GET/SET_XSAVE");
-	return (double)(now_ns() - t0) / 1e3 / STATE_COPIES;
+	return (double)(monotonic_ns() - t0) / 1e3 / STATE_COPIES;
 }
 
 int cmd_bench(int argc, char *argv[])

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void vreport(const char *fmt, va_list ap, const char *suffix)
 {
@@ -88,4 +89,12 @@ void *xcalloc(size_t n, size_t size)
 	if (!p)
 		die(KVSM_EXIT_HOST, "out of memory");
 	return p;
+}
+
+uint64_t monotonic_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }

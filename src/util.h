@@ -36,4 +36,7 @@ bool parse_size(const char *s, uint64_t *out);
 
 void *xcalloc(size_t n, size_t size);
 
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t monotonic_ns(void);
+
 #endif

@@ -11,18 +11,10 @@
 
 #define RFLAGS_IF (1u << 9)
 
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static uint64_t apic_now_ns(void *ctx)
 {
 	(void)ctx;
-	return now_ns();
+	return monotonic_ns();
 }
 
 static uint64_t apic_tsc(void *ctx)
@@ -92,7 +84,7 @@ void vtl_irq_init(struct vcpu *cpu)
 /* Fire due APIC timers; keep the VP's host timer armed for the earliest remaining deadline. */
 static void run_timers(struct vcpu *cpu)
 {
-	uint64_t next = 0, now = now_ns();
+	uint64_t next = 0, now = monotonic_ns();
 
 	for (unsigned int vtl = 1; vtl < cpu->vm->opts->vtls; vtl++) {
 		struct lapic *a = &cpu->v[vtl].apic;
