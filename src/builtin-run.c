@@ -21,7 +21,8 @@ static const uint8_t *map_kernel(const char *path, size_t *len)
 {
 	struct stat st;
 	void *p;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO (or a device) must not wait; such a file is refused below. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
 	if (fd < 0)
 		die_errno(KVSM_EXIT_USAGE, "cannot open kernel '%s'", path);

@@ -4,7 +4,8 @@
  *
  * Where the TLFS gives no status, kvsm follows OpenVMM (hv1_hypercall
  * imp.rs and virt_mshv_vtl's send_synthetic_cluster_ipi):
- *   reserved u16 or Flags byte non-zero -> INVALID_PARAMETER,
+ *   Flags byte non-zero -> INVALID_PARAMETER; the reserved u16 after it is
+ *   ignored (OpenVMM's handler never receives it),
  *   HV_INPUT_VTL reserved bits or a VTL that cannot exist -> INVALID_PARAMETER,
  *   a target VTL above the caller's -> ACCESS_DENIED (target_vtl_no_higher),
  *   vector outside 0x10..0xFF -> INVALID_PARAMETER.
@@ -16,7 +17,7 @@
 #include <string.h>
 
 /* Header: Vector u32, TargetVtl HV_INPUT_VTL, Flags u8, rsvd u16, then ProcessorMask or HV_VP_SET. */
-enum { IPI_VECTOR = 0, IPI_TARGET_VTL = 4, IPI_FLAGS = 5, IPI_RSVD = 6, IPI_PROCESSOR_MASK = 8, IPI_VP_SET = 8 };
+enum { IPI_VECTOR = 0, IPI_TARGET_VTL = 4, IPI_FLAGS = 5, IPI_PROCESSOR_MASK = 8, IPI_VP_SET = 8 };
 
 #define HV_INPUT_VTL_TARGET(v)	((v) & 0xf)
 #define HV_INPUT_VTL_USE	0x10
@@ -46,16 +47,15 @@ static uint16_t send_ipi(struct hv_hypercall *hc, bool ex)
 	unsigned int nr = p->cfg.nr_vps, words = (nr + 63) / 64, vtl;
 	uint64_t mask[words];	/* words >= 1: the caller is a VP */
 	uint32_t vector;
-	uint16_t rsvd, st;
+	uint16_t st;
 
 	memcpy(&vector, hc->in + IPI_VECTOR, sizeof(vector));
-	memcpy(&rsvd, hc->in + IPI_RSVD, sizeof(rsvd));
 
 	/* The VTL first: when several errors apply, ACCESS_DENIED is preferred (spec 2.7). */
 	st = ipi_target_vtl(hc->in[IPI_TARGET_VTL], hc->vtl, &vtl);
 	if (st != HV_STATUS_SUCCESS)
 		return st;
-	if (hc->in[IPI_FLAGS] || rsvd)
+	if (hc->in[IPI_FLAGS])
 		return HV_STATUS_INVALID_PARAMETER;
 	if (vector < 0x10 || vector > 0xff)
 		return HV_STATUS_INVALID_PARAMETER;

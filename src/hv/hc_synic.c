@@ -12,12 +12,18 @@
 #include <errno.h>
 #include <string.h>
 
-#define HV_CONNECTION_ID_MASK 0x00ffffffu	/* ConnectionId [23:0]; [31:24] RsvdZ */
+/*
+ * Reserved input is treated as OpenVMM treats it: the padding after
+ * ConnectionId (post) and after FlagNumber (signal) is never read, and
+ * ConnectionId is looked up whole, so an id with bits 31:24 set names no
+ * connection (INVALID_CONNECTION_ID; connections have 24-bit ids).
+ */
+#define HV_CONNECTION_ID_MASK 0x00ffffffu	/* ConnectionId [23:0] */
 
 /* HV_INPUT_POST_MESSAGE */
 struct hv_input_post_message {
 	uint32_t connection_id;
-	uint32_t reserved;
+	uint32_t padding;
 	uint32_t message_type;
 	uint32_t payload_size;
 	uint8_t payload[HV_MESSAGE_PAYLOAD_BYTES];
@@ -28,7 +34,7 @@ _Static_assert(sizeof(struct hv_input_post_message) == 256, "HV_INPUT_POST_MESSA
 struct hv_input_signal_event {
 	uint32_t connection_id;
 	uint16_t flag_number;
-	uint16_t rsvdz;
+	uint16_t padding;
 };
 _Static_assert(sizeof(struct hv_input_signal_event) == 8, "HV_INPUT_SIGNAL_EVENT is 8 bytes");
 
@@ -73,9 +79,6 @@ static uint16_t hc_post_message(struct hv_hypercall *hc)
 	uint16_t st;
 
 	memcpy(&in, hc->in, sizeof(in));
-	/* Reserved input bits: INVALID_HYPERCALL_INPUT, as KVM and QEMU answer for the SignalEvent ones. */
-	if ((in.connection_id & ~HV_CONNECTION_ID_MASK) || in.reserved)
-		return HV_STATUS_INVALID_HYPERCALL_INPUT;
 	/* Types with bit 31 set belong to the hypervisor (HVMSG_TIMER_EXPIRED, intercepts). */
 	if (in.message_type == HVMSG_NONE || (in.message_type & 0x80000000u) ||
 	    in.payload_size > HV_MESSAGE_PAYLOAD_BYTES)
@@ -99,8 +102,6 @@ static uint16_t hc_signal_event(struct hv_hypercall *hc)
 	uint16_t st;
 
 	memcpy(&in, hc->in, sizeof(in));
-	if ((in.connection_id & ~HV_CONNECTION_ID_MASK) || in.rsvdz)
-		return HV_STATUS_INVALID_HYPERCALL_INPUT;
 	st = lookup(hc->p, in.connection_id, true, &c);
 	if (st != HV_STATUS_SUCCESS)
 		return st;

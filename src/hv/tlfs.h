@@ -126,6 +126,12 @@
 #define HV_VSM_CONFIG_DEFAULT_MASK		(0xfull << 1)
 #define HV_VSM_CONFIG_ZERO_MEMORY_ON_RESET	(1ull << 5)
 #define HV_VSM_CONFIG_DENY_LOWER_VTL_STARTUP	(1ull << 6)
+/* HV_MAP_GPA_* protection flags (spec 4.5) */
+#define HV_MAP_GPA_READABLE		(1ull << 0)
+#define HV_MAP_GPA_WRITABLE		(1ull << 1)
+#define HV_MAP_GPA_KERNEL_EXECUTABLE	(1ull << 2)
+#define HV_MAP_GPA_USER_EXECUTABLE	(1ull << 3)
+#define HV_MAP_GPA_RWX			0xfull
 /* HvRegisterVsmCapabilities */
 #define HV_VSM_CAP_DENY_LOWER_VTL_STARTUP	(1ull << 17)
 /* HvRegisterVsmVina */

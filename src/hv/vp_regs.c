@@ -9,17 +9,22 @@
 
 #include <string.h>
 
+/*
+ * The three bytes after InputVtl and the 12 after each Set element's name are
+ * padding: OpenVMM never reads them (hv1_hypercall GetSetVpRegisters,
+ * HvRegisterAssoc), and guests that build these on the stack leave garbage
+ * there. InputVtl's own reserved bits are checked (hv_input_vtl).
+ */
 struct vp_regs_header {
 	uint64_t partition_id;
 	uint32_t vp_index;
 	uint8_t input_vtl;
-	uint8_t rsvd8;
-	uint16_t rsvd16;
+	uint8_t padding[3];
 };
 
 struct set_element {
 	uint32_t name;
-	uint32_t rsvd[3];
+	uint32_t padding[3];
 	uint64_t value[2];
 };
 
@@ -64,8 +69,6 @@ static uint16_t target(struct hv_hypercall *hc, unsigned int *vp, unsigned int *
 	v = hv_input_vtl(h.input_vtl, hc->vtl);
 	if (v < 0)
 		return (uint16_t)-v;
-	if (h.rsvd8 || h.rsvd16)
-		return HV_STATUS_INVALID_PARAMETER;
 	*vp = h.vp_index == HV_VP_INDEX_SELF ? hc->vp->index : h.vp_index;
 	if (*vp >= hc->p->cfg.nr_vps)
 		return HV_STATUS_INVALID_VP_INDEX;
@@ -108,8 +111,6 @@ static uint16_t hc_set_vp_registers(struct hv_hypercall *hc, unsigned int i)
 	if (st)
 		return st;
 	memcpy(&e, hc->reps + (size_t)i * sizeof(e), sizeof(e));
-	if (e.rsvd[0] || e.rsvd[1] || e.rsvd[2])
-		return HV_STATUS_INVALID_PARAMETER;
 	if ((msr = msr_of(e.name)) != 0)
 		return hv_msr_write(p, vp, vtl, msr, e.value[0]) == HV_MSR_OK ? 0 : HV_STATUS_INVALID_PARAMETER;
 	if (is_vsm_register(e.name))

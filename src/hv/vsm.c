@@ -206,8 +206,10 @@ uint16_t hv_vsm_reg_get(struct hv_partition *p, unsigned int vp, unsigned int ca
 /*
  * HvRegisterVsmPartitionConfig of VTL vtl, written by VTL caller >= vtl.
  * kvsm has no memory protections yet, so it accepts EnableVtlProtection only
- * with the default mask RWX (= no restriction) and refuses what it cannot do:
- * other default masks, MBEC-related and intercept bits (docs/vsm.md).
+ * with a default mask that means RWX (= no restriction): R|W|KX|UX, or R|W|KX,
+ * since without MBEC KX governs all execution and UX is ignored (spec 3.5).
+ * It refuses what it cannot do: other default masks, MBEC-related and
+ * intercept bits (docs/vsm.md).
  */
 static uint16_t set_partition_config(struct hv_partition *p, unsigned int vtl, uint64_t val)
 {
@@ -221,7 +223,8 @@ static uint16_t set_partition_config(struct hv_partition *p, unsigned int vtl, u
 	if ((old & HV_VSM_CONFIG_ENABLE_VTL_PROTECTION) && ((old ^ val) & write_once))
 		return HV_STATUS_INVALID_PARAMETER;	/* write-once after enabling protection */
 	if ((val & HV_VSM_CONFIG_ENABLE_VTL_PROTECTION) &&
-	    ((val & HV_VSM_CONFIG_DEFAULT_MASK) >> HV_VSM_CONFIG_DEFAULT_MASK_SHIFT) != 0xf)
+	    ((val & HV_VSM_CONFIG_DEFAULT_MASK) >> HV_VSM_CONFIG_DEFAULT_MASK_SHIFT | HV_MAP_GPA_USER_EXECUTABLE) !=
+	    HV_MAP_GPA_RWX)
 		return HV_STATUS_INVALID_PARAMETER;	/* only RWX until protections exist */
 	p->partition_config[vtl] = val;
 	return HV_STATUS_SUCCESS;
@@ -267,11 +270,12 @@ uint16_t hv_vsm_reg_set(struct hv_partition *p, unsigned int vp, unsigned int ca
 
 /* ---- enablement and start-up hypercalls ---- */
 
+/* The six bytes after Flags are ignored, as OpenVMM does (its dispatcher never reads them). */
 struct enable_partition_vtl_in {
 	uint64_t partition_id;
 	uint8_t target_vtl;
 	uint8_t flags;
-	uint8_t rsvd[6];
+	uint8_t padding[6];
 };
 
 static uint16_t hc_enable_partition_vtl(struct hv_hypercall *hc)
@@ -284,7 +288,7 @@ static uint16_t hc_enable_partition_vtl(struct hv_hypercall *hc)
 	if (in.partition_id != HV_PARTITION_ID_SELF)
 		return HV_STATUS_INVALID_PARTITION_ID;
 	/* Flags: EnableMbec needs MBEC, which kvsm does not offer; the rest is RsvdZ. */
-	if (in.flags || in.rsvd[0] || in.rsvd[1] || in.rsvd[2] || in.rsvd[3] || in.rsvd[4] || in.rsvd[5])
+	if (in.flags)
 		return HV_STATUS_INVALID_PARAMETER;
 	if (in.target_vtl == 0 || in.target_vtl > p->cfg.max_vtl)
 		return HV_STATUS_INVALID_PARAMETER;
@@ -303,11 +307,12 @@ static uint16_t hc_enable_partition_vtl(struct hv_hypercall *hc)
 	return st;
 }
 
+/* EnableVpVtl / StartVirtualProcessor: the three bytes after TargetVtl are ignored (OpenVMM). */
 struct vp_context_in {
 	uint64_t partition_id;
 	uint32_t vp_index;
 	uint8_t target_vtl;
-	uint8_t rsvd[3];
+	uint8_t padding[3];
 	uint8_t context[HV_INITIAL_VP_CONTEXT_SIZE];
 };
 
@@ -320,7 +325,7 @@ static uint16_t parse_vp_context(struct hv_hypercall *hc, struct vp_context_in *
 		in->vp_index = hc->vp->index;
 	if (in->vp_index >= hc->p->cfg.nr_vps)
 		return HV_STATUS_INVALID_VP_INDEX;
-	if ((in->target_vtl & 0xf0) || in->rsvd[0] || in->rsvd[1] || in->rsvd[2] || in->target_vtl >= HV_MAX_VTLS)
+	if (in->target_vtl >= HV_MAX_VTLS)	/* a plain HV_VTL: OpenVMM's Vtl::try_from */
 		return HV_STATUS_INVALID_PARAMETER;
 	return HV_STATUS_SUCCESS;
 }

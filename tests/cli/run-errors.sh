@@ -110,6 +110,8 @@ expect info_with_arguments 2 "kvsm: info takes no arguments" "$KVSM" info now
 expect missing_kernel_file 2 "kvsm: cannot open kernel '$tmp/nonexistent': No such file or directory" \
 	"$KVSM" run "$tmp/nonexistent"
 expect kernel_is_directory 2 "kvsm: kernel '$k' is not a regular file" "$KVSM" run "$k"
+mkfifo "$tmp/fifo"	# opening a FIFO with no writer would block: kvsm must refuse it at once
+expect kernel_is_fifo 2 "kvsm: kernel '$tmp/fifo' is not a regular file" "$KVSM" run "$tmp/fifo"
 cp "$k/valid-elf64" "$k/mode000"
 chmod 000 "$k/mode000"
 if ! $is_root; then

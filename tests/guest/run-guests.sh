@@ -12,101 +12,110 @@ trap 'rm -f "$out"' EXIT
 have_kvm=1
 [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] || have_kvm=0
 
-# guest NAME STATUS EXPECTED-OUTPUT KVSM-RUN-ARGS...
+# judge NAME STATUS CHECKS TEXT RC: one verdict line for a finished run whose output is in $out.
+# Every run is judged by its exit status, the absence of guest FAIL lines and, where CHECKS is a
+# number, the exact line "checks: CHECKS passed, 0 failed"; TEXT (may be empty) must appear too.
+judge() {
+	local name=$1 want=$2 checks=$3 text=$4 rc=$5
+	if [ "$rc" -ne "$want" ]; then
+		echo "FAIL $name: exit status $rc, expected $want"
+	elif grep -q '^FAIL' "$out"; then
+		echo "FAIL $name: a guest check failed"
+	elif [ "$checks" != - ] && ! grep -qx -- "checks: $checks passed, 0 failed" "$out"; then
+		echo "FAIL $name: no line 'checks: $checks passed, 0 failed'"
+	elif [ -n "$text" ] && ! grep -qF -- "$text" "$out"; then
+		echo "FAIL $name: output lacks '$text'"
+	else
+		echo "ok $name"
+		return
+	fi
+	sed 's/^/    /' "$out" | tail -40
+}
+
+# guest NAME STATUS CHECKS EXPECTED-OUTPUT KVSM-RUN-ARGS...
 guest() {
-	local name=$1 want=$2 text=$3 rc
-	shift 3
+	local name=$1 want=$2 checks=$3 text=$4
+	shift 4
 	if [ $have_kvm = 0 ]; then
 		echo "skip $name: /dev/kvm is not available, guest tests need KVM"
 		return
 	fi
 	timeout "$TIMEOUT" "$K" run "$@" >"$out" 2>&1
-	rc=$?
-	if [ $rc -ne "$want" ]; then
-		echo "FAIL $name: exit status $rc, expected $want (kvsm run $*)"
-		sed 's/^/    /' "$out" | tail -40
-	elif [ -n "$text" ] && ! grep -qF -- "$text" "$out"; then
-		echo "FAIL $name: output lacks '$text'"
-		sed 's/^/    /' "$out" | tail -40
-	elif grep -q '^FAIL' "$out"; then
-		echo "FAIL $name: a guest check failed"
-		sed 's/^/    /' "$out" | tail -40
-	else
-		echo "ok $name"
-	fi
+	judge "$name" "$want" "$checks" "$text" $?
 }
 
 # Test guests report "checks: N passed, 0 failed" and exit with debug-exit 0 (status 1).
-guest hello 1 "hello from a kvsm guest" $G/hello.elf
-guest exitcode-0 1 "" $G/exitcode.elf -- code=0
-guest exitcode-42 85 "" $G/exitcode.elf -- code=42
-guest exitcode-127 255 "" $G/exitcode.elf -- code=127
-guest memmap-64M 1 "checks: 26 passed, 0 failed" --mem 64M $G/memmap.elf -- mem=67108864
-guest memmap-5G 1 "checks: 30 passed, 0 failed" --mem 5G $G/memmap.elf -- mem=5368709120
-guest smp-1 1 "checks: 5 passed, 0 failed" $G/smp.elf -- cpus=1
-guest smp-2 1 "AP with APIC ID 1 is online" --smp 2 $G/smp.elf -- cpus=2
-guest smp-4 1 "AP with APIC ID 3 is online" --smp 4 $G/smp.elf -- cpus=4
-guest apic-timer 1 "0 failed" $G/apic_timer.elf
-guest pit 1 "0 failed" $G/pit.elf
-guest triple-fault 6 "guest shutdown (triple fault)" $G/triple_fault.elf
-guest halt-forever 8 "every vCPU is halted with interrupts disabled" --smp 2 $G/halt.elf
+guest hello 1 - "hello from a kvsm guest" $G/hello.elf
+guest exitcode-0 1 - "" $G/exitcode.elf -- code=0
+guest exitcode-42 85 - "" $G/exitcode.elf -- code=42
+guest exitcode-127 255 - "" $G/exitcode.elf -- code=127
+guest memmap-64M 1 26 "" --mem 64M $G/memmap.elf -- mem=67108864
+guest memmap-5G 1 30 "" --mem 5G $G/memmap.elf -- mem=5368709120
+guest smp-1 1 5 "" $G/smp.elf -- cpus=1
+guest smp-2 1 - "AP with APIC ID 1 is online" --smp 2 $G/smp.elf -- cpus=2
+guest smp-4 1 - "AP with APIC ID 3 is online" --smp 4 $G/smp.elf -- cpus=4
+guest apic-timer 1 COUNT "" $G/apic_timer.elf
+guest pit 1 COUNT "" $G/pit.elf
+guest triple-fault 6 - "guest shutdown (triple fault)" $G/triple_fault.elf
+guest halt-forever 8 - "every vCPU is halted with interrupts disabled" --smp 2 $G/halt.elf
 
 # The Hyper-V interface.
-guest hv-cpuid-msr 1 "0 failed" $G/hv_cpuid_msr.elf -- cpus=1
-guest hv-cpuid-msr-smp4 1 "0 failed" --smp 4 $G/hv_cpuid_msr.elf -- cpus=4
-guest hv-hypercall 1 "checks: 38 passed, 0 failed" $G/hv_hypercall.elf -- cpus=1
-guest hv-hypercall-unimplemented 1 "kvsm: the guest called HvCallModifyVtlProtectionMask (0x000c), which kvsm does not implement" $G/hv_hypercall.elf -- cpus=1
-guest hv-cpl3 1 "checks: 6 passed, 0 failed" $G/hv_cpl3.elf
-guest hv-autoeoi 1 "checks: 14 passed, 0 failed" --testdev $G/hv_autoeoi.elf
-guest hv-hypercall-smp3 1 "checks: 38 passed, 0 failed" --smp 3 $G/hv_hypercall.elf -- cpus=3
-guest hv-synic-smp2 1 "checks: 131 passed, 0 failed" --testdev --smp 2 $G/hv_synic.elf -- cpus=2
-guest hv-synic-smp4 1 "checks: 165 passed, 0 failed" --testdev --smp 4 $G/hv_synic.elf -- cpus=4
-guest hv-stimer 1 "checks: 101 passed, 0 failed" --smp 2 $G/hv_stimer.elf -- cpus=2
-guest hv-time 1 "checks: 22 passed, 0 failed" $G/hv_time.elf -- cpus=1
-guest hv-time-smp2 1 "checks: 24 passed, 0 failed" --smp 2 $G/hv_time.elf -- cpus=2
-guest hv-ipi-flush 1 "checks: 59 passed, 0 failed" --smp 4 $G/hv_ipi_flush.elf -- cpus=4
+guest hv-cpuid-msr 1 COUNT "" $G/hv_cpuid_msr.elf -- cpus=1
+guest hv-cpuid-msr-smp4 1 COUNT "" --smp 4 $G/hv_cpuid_msr.elf -- cpus=4
+guest hv-hypercall 1 38 "" $G/hv_hypercall.elf -- cpus=1
+guest hv-hypercall-unimplemented 1 - "kvsm: the guest called HvCallModifyVtlProtectionMask (0x000c), which kvsm does not implement" $G/hv_hypercall.elf -- cpus=1
+guest hv-cpl3 1 6 "" $G/hv_cpl3.elf
+guest hv-autoeoi 1 14 "" --testdev $G/hv_autoeoi.elf
+guest hv-hypercall-smp3 1 38 "" --smp 3 $G/hv_hypercall.elf -- cpus=3
+guest hv-synic-smp2 1 132 "" --testdev --smp 2 $G/hv_synic.elf -- cpus=2
+guest hv-synic-smp4 1 166 "" --testdev --smp 4 $G/hv_synic.elf -- cpus=4
+guest hv-stimer 1 101 "" --smp 2 $G/hv_stimer.elf -- cpus=2
+guest hv-time 1 22 "" $G/hv_time.elf -- cpus=1
+guest hv-time-smp2 1 24 "" --smp 2 $G/hv_time.elf -- cpus=2
+guest hv-ipi-flush 1 58 "" --smp 4 $G/hv_ipi_flush.elf -- cpus=4
 # This KVM has no stale-TLB window, so the guest cannot see a missing flush; kvsm's own count can:
 # 10 functional flushes (8 of VPs 1-3, 2 of all 4) and 3 successful status calls of all 4 VPs.
-guest hv-ipi-flush-count 1 "TLB flushes (per VP)         44" --stats --smp 4 $G/hv_ipi_flush.elf -- cpus=4
+guest hv-ipi-flush-count 1 - "TLB flushes (per VP)         44" --stats --smp 4 $G/hv_ipi_flush.elf -- cpus=4
 
 # Virtual Trust Levels.
 # VTL0-only guests behave the same when the partition could enable VTL1 (one KVM VM per VTL).
-guest vtls2-hv-synic 1 "checks: 131 passed, 0 failed" --vtls 2 --testdev --smp 2 $G/hv_synic.elf -- cpus=2
-guest vtls2-hv-ipi-flush 1 "checks: 59 passed, 0 failed" --vtls 2 --smp 4 $G/hv_ipi_flush.elf -- cpus=4
-guest vtls3-smp 1 "checks: 11 passed, 0 failed" --vtls 3 --smp 4 $G/smp.elf -- cpus=4
-guest vsm-basic 1 "checks: 108 passed, 0 failed" --vtls 2 $G/vsm_basic.elf
-guest vsm-halt 1 "VTL1 timer fired while VTL0 was halted" --vtls 2 $G/vsm_halt.elf
-guest vsm-irq 1 "checks: 18 passed, 0 failed" --vtls 2 --smp 2 $G/vsm_irq.elf
-guest vsm-smp 1 "checks: 86 passed, 0 failed" --vtls 2 --smp 4 $G/vsm_smp.elf
-guest vsm-vtl2 1 "checks: 75 passed, 0 failed" --vtls 3 $G/vsm_vtl2.elf
-guest vsm-synic 1 "checks: 87 passed, 0 failed" --vtls 2 --testdev $G/vsm_synic.elf
-guest vsm-events 1 "checks: 96 passed, 0 failed" --vtls 2 $G/vsm_events.elf
+guest vtls2-hv-synic 1 132 "" --vtls 2 --testdev --smp 2 $G/hv_synic.elf -- cpus=2
+guest vtls2-hv-ipi-flush 1 58 "" --vtls 2 --smp 4 $G/hv_ipi_flush.elf -- cpus=4
+guest vtls3-smp 1 11 "" --vtls 3 --smp 4 $G/smp.elf -- cpus=4
+guest vsm-basic 1 108 "" --vtls 2 $G/vsm_basic.elf
+guest vsm-halt 1 - "VTL1 timer fired while VTL0 was halted" --vtls 2 $G/vsm_halt.elf
+guest vsm-irq 1 18 "" --vtls 2 --smp 2 $G/vsm_irq.elf
+guest vsm-smp 1 86 "" --vtls 2 --smp 4 $G/vsm_smp.elf
+guest vsm-vtl2 1 75 "" --vtls 3 $G/vsm_vtl2.elf
+guest vsm-synic 1 87 "" --vtls 2 --testdev $G/vsm_synic.elf
+guest vsm-events 1 96 "" --vtls 2 $G/vsm_events.elf
 
 # The same VMM built with ThreadSanitizer, on guests where many threads meet (VPs, timers, requests).
 tsan() {
-	local name=$1
-	shift
+	local name=$1 checks=$2 rc
+	shift 2
 	if [ $have_kvm = 0 ] || [ ! -x build/tsan/kvsm ]; then
 		echo "skip tsan-$name: needs /dev/kvm and build/tsan/kvsm"
 		return
 	fi
 	TSAN_OPTIONS="report_thread_leaks=0 exitcode=99" timeout "$TIMEOUT" build/tsan/kvsm run "$@" >"$out" 2>&1
-	if grep -q "WARNING: ThreadSanitizer" "$out" || ! grep -q "0 failed" "$out"; then
-		echo "FAIL tsan-$name (kvsm run $*)"
+	rc=$?
+	if grep -q "WARNING: ThreadSanitizer" "$out"; then
+		echo "FAIL tsan-$name: ThreadSanitizer reported a race (kvsm run $*)"
 		grep -A30 "WARNING: ThreadSanitizer" "$out" | head -40 | sed 's/^/    /'
-	else
-		echo "ok tsan-$name"
+		return
 	fi
+	judge "tsan-$name" 1 "$checks" "" $rc
 }
-tsan vsm-smp --vtls 2 --smp 4 $G/vsm_smp.elf
-tsan vsm-irq --vtls 2 --smp 2 $G/vsm_irq.elf
-tsan hv-synic --testdev --smp 4 $G/hv_synic.elf -- cpus=4
-tsan hv-ipi-flush --smp 4 $G/hv_ipi_flush.elf -- cpus=4
+tsan vsm-smp 86 --vtls 2 --smp 4 $G/vsm_smp.elf
+tsan vsm-irq 18 --vtls 2 --smp 2 $G/vsm_irq.elf
+tsan hv-synic 166 --testdev --smp 4 $G/hv_synic.elf -- cpus=4
+tsan hv-ipi-flush 58 --smp 4 $G/hv_ipi_flush.elf -- cpus=4
 
 # Multiboot v1 kernels written as if built elsewhere (tests/guest/mb32/).
-guest mb32-hello 85 "hello from a multiboot kernel, cmdline: $G/mb32-hello.elf one two" $G/mb32-hello.elf -- one two
-guest mb32-smp-2 5 "CPUs online: 2" --smp 2 $G/mb32-smp.elf
-guest mb32-smp-4 9 "CPUs online: 4" --smp 4 $G/mb32-smp.elf
+guest mb32-hello 85 - "hello from a multiboot kernel, cmdline: $G/mb32-hello.elf one two" $G/mb32-hello.elf -- one two
+guest mb32-smp-2 5 - "CPUs online: 2" --smp 2 $G/mb32-smp.elf
+guest mb32-smp-4 9 - "CPUs online: 4" --smp 4 $G/mb32-smp.elf
 # 32-bit hypercall and VTL call/return conventions; status 67 = every check passed, 7 = check 3 (no VSM).
-guest mb32-vsm32 67 "" --vtls 2 $G/mb32-vsm32.elf
-guest mb32-vsm32-novsm 7 "" $G/mb32-vsm32.elf
+guest mb32-vsm32 67 - "" --vtls 2 $G/mb32-vsm32.elf
+guest mb32-vsm32-novsm 7 - "" $G/mb32-vsm32.elf

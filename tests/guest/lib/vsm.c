@@ -11,6 +11,12 @@ extern char vtl1_entry[], vtl2_entry[];
 _Static_assert(sizeof(struct hv_initial_vp_context) == 224, "HV_INITIAL_VP_CONTEXT");
 _Static_assert(sizeof(struct vtl1_vp) == 264, "layout used by vsm_entry.S");
 
+/*
+ * Padding in hypercall headers is left as garbage, as guests that build them
+ * on the stack do: kvsm ignores it where OpenVMM does (docs/hyperv.md).
+ */
+#define PADDING_GARBAGE 0xa5a5a5a5a5a5ull
+
 uint64_t vsm_call_regs(struct vsm_gprs *in, struct vsm_gprs *out, void *thunk);
 
 static uint64_t read_cr(int n)
@@ -52,7 +58,7 @@ uint64_t vsm_enable_partition_vtl(unsigned int vtl)
 	uint64_t *in = alloc_zeroed(4096);
 
 	in[0] = ~0ull;		/* self */
-	in[1] = vtl;		/* target VTL, no flags */
+	in[1] = vtl | PADDING_GARBAGE << 16;	/* target VTL, no flags, then 6 padding bytes */
 	return hv_hypercall(HVCALL_ENABLE_PARTITION_VTL, (uint64_t)in, 0);
 }
 
@@ -71,6 +77,7 @@ uint64_t vsm_enable_vp_vtl(unsigned int vp, unsigned int vtl)
 	*(uint64_t *)in = ~0ull;
 	*(uint32_t *)(in + 8) = vp;
 	in[12] = (uint8_t)vtl;
+	memset(in + 13, 0xa5, 3);	/* padding */
 	vsm_build_context((struct hv_initial_vp_context *)(in + 16), (uint64_t)(vtl == 2 ? vtl2_entry : vtl1_entry),
 			  vp < MAX_CPUS ? (uint64_t)stacks[vp] + VSM_STACK_SIZE : 0);
 	return hv_hypercall(HVCALL_ENABLE_VP_VTL, (uint64_t)in, 0);
@@ -90,6 +97,7 @@ uint64_t vsm_start_vp(unsigned int vp, unsigned int vtl)
 	*(uint64_t *)in = ~0ull;
 	*(uint32_t *)(in + 8) = vp;
 	in[12] = (uint8_t)vtl;
+	memset(in + 13, 0xa5, 3);	/* padding */
 	vsm_build_context((struct hv_initial_vp_context *)(in + 16), (uint64_t)ap_entry64, 0);
 	return hv_hypercall(HVCALL_START_VIRTUAL_PROCESSOR, (uint64_t)in, 0);
 }
@@ -193,8 +201,7 @@ uint64_t vsm_get_reg(uint32_t vp, uint8_t input_vtl, uint32_t name, uint64_t *va
 	*(uint64_t *)in = ~0ull;
 	*(uint32_t *)(in + 8) = vp;
 	in[12] = input_vtl;
-	in[13] = 0;
-	*(uint16_t *)(in + 14) = 0;
+	memset(in + 13, 0xa5, 3);	/* padding */
 	*(uint32_t *)(in + 16) = name;
 	r = hv_hypercall(HVCALL_GET_VP_REGISTERS | HV_REP(1), (uint64_t)in, (uint64_t)out);
 	*val = *(uint64_t *)out;
@@ -209,7 +216,9 @@ uint64_t vsm_set_reg(uint32_t vp, uint8_t input_vtl, uint32_t name, uint64_t val
 	*(uint64_t *)in = ~0ull;
 	*(uint32_t *)(in + 8) = vp;
 	in[12] = input_vtl;
+	memset(in + 13, 0xa5, 3);	/* padding */
 	*(uint32_t *)(in + 16) = name;
+	memset(in + 20, 0xa5, 12);	/* padding */
 	*(uint64_t *)(in + 32) = val;
 	return hv_hypercall(HVCALL_SET_VP_REGISTERS | HV_REP(1), (uint64_t)in, 0);
 }
