@@ -134,7 +134,7 @@ void hyperv_init(struct vm *vm)
 		.nr_vps = vm->nr_vcpus,
 		.apic_hz = KVM_APIC_HZ,
 		.ram_size = vm->mem.size,
-		.gpa_limit = 1ull << 52,
+		.gpa_limit = 1ull << vm->phys_bits,	/* the guest's MAXPHYADDR (spec 2.2, 2.4) */
 		.trace = vm->opts->trace,
 		.max_vtl = vm->opts->vtls - 1,
 		.ops = &kvm_hv_ops,

@@ -50,6 +50,7 @@ enum {
 #define FIRST_VALID_VECTOR	16	/* SDM 11.5.2 */
 #define NS_PER_SEC		1000000000ull
 #define DEFAULT_BUS_HZ		NS_PER_SEC
+#define DEFAULT_MIN_PERIODIC_NS	200000ull	/* KVM's min_timer_period_us default */
 #define DEFAULT_PHYS_BITS	52
 
 #define SVR_ENABLE		(1u << 8)
@@ -291,6 +292,22 @@ static int64_t period_cycles(const struct lapic *a)
 	return (int64_t)a->tmict * divisor(a->dcr);
 }
 
+/*
+ * How far apart periodic interrupts are: at least ops->min_periodic_ns, as KVM
+ * limits its own periodic APIC timer (min_timer_period_us), so TMICT = 1 at
+ * divide-by-1 cannot hold a host core with an interrupt storm. The current
+ * count still runs at the programmed rate.
+ */
+static int64_t interrupt_period_cycles(const struct lapic *a)
+{
+	uint64_t min_ns = a->ops->min_periodic_ns ? a->ops->min_periodic_ns : DEFAULT_MIN_PERIODIC_NS;
+	int64_t min = (int64_t)((unsigned __int128)min_ns * bus_hz(a) / NS_PER_SEC);
+
+	if (timer_mode(a) == TIMER_PERIODIC && period_cycles(a) < min)
+		return min;
+	return period_cycles(a);
+}
+
 static void timer_set_deadline(struct lapic *a, uint64_t deadline)
 {
 	if (!a->timer_armed)
@@ -313,7 +330,7 @@ static void timer_disarm(struct lapic *a)
 /* One-shot/periodic: the deadline is the end of the current period. */
 static void timer_count_deadline(struct lapic *a)
 {
-	int64_t end = a->timer_start + period_cycles(a);
+	int64_t end = a->timer_start + interrupt_period_cycles(a);
 
 	assert(a->timer_armed && a->tmict && end > 0);
 	timer_set_deadline(a, sat_add(a->timer_base_ns, cycles_to_ns(a, end)));
@@ -373,7 +390,7 @@ static void timer_check(struct lapic *a, uint64_t now)
 		return;
 	case TIMER_PERIODIC:
 		lvt_fire(a, LAPIC_LVT_TIMER);
-		period = period_cycles(a);
+		period = interrupt_period_cycles(a);
 		elapsed = cycles_at(a, now) - a->timer_start;
 		assert(period > 0 && elapsed >= period);
 		a->timer_start += elapsed / period * period;
@@ -536,9 +553,11 @@ static bool write_svr(struct lapic *a, uint64_t val, bool x2)
 	if (reserved_set(x2, val, SVR_MASK))
 		return false;
 	a->svr = (uint32_t)val & SVR_MASK;
-	if (!sw_enabled(a))
+	if (!sw_enabled(a)) {
 		for (unsigned int i = 0; i < LAPIC_NR_LVT; i++)
 			a->lvt[i] |= LVT_MASKED;
+		a->fx_notify = true;	/* the timer is masked now: no host timer needed */
+	}
 	recheck_irr(a);
 	return true;
 }
@@ -632,6 +651,7 @@ static bool write_lvt(struct lapic *a, unsigned int i, uint64_t val, bool x2)
 	old_mode = timer_mode(a);
 	a->lvt[i] = v;
 	timer_mode_changed(a, old_mode);
+	a->fx_notify = true;		/* (un)masking changes whether the VMM needs a host timer */
 	return true;
 }
 
@@ -1118,7 +1138,12 @@ uint64_t lapic_timer_deadline(struct lapic *a)
 	uint64_t d;
 
 	lock(a);
-	d = a->timer_deadline_ns;
+	/*
+	 * A masked timer raises nothing, so it needs no host timer: what its
+	 * expiry changes (the current count, TSC_DEADLINE reading 0, a periodic
+	 * phase) is computed when read or when the LVT is written (timer_check).
+	 */
+	d = a->lvt[LAPIC_LVT_TIMER] & LVT_MASKED ? 0 : a->timer_deadline_ns;
 	unlock(a);
 	return d;
 }

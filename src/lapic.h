@@ -68,6 +68,8 @@ struct lapic_ops {
 	uint64_t (*tsc)(void *ctx);		/* guest TSC now */
 	uint64_t tsc_hz;			/* guest TSC frequency; tsc NULL or tsc_hz 0: IA32_TSC_DEADLINE ignored */
 	uint64_t bus_hz;			/* APIC timer clock before the divider; 0: 1 GHz like KVM */
+	/* Shortest interval between periodic timer interrupts; 0: 200 us like KVM (min_timer_period_us) */
+	uint64_t min_periodic_ns;
 	unsigned int phys_bits;			/* guest MAXPHYADDR for IA32_APIC_BASE; 0: 52 */
 	/*
 	 * An IPI this APIC sends (an ICR write that passed the illegal-vector
@@ -175,7 +177,11 @@ uint64_t lapic_get_cr8(struct lapic *a);
 /* A CR8 value seen after an exit: changes TPR only if TPR[7:4] differs (keeps TPR[3:0] otherwise). */
 void lapic_set_cr8(struct lapic *a, uint64_t cr8);
 
-/* now_ns() time at which lapic_timer_expired() is due, or 0 when no timer is armed. */
+/*
+ * now_ns() time at which lapic_timer_expired() is due, or 0 when no timer is
+ * armed or its LVT is masked (a masked expiry raises nothing and is caught up
+ * when the LVT or the count is read or written).
+ */
 uint64_t lapic_timer_deadline(struct lapic *a);
 /* Fire the timer if due (an early call does nothing): IRR unless masked; periodic re-arms. */
 void lapic_timer_expired(struct lapic *a);

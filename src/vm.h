@@ -36,6 +36,7 @@ struct vm {
 	struct hv_partition *hv;	/* the Hyper-V interface (libkvsm) */
 	uint64_t guest_tsc_delta;	/* guest TSC - host TSC */
 	uint64_t tsc_hz;		/* guest TSC frequency */
+	unsigned int phys_bits;		/* guest MAXPHYADDR: the GPA space is [0, 2^phys_bits) */
 
 	/* Stop protocol: the first vm_stop() wins and sets the exit status. */
 	pthread_mutex_t lock;

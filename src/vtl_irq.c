@@ -68,6 +68,7 @@ static struct lapic_ops apic_ops = {
 void vtl_irq_init_vm(struct vm *vm)
 {
 	apic_ops.tsc_hz = vm->tsc_hz;
+	apic_ops.phys_bits = vm->phys_bits;
 }
 
 void vtl_irq_init(struct vcpu *cpu)

@@ -19,6 +19,12 @@
 #define STIMER_CONFIG_SINT_SHIFT 16
 #define FIRST_VALID_VECTOR 16
 #define MAX_SLEEP_100NS (10ull * 10000000)	/* re-check at least every 10 s */
+/*
+ * The shortest period a periodic timer runs at: KVM's floor for its own
+ * periodic APIC timer (min_timer_period_us, 200 us), so that no guest can turn
+ * a timer into an interrupt storm that holds a host core (docs/hyperv.md).
+ */
+#define STIMER_MIN_PERIOD_100NS 2000ull
 
 /* The timer message payload (TLFS HV_TIMER_MESSAGE_PAYLOAD). */
 struct hv_timer_message_payload {
@@ -53,6 +59,17 @@ static bool send_timer_msg(struct hv_partition *p, unsigned int vp, unsigned int
 	return hv_synic_place_message_locked(p, vp, vtl, HV_STIMER_SINT(t->config), &m) == HV_STATUS_SUCCESS;
 }
 
+/* Deadlines saturate: a COUNT near 2^64 means "never", not a deadline wrapped into the past. */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+static uint64_t period_of(const struct hv_stimer *t)
+{
+	return t->count < STIMER_MIN_PERIOD_100NS ? STIMER_MIN_PERIOD_100NS : t->count;
+}
+
 /* Expiry of the armed deadline of timer idx at reference time now (>= deadline). VP lock held. */
 static void fire(struct hv_partition *p, unsigned int vp, unsigned int vtl, unsigned int idx, uint64_t now)
 {
@@ -81,10 +98,8 @@ static void fire(struct hv_partition *p, unsigned int vp, unsigned int vtl, unsi
 		t->deadline = 0;
 		return;
 	}
-	/* Next period; if several were missed, skip to the first one still in the future. */
-	t->deadline += t->count;
-	if (t->deadline <= now)
-		t->deadline += ((now - t->deadline) / t->count + 1) * t->count;
+	/* The next period boundary after now: periods missed in between are skipped, the phase is kept. */
+	t->deadline = sat_add(now, period_of(t) - (now - t->deadline) % period_of(t));
 }
 
 /* (Re)arm timer idx after its CONFIG or COUNT was written. VP lock held. */
@@ -100,7 +115,7 @@ static void arm(struct hv_partition *p, unsigned int vp, unsigned int vtl, unsig
 		return;
 	now = hv_ref_time(p);
 	if (t->config & HV_STIMER_PERIODIC) {
-		t->deadline = now + t->count;	/* COUNT is the period */
+		t->deadline = sat_add(now, period_of(t));	/* COUNT is the period */
 		return;
 	}
 	t->deadline = t->count;			/* COUNT is an absolute reference time */

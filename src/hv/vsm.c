@@ -336,6 +336,7 @@ static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
 	struct vp_context_in in;
 	struct hv_vsm_vp *target;
 	unsigned int vtl;
+	bool first = false;	/* the one enable of vtl by a lower VTL (spec 3.3) */
 	uint16_t st = parse_vp_context(hc, &in);
 
 	if (st)
@@ -359,6 +360,7 @@ static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
 		for (unsigned int v = hc->vtl + 1; v < vtl; v++)
 			if (p->enabled_vtls & VTL_BIT(v))
 				st = HV_STATUS_ACCESS_DENIED;
+		first = true;
 	}
 	if (!st && ((hv_vp_enabled_vtls(p, in.vp_index) | target->enabling_vtls) & VTL_BIT(vtl)))
 		st = HV_STATUS_VTL_ALREADY_ENABLED;
@@ -369,9 +371,14 @@ static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
 	/*
 	 * Load the context without the lock: the host runs it on the target VP's
 	 * thread, which may itself be waiting for msr_lock. enabling_vtls keeps a
-	 * concurrent enable of the same VTL out meanwhile.
+	 * concurrent enable of the same VTL on that VP out meanwhile, and a first
+	 * enable claims vtl_enabled_on_a_vp now, so a racing lower-VTL enable on
+	 * another VP is refused (only one lower-VTL enable may supply the VTL's
+	 * starting state); a failed load gives the claim back.
 	 */
 	target->enabling_vtls |= VTL_BIT(vtl);
+	if (first)
+		p->vtl_enabled_on_a_vp |= VTL_BIT(vtl);
 	pthread_mutex_unlock(&p->msr_lock);
 	st = p->ops->set_initial_context(p->host, in.vp_index, vtl, in.context);
 	pthread_mutex_lock(&p->msr_lock);
@@ -379,6 +386,8 @@ static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
 	if (!st) {
 		__atomic_or_fetch(&target->enabled_vtls, VTL_BIT(vtl), __ATOMIC_ACQ_REL);
 		p->vtl_enabled_on_a_vp |= VTL_BIT(vtl);
+	} else if (first) {
+		p->vtl_enabled_on_a_vp &= ~VTL_BIT(vtl);
 	}
 	pthread_mutex_unlock(&p->msr_lock);
 	return st;

@@ -24,6 +24,14 @@ struct kvm_cpuid2 *x86_cpuid_supported(const struct kvm_host *h)
 	die(KVSM_EXIT_HOST, "KVM_GET_SUPPORTED_CPUID: table too large");
 }
 
+unsigned int x86_cpuid_phys_bits(const struct kvm_cpuid2 *supported)
+{
+	for (unsigned int i = 0; i < supported->nent; i++)
+		if (supported->entries[i].function == 0x80000008u && (supported->entries[i].eax & 0xff))
+			return supported->entries[i].eax & 0xff;
+	return 36;	/* SDM 4.1.4: MAXPHYADDR is 36 where CPUID 0x80000008 is absent */
+}
+
 #define HV_LEAF_FIRST 0x40000000u
 #define HV_LEAF_LAST 0x4000000Au
 

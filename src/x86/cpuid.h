@@ -9,6 +9,8 @@ struct hv_partition;
 
 /* KVM_GET_SUPPORTED_CPUID, allocated; exits on failure. */
 struct kvm_cpuid2 *x86_cpuid_supported(const struct kvm_host *h);
+/* The guest's MAXPHYADDR (CPUID 0x80000008 EAX[7:0]; 36 without that leaf). */
+unsigned int x86_cpuid_phys_bits(const struct kvm_cpuid2 *supported);
 /* Set the CPUID of one vCPU from the supported table (which is not modified). */
 /* KVM's hypervisor leaves (0x40000000-0x400000FF) are replaced by the Hyper-V ones of hv. */
 void x86_cpuid_set_vcpu(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned int apic_id,

@@ -55,7 +55,7 @@ static void test_hypercall_msrs(void)
 	CHECK_EQ(page[0x31], 0xc3);
 	CHECK_EQ(page[0x32], 0xcc);
 	CHECK_EQ(page[4095], 0xcc);
-	CHECK(!wrmsr_safe(HV_X64_MSR_HYPERCALL, 1ull << 52));		/* beyond the GPA space */
+	CHECK(!wrmsr_safe(HV_X64_MSR_HYPERCALL, 1ull << guest_phys_bits() | 1));	/* beyond MAXPHYADDR */
 	/* Clearing the OS ID disables the page. */
 	CHECK(wrmsr_safe(HV_X64_MSR_GUEST_OS_ID, 0));
 	CHECK(rdmsr_safe(HV_X64_MSR_HYPERCALL, &v) && v == (uint64_t)page);
@@ -95,6 +95,7 @@ static void test_vp_assist(void)
 
 	page[0] = 0x1234;
 	CHECK(!wrmsr_safe(HV_X64_MSR_VP_ASSIST_PAGE, (uint64_t)page | 1 | 0x10));	/* reserved bit */
+	CHECK(!wrmsr_safe(HV_X64_MSR_VP_ASSIST_PAGE, 1ull << guest_phys_bits() | 1));	/* beyond MAXPHYADDR */
 	CHECK(wrmsr_safe(HV_X64_MSR_VP_ASSIST_PAGE, (uint64_t)page | 1));
 	CHECK(rdmsr_safe(HV_X64_MSR_VP_ASSIST_PAGE, &v) && v == ((uint64_t)page | 1));
 	CHECK_EQ(page[0], 0);					/* zeroed when enabled */

@@ -58,8 +58,10 @@ static void test_blocks(void)
 		 HV_STATUS_INVALID_ALIGNMENT);			/* output crosses a page */
 	CHECK_EQ(hv_hypercall(GET_VP_INDEX_FROM_APIC | HV_REP(1), (uint64_t)in, (uint64_t)in + 16),
 		 HV_STATUS_INVALID_ALIGNMENT);			/* input and output overlap */
-	CHECK_EQ(hv_hypercall(GET_VP_INDEX_FROM_APIC | HV_REP(1), 1ull << 52, (uint64_t)out),
-		 HV_STATUS_INVALID_ALIGNMENT);			/* beyond the GPA space */
+	CHECK_EQ(hv_hypercall(GET_VP_INDEX_FROM_APIC | HV_REP(1), 1ull << guest_phys_bits(), (uint64_t)out),
+		 HV_STATUS_INVALID_ALIGNMENT);			/* beyond the GPA space (MAXPHYADDR) */
+	CHECK_EQ(hv_hypercall(GET_VP_INDEX_FROM_APIC | HV_REP(1), (1ull << guest_phys_bits()) - 4096, (uint64_t)out),
+		 HV_STATUS_INVALID_HYPERCALL_INPUT);		/* its last page: inside, but not RAM */
 	CHECK_EQ(hv_hypercall(GET_VP_INDEX_FROM_APIC | HV_REP(1), 0xfee00000ull, (uint64_t)out),
 		 HV_STATUS_INVALID_HYPERCALL_INPUT);		/* not RAM */
 }

@@ -90,7 +90,7 @@ static void test_page_msr(void)
 	CHECK_EQ(page->scale, expected_scale(tsc_hz));
 	CHECK_EQ(page->reserved1, 0);
 	CHECK(zero_from(page, 24));
-	CHECK(!wrmsr_safe(HV_X64_MSR_REFERENCE_TSC, 1ull << 52 | 1));		/* beyond the GPA space */
+	CHECK(!wrmsr_safe(HV_X64_MSR_REFERENCE_TSC, 1ull << guest_phys_bits() | 1));	/* beyond MAXPHYADDR */
 	CHECK_EQ(rdmsr(HV_X64_MSR_REFERENCE_TSC), (uint64_t)page | 1);
 
 	/* Moved: the new page is filled the same way; disabled: the MSR keeps the GPA. */

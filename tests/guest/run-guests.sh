@@ -62,11 +62,11 @@ guest halt-forever 8 - "every vCPU is halted with interrupts disabled" --smp 2 $
 # The Hyper-V interface.
 guest hv-cpuid-msr 1 COUNT "" $G/hv_cpuid_msr.elf -- cpus=1
 guest hv-cpuid-msr-smp4 1 COUNT "" --smp 4 $G/hv_cpuid_msr.elf -- cpus=4
-guest hv-hypercall 1 38 "" $G/hv_hypercall.elf -- cpus=1
+guest hv-hypercall 1 39 "" $G/hv_hypercall.elf -- cpus=1
 guest hv-hypercall-unimplemented 1 - "kvsm: the guest called HvCallModifyVtlProtectionMask (0x000c), which kvsm does not implement" $G/hv_hypercall.elf -- cpus=1
 guest hv-cpl3 1 6 "" $G/hv_cpl3.elf
 guest hv-autoeoi 1 14 "" --testdev $G/hv_autoeoi.elf
-guest hv-hypercall-smp3 1 38 "" --smp 3 $G/hv_hypercall.elf -- cpus=3
+guest hv-hypercall-smp3 1 39 "" --smp 3 $G/hv_hypercall.elf -- cpus=3
 guest hv-synic-smp2 1 132 "" --testdev --smp 2 $G/hv_synic.elf -- cpus=2
 guest hv-synic-smp4 1 166 "" --testdev --smp 4 $G/hv_synic.elf -- cpus=4
 guest hv-stimer 1 101 "" --smp 2 $G/hv_stimer.elf -- cpus=2

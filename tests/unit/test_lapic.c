@@ -57,8 +57,9 @@ static void t_notify(void *ctx, struct lapic *a)
 	__atomic_fetch_add(&nnotify, 1, __ATOMIC_RELAXED);
 }
 
+/* min_periodic_ns = 1: these tests check the timer arithmetic at nanosecond scale (the floor has its own test). */
 static const struct lapic_ops ops = {
-	.now_ns = t_now, .tsc = t_tsc, .tsc_hz = TSC_HZ, .phys_bits = 46,
+	.now_ns = t_now, .tsc = t_tsc, .tsc_hz = TSC_HZ, .phys_bits = 46, .min_periodic_ns = 1,
 	.send_ipi = t_send, .notify = t_notify,
 };
 
@@ -907,7 +908,7 @@ static void timer_periodic(void)
 /* A bus clock that is not a whole number of ns: deadlines are rounded up, never drift. */
 static void timer_periodic_fractional_bus(void)
 {
-	static const struct lapic_ops slow = { .now_ns = t_now, .bus_hz = 300000000 };	/* 3.33 ns */
+	static const struct lapic_ops slow = { .now_ns = t_now, .bus_hz = 300000000, .min_periodic_ns = 1 };	/* 3.33 ns */
 	static const uint64_t expect[] = { 34, 67, 100, 134, 167, 200 };
 
 	fake_ns = T0;
@@ -933,17 +934,49 @@ static void timer_masked_no_irr(void)
 	wr(&A, LVT_TIMER, MASKED | PERIODIC | 0x40);
 	wr(&A, TDCR, 0xb);
 	wr(&A, TMICT, 10);
-	for (int i = 1; i <= 3; i++) {
-		fake_ns = T0 + 10 * i;
-		lapic_timer_expired(&A);
-		EXPECT_EQ(lapic_timer_deadline(&A), T0 + 10 * (i + 1));
-	}
+	/* Masked: the VMM needs no host timer, but the count runs on. */
+	EXPECT_EQ(lapic_timer_deadline(&A), 0);
+	fake_ns = T0 + 35;
+	lapic_timer_expired(&A);
+	EXPECT_EQ(rd(&A, TMCCT), 5);
+	EXPECT_EQ(lapic_timer_deadline(&A), 0);
 	EXPECT_EQ(rd(&A, IRR0 + 0x20), 0);
 	EXPECT_EQ(lapic_pending_vector(&A), -1);
-	wr(&A, LVT_TIMER, PERIODIC | 0x40);	/* unmasking lets the next one through */
+	/* Unmasking keeps the phase: the next period boundary, T0 + 40, raises the vector. */
+	wr(&A, LVT_TIMER, PERIODIC | 0x40);
+	EXPECT_EQ(lapic_timer_deadline(&A), T0 + 40);
+	EXPECT_EQ(lapic_pending_vector(&A), -1);
 	fake_ns = T0 + 40;
 	lapic_timer_expired(&A);
 	EXPECT_EQ(lapic_pending_vector(&A), 0x40);
+	lapic_destroy(&A);
+}
+
+/*
+ * With the default floor, periodic interrupts come at most every 200 us (as
+ * KVM's min_timer_period_us): TMICT = 1 at divide-by-1 may not storm. The
+ * current count still runs at the programmed rate; one-shot is not limited.
+ */
+static void timer_periodic_floor(void)
+{
+	static const struct lapic_ops kvm_like = { .now_ns = t_now };
+
+	fake_ns = T0;
+	lapic_init(&A, 0, true, &kvm_like, &A);
+	sw_enable(&A);
+	wr(&A, TDCR, 0xb);			/* divide by 1 */
+	wr(&A, LVT_TIMER, PERIODIC | 0x40);
+	wr(&A, TMICT, 1);
+	EXPECT_EQ(lapic_timer_deadline(&A), T0 + 200000);
+	fake_ns = T0 + 200000;
+	lapic_timer_expired(&A);
+	EXPECT_EQ(lapic_pending_vector(&A), 0x40);
+	EXPECT_EQ(lapic_timer_deadline(&A), T0 + 400000);
+	wr(&A, TMICT, 300000);			/* above the floor: as programmed */
+	EXPECT_EQ(lapic_timer_deadline(&A), T0 + 500000);
+	wr(&A, LVT_TIMER, 0x40);		/* one-shot: no floor */
+	wr(&A, TMICT, 1);
+	EXPECT_EQ(lapic_timer_deadline(&A), T0 + 200001);
 	lapic_destroy(&A);
 }
 
@@ -1189,6 +1222,7 @@ int main(void)
 	RUN_TEST(timer_periodic);
 	RUN_TEST(timer_periodic_fractional_bus);
 	RUN_TEST(timer_masked_no_irr);
+	RUN_TEST(timer_periodic_floor);
 	RUN_TEST(timer_divide_change);
 	RUN_TEST(timer_tsc_deadline);
 	RUN_TEST(init_reset);

@@ -789,7 +789,7 @@ static void test_stimer_sintx0(void)
 	/* Direct mode does not use SINTx. */
 	EXPECT(wr(p, 0, 0, CFG(0), HV_STIMER_ENABLE | HV_STIMER_PERIODIC | HV_STIMER_DIRECT | APICVEC(0x40)));
 	EXPECT_EQ(rdv(p, 0, 0, CFG(0)), HV_STIMER_ENABLE | HV_STIMER_PERIODIC | HV_STIMER_DIRECT | APICVEC(0x40));
-	EXPECT_EQ(hv_stimer_run_expired(p, 0), 1000);
+	EXPECT_EQ(hv_stimer_run_expired(p, 0), 2000);	/* the 200 us floor */
 	/* AutoEnable does not get around it either. */
 	EXPECT(wr(p, 0, 0, CFG(1), HV_STIMER_AUTO_ENABLE));
 	EXPECT(wr(p, 0, 0, CNT(1), 5000));
@@ -865,34 +865,67 @@ static void test_stimer_periodic(void)
 	struct hv_partition *p = setup();
 
 	set_now(1000);
-	EXPECT(wr(p, 0, 0, CNT(2), 100));
+	EXPECT(wr(p, 0, 0, CNT(2), 10000));
 	EXPECT(wr(p, 0, 0, CFG(2), HV_STIMER_ENABLE | HV_STIMER_PERIODIC | SINTX(3)));
-	EXPECT_EQ(hv_stimer_run_expired(p, 1099), 1100);
+	EXPECT_EQ(hv_stimer_run_expired(p, 10999), 11000);
 	EXPECT_EQ(irq_count(), 0);
-	EXPECT_EQ(hv_stimer_run_expired(p, 1100), 1200);
-	expect_timer_msg(SIMP0, 3, 2, 1100, 1100);
+	EXPECT_EQ(hv_stimer_run_expired(p, 11000), 21000);
+	expect_timer_msg(SIMP0, 3, 2, 11000, 11000);
 	EXPECT_EQ(irq_count(), 1);
 
 	/* The guest has not read it: the next expiry waits in the timer's buffer. */
-	EXPECT_EQ(hv_stimer_run_expired(p, 1200), 1300);
+	EXPECT_EQ(hv_stimer_run_expired(p, 21000), 31000);
 	EXPECT_EQ(slot(3)->message_flags, HV_MESSAGE_FLAG_PENDING);
 	EXPECT_EQ(irq_count(), 1);
 	/* While it waits, later expiries are not queued. */
-	EXPECT_EQ(hv_stimer_run_expired(p, 1350), 1400);
+	EXPECT_EQ(hv_stimer_run_expired(p, 35000), 41000);
 	EXPECT_EQ(irq_count(), 1);
 
-	set_now(1360);
+	set_now(36000);
 	slot(3)->message_type = 0;
 	EXPECT(wr(p, 0, 0, HV_X64_MSR_EOM, 0));
-	expect_timer_msg(SIMP0, 3, 2, 1200, 1360);
+	expect_timer_msg(SIMP0, 3, 2, 21000, 36000);
 	EXPECT_EQ(irq_count(), 2);
 
-	/* Missed periods are skipped: 1400 fires late, the next deadline is 1800, not 1500. */
+	/* Missed periods are skipped: 41000 fires late, the next deadline is 81000, not 51000. */
 	slot(3)->message_type = 0;
-	EXPECT_EQ(hv_stimer_run_expired(p, 1750), 1800);
-	expect_timer_msg(SIMP0, 3, 2, 1400, 1750);
+	EXPECT_EQ(hv_stimer_run_expired(p, 75000), 81000);
+	expect_timer_msg(SIMP0, 3, 2, 41000, 75000);
 	EXPECT_EQ(irq_count(), 3);
 	EXPECT_EQ(rdv(p, 0, 0, CFG(2)), HV_STIMER_ENABLE | HV_STIMER_PERIODIC | SINTX(3));
+	hv_partition_destroy(p);
+}
+
+/*
+ * Hostile COUNTs: a period near 2^64 saturates (the timer never fires; its
+ * deadline does not wrap into the past), and a period below 200 us runs at
+ * 200 us (2000 units), as KVM clamps its own periodic APIC timer.
+ */
+static void test_stimer_hostile_periods(void)
+{
+	struct hv_partition *p = setup();
+
+	set_now(5000);
+	EXPECT(wr(p, 0, 0, CNT(0), ~0ull));
+	EXPECT(wr(p, 0, 0, CFG(0), HV_STIMER_ENABLE | HV_STIMER_PERIODIC | HV_STIMER_DIRECT | APICVEC(0x40)));
+	EXPECT_EQ(hv_stimer_run_expired(p, 5000), UINT64_MAX);
+	EXPECT_EQ(hv_stimer_run_expired(p, UINT64_MAX - 1), UINT64_MAX);
+	EXPECT_EQ(irq_count(), 0);
+	EXPECT_EQ(rdv(p, 0, 0, CNT(0)), ~0ull);		/* the guest's value reads back unchanged */
+
+	EXPECT(wr(p, 0, 0, CNT(0), 1));
+	EXPECT_EQ(hv_stimer_run_expired(p, 5000), 7000);
+	EXPECT_EQ(hv_stimer_run_expired(p, 7000), 9000);
+	EXPECT_EQ(irq_count(), 1);
+	/* Late by a lot: one expiry, then the next 2000-unit boundary. */
+	EXPECT_EQ(hv_stimer_run_expired(p, 1000000 + 500), 1001000);
+	EXPECT_EQ(irq_count(), 2);
+	EXPECT_EQ(rdv(p, 0, 0, CNT(0)), 1);
+
+	/* A deadline that would pass 2^64 after a late expiry saturates too. */
+	EXPECT(wr(p, 0, 0, CNT(0), ~0ull - 10));
+	EXPECT_EQ(hv_stimer_run_expired(p, 5000), UINT64_MAX);
+	EXPECT_EQ(irq_count(), 2);
 	hv_partition_destroy(p);
 }
 
@@ -900,18 +933,18 @@ static void test_stimer_direct(void)
 {
 	struct hv_partition *p = setup();
 
-	EXPECT(wr(p, 0, 1, CNT(3), 50));
+	EXPECT(wr(p, 0, 1, CNT(3), 5000));
 	EXPECT(wr(p, 0, 1, CFG(3), HV_STIMER_ENABLE | HV_STIMER_PERIODIC | HV_STIMER_DIRECT | APICVEC(0x77)));
-	EXPECT_EQ(hv_stimer_run_expired(p, 50), 100);
+	EXPECT_EQ(hv_stimer_run_expired(p, 5000), 10000);
 	EXPECT_EQ(irq_count(), 1);
 	EXPECT_IRQ(0, 0, 1, 0x77);
 	EXPECT(all_zero(ram + SIMP0_VTL1, HV_PAGE_SIZE));	/* no message */
-	EXPECT_EQ(hv_stimer_run_expired(p, 100), 150);
+	EXPECT_EQ(hv_stimer_run_expired(p, 10000), 15000);
 	EXPECT_EQ(irq_count(), 2);
 	/* A vector below 16 is not deliverable: the expiry is dropped. */
 	EXPECT(wr(p, 0, 1, CFG(3), HV_STIMER_ENABLE | HV_STIMER_DIRECT | APICVEC(0x0f)));
-	EXPECT(wr(p, 0, 1, CNT(3), 200));
-	EXPECT_EQ(hv_stimer_run_expired(p, 200), 0);
+	EXPECT(wr(p, 0, 1, CNT(3), 20000));
+	EXPECT_EQ(hv_stimer_run_expired(p, 20000), 0);
 	EXPECT_EQ(irq_count(), 2);
 	hv_partition_destroy(p);
 }
@@ -1002,6 +1035,7 @@ int main(void)
 	RUN_TEST(test_stimer_oneshot_past);
 	RUN_TEST(test_stimer_oneshot_future);
 	RUN_TEST(test_stimer_periodic);
+	RUN_TEST(test_stimer_hostile_periods);
 	RUN_TEST(test_stimer_direct);
 	RUN_TEST(test_stimer_pending_eom);
 	RUN_TEST(test_stimer_thread);

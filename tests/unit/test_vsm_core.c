@@ -87,8 +87,16 @@ static uint16_t f_set_vp_register(void *h, unsigned int vp, unsigned int vtl, ui
 	return reg_status;
 }
 
+/* Run during the next context load, while the core has dropped its lock (a racing VP's hypercall). */
+static void (*during_ctx_load)(void);
+
 static uint16_t f_set_initial_context(void *h, unsigned int vp, unsigned int vtl, const uint8_t c[224])
 {
+	void (*race)(void) = during_ctx_load;
+
+	during_ctx_load = NULL;
+	if (race)
+		race();
 	if (nctx < MAX_CALLS) {
 		ctx_calls[nctx].vp = vp;
 		ctx_calls[nctx].vtl = vtl;
@@ -512,6 +520,51 @@ static void test_enable_vp_vtl_precedence(void)
 	EXPECT_EQ(enable_vp_vtl(p, 1, 0, 0, 1), HV_STATUS_ACCESS_DENIED);
 	EXPECT_EQ(enable_vp_vtl(p, 0, 1, 0, 1), HV_STATUS_VTL_ALREADY_ENABLED);
 	EXPECT_EQ(nctx, 0);
+	hv_partition_destroy(p);
+}
+
+/*
+ * Two VTL0 VPs enable VTL1 on themselves at the same moment: only the first
+ * may supply VTL1's starting state (spec 3.3). VP1's call arrives while VP0's
+ * context is being loaded; it must get ACCESS_DENIED, and VP1 stays without VTL1.
+ */
+static struct hv_partition *race_p;
+static uint64_t race_result;
+
+static void race_enable_from_vp1(void)
+{
+	race_result = vp_ctx_call(race_p, HVCALL_ENABLE_VP_VTL, 1, 0, HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF, 1, 0x44);
+}
+
+static void test_enable_vp_vtl_race(void)
+{
+	struct hv_partition *p = new_partition(1);
+
+	race_p = p;
+	EXPECT_EQ(enable_partition_vtl(p, 0, 1), HV_STATUS_SUCCESS);
+	during_ctx_load = race_enable_from_vp1;
+	EXPECT_EQ(vp_ctx_call(p, HVCALL_ENABLE_VP_VTL, 0, 0, HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF, 1, 0x3c),
+		  HV_STATUS_SUCCESS);
+	EXPECT_EQ(st_of(race_result), HV_STATUS_ACCESS_DENIED);
+	EXPECT_EQ(nctx, 1);
+	EXPECT_EQ(ctx_calls[0].vp, 0);
+	EXPECT_EQ(hv_vp_enabled_vtls(p, 0), 3);
+	EXPECT_EQ(hv_vp_enabled_vtls(p, 1), 1);
+	hv_partition_destroy(p);
+
+	/* The winner's load fails: the claim is given back, and a later VTL0 enable may succeed. */
+	p = new_partition(1);
+	race_p = p;
+	EXPECT_EQ(enable_partition_vtl(p, 0, 1), HV_STATUS_SUCCESS);
+	during_ctx_load = race_enable_from_vp1;
+	ctx_status = HV_STATUS_INVALID_PARAMETER;
+	EXPECT_EQ(vp_ctx_call(p, HVCALL_ENABLE_VP_VTL, 0, 0, HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF, 1, 0x3c),
+		  HV_STATUS_INVALID_PARAMETER);
+	EXPECT_EQ(st_of(race_result), HV_STATUS_ACCESS_DENIED);
+	ctx_status = HV_STATUS_SUCCESS;
+	EXPECT_EQ(hv_vp_enabled_vtls(p, 0), 1);
+	EXPECT_EQ(enable_vp_vtl(p, 1, 0, HV_VP_INDEX_SELF, 1), HV_STATUS_SUCCESS);
+	EXPECT_EQ(hv_vp_enabled_vtls(p, 1), 3);
 	hv_partition_destroy(p);
 }
 
@@ -1345,6 +1398,7 @@ int main(void)
 	RUN_TEST(test_enable_vp_vtl);
 	RUN_TEST(test_enable_vp_vtl_precedence);
 	RUN_TEST(test_enable_vp_vtl_context_failure);
+	RUN_TEST(test_enable_vp_vtl_race);
 	RUN_TEST(test_enable_vp_vtl_vtl2);
 	RUN_TEST(test_vtl_call_ud);
 	RUN_TEST(test_vtl_call_return_64);

@@ -44,6 +44,17 @@ static inline uint64_t rdmsr(uint32_t m) { uint32_t lo, hi; __asm__ volatile("rd
 static inline void wrmsr(uint32_t m, uint64_t v) { __asm__ volatile("wrmsr" :: "c"(m), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))); }
 static inline uint64_t rdtsc(void) { uint32_t lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return lo | (uint64_t)hi << 32; }
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) { __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub)); }
+/* MAXPHYADDR: the guest-physical address space is [0, 2^guest_phys_bits()). */
+static inline unsigned int guest_phys_bits(void)
+{
+	uint32_t r[4];
+
+	cpuid(0x80000000u, 0, r);
+	if (r[0] < 0x80000008u)
+		return 36;
+	cpuid(0x80000008u, 0, r);
+	return r[0] & 0xff;
+}
 static inline void sti(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
