@@ -28,11 +28,20 @@ static void *host_guest_ptr(void *host, unsigned int vtl, uint64_t gpa, size_t l
 	return guest_mem_ptr(&vm->mem, vtl, gpa, len);
 }
 
-/* A fixed, edge, physical-destination MSI to the VP's in-kernel local APIC (VTL0). */
+/*
+ * A fixed, edge, physical-destination MSI to the VP's in-kernel local APIC
+ * (VTL0): destination bits 7:0 in the address, and with KVM_CAP_X2APIC_API
+ * bits 31:8 in address_hi, so VP 256 is not VP 0 (vm.c refuses --smp > 255
+ * without it).
+ */
 static void host_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi)
 {
 	struct vm *vm = host;
-	struct kvm_msi msi = { .address_lo = 0xfee00000u | (vp << 12), .data = vector };
+	struct kvm_msi msi = {
+		.address_lo = 0xfee00000u | ((vp & 0xff) << 12),
+		.address_hi = vm->msi_32bit_dest ? vp & 0xffffff00u : 0,
+		.data = vector,
+	};
 
 	/* A lower VTL's interrupt while the VP runs a higher one: VINA (spec 4.4). */
 	if (hv_vp_active_vtl(vm->hv, vp) > vtl)
@@ -125,6 +134,7 @@ static void host_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2])
 
 struct reg_access {
 	unsigned int vtl;
+	unsigned int caller_vtl;
 	uint32_t name;
 	uint64_t *val;
 	bool write;
@@ -160,6 +170,16 @@ static void do_reg_access(struct vcpu *cpu, void *arg)
 	unsigned int vtl = is_shared_register(a->name) ? cpu->vtl : a->vtl;
 	struct kvm_mp_state runnable = { .mp_state = KVM_MP_STATE_RUNNABLE };
 
+	/*
+	 * On the target's own thread, so cpu->vtl cannot change under us: a VP
+	 * running a VTL above the caller's is out of the caller's reach (its
+	 * shared registers are that VTL's live state). OpenVMM refuses every
+	 * other-VP access with ACCESS_DENIED; kvsm allows it only in this safe case.
+	 */
+	if (cpu->vtl > a->caller_vtl) {
+		a->status = HV_STATUS_ACCESS_DENIED;
+		return;
+	}
 	if (!a->write) {
 		a->status = vtl_regs_get(cpu, vtl, a->name, a->val);
 		return;
@@ -193,23 +213,29 @@ static struct vcpu *caller_vcpu(void)
 	return self;
 }
 
-static uint16_t host_get_vp_register(void *host, unsigned int vp, unsigned int vtl, uint32_t name, uint64_t val[2])
+/* Status of a request the target could not serve because the VM is stopping. */
+#define STATUS_VM_STOPPING HV_STATUS_INVALID_VP_STATE
+
+static uint16_t host_get_vp_register(void *host, unsigned int vp, unsigned int vtl, unsigned int caller_vtl,
+				     uint32_t name, uint64_t val[2])
 {
 	struct vm *vm = host;
-	struct reg_access a = { .vtl = vtl, .name = name, .val = val };
+	struct reg_access a = { .vtl = vtl, .caller_vtl = caller_vtl, .name = name, .val = val };
 
-	vcpu_run_on(caller_vcpu(), &vm->vcpus[vp], do_reg_access, &a);
+	if (!vcpu_run_on(caller_vcpu(), &vm->vcpus[vp], do_reg_access, &a))
+		return STATUS_VM_STOPPING;
 	return a.status;
 }
 
-static uint16_t host_set_vp_register(void *host, unsigned int vp, unsigned int vtl, uint32_t name,
-				     const uint64_t val[2])
+static uint16_t host_set_vp_register(void *host, unsigned int vp, unsigned int vtl, unsigned int caller_vtl,
+				     uint32_t name, const uint64_t val[2])
 {
 	struct vm *vm = host;
 	uint64_t v[2] = { val[0], val[1] };
-	struct reg_access a = { .vtl = vtl, .name = name, .val = v, .write = true };
+	struct reg_access a = { .vtl = vtl, .caller_vtl = caller_vtl, .name = name, .val = v, .write = true };
 
-	vcpu_run_on(caller_vcpu(), &vm->vcpus[vp], do_reg_access, &a);
+	if (!vcpu_run_on(caller_vcpu(), &vm->vcpus[vp], do_reg_access, &a))
+		return STATUS_VM_STOPPING;
 	return a.status;
 }
 
@@ -250,7 +276,8 @@ static uint16_t host_set_initial_context(void *host, unsigned int vp, unsigned i
 	struct vm *vm = host;
 	struct context_load c = { .vtl = vtl, .ctx = ctx };
 
-	vcpu_run_on(caller_vcpu(), &vm->vcpus[vp], do_context_load, &c);
+	if (!vcpu_run_on(caller_vcpu(), &vm->vcpus[vp], do_context_load, &c))
+		return STATUS_VM_STOPPING;
 	return c.status;
 }
 
@@ -259,7 +286,8 @@ static uint16_t host_start_vp(void *host, unsigned int vp, unsigned int vtl, con
 	struct vm *vm = host;
 	struct context_load c = { .vtl = vtl, .ctx = ctx, .start = true };
 
-	vcpu_run_on(caller_vcpu(), &vm->vcpus[vp], do_context_load, &c);
+	if (!vcpu_run_on(caller_vcpu(), &vm->vcpus[vp], do_context_load, &c))
+		return STATUS_VM_STOPPING;
 	return c.status;
 }
 

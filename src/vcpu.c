@@ -70,7 +70,6 @@ void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index)
 {
 	cpu->vm = vm;
 	cpu->index = index;
-	pthread_mutex_init(&cpu->request_lock, NULL);
 	for (unsigned int vtl = 0; vtl < vm->opts->vtls; vtl++) {
 		struct vcpu_vtl *v = &cpu->v[vtl];
 

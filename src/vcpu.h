@@ -40,8 +40,7 @@ struct vcpu {
 	unsigned int halt_round_seen;
 	unsigned int flush_pending;	/* bit n: another VP asked this one to flush its VTL n TLB */
 	pid_t tid;			/* host thread id (for directed timer signals) */
-	/* A function another VP's thread wants run on this one (vcpu_run_on). */
-	pthread_mutex_t request_lock;
+	/* A function another VP's thread wants run on this one (vcpu_run_on): one slot, taken by CAS. */
 	struct vcpu_request *request;
 	uint64_t autoeoi_pending[4];	/* SynIC AutoEOI vectors waiting for injection (autoeoi.c) */
 	timer_t autoeoi_timer;
@@ -62,9 +61,10 @@ void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask);
 /*
  * Run fn(target, arg) on target's own thread (vCPU ioctls belong to it) and
  * wait for it; runs directly when target is self. self keeps serving its own
- * requests while it waits.
+ * requests while it waits and never blocks on another VP. Returns false, with
+ * fn not run, only when the VM stops before the target took the request.
  */
-void vcpu_run_on(struct vcpu *self, struct vcpu *target, void (*fn)(struct vcpu *, void *), void *arg);
+bool vcpu_run_on(struct vcpu *self, struct vcpu *target, void (*fn)(struct vcpu *, void *), void *arg);
 /* Serve what other VPs asked of this one (TLB flushes, vcpu_run_on). Own thread only. */
 void vcpu_service_requests(struct vcpu *cpu);
 /* This VP's answer to the current halt-detection round (once per round). */

@@ -1,14 +1,16 @@
 /*
  * What one VP's thread asks of another: TLB flushes (HvCallFlushVirtualAddress*)
  * and running a function there (vCPU ioctls belong to the VP's own thread).
- * The target is kicked out of KVM_RUN and serves requests before it re-enters;
- * a waiting requester keeps serving its own, so two VPs asking each other
- * cannot deadlock.
+ * The target is kicked out of KVM_RUN and serves requests before it re-enters.
+ * A requester never blocks: while it waits (for the target's request slot or
+ * for the answer) it keeps serving its own requests, so VPs asking each other
+ * in any cycle cannot deadlock.
  */
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
 
+#include <sched.h>
 #include <sys/ioctl.h>
 
 /*
@@ -57,23 +59,42 @@ void vcpu_service_requests(struct vcpu *cpu)
 }
 
 
-void vcpu_run_on(struct vcpu *self, struct vcpu *target, void (*fn)(struct vcpu *, void *), void *arg)
+bool vcpu_run_on(struct vcpu *self, struct vcpu *target, void (*fn)(struct vcpu *, void *), void *arg)
 {
 	struct vcpu_request r = { .fn = fn, .arg = arg };
+	struct vcpu_request *none = NULL;
 
 	if (self == target) {
 		fn(self, arg);
-		return;
+		return true;
 	}
-	pthread_mutex_lock(&target->request_lock);	/* one requester at a time */
-	__atomic_store_n(&target->request, &r, __ATOMIC_RELEASE);
+	/* Take the target's one request slot (another VP may hold it); serve our own meanwhile. */
+	while (!__atomic_compare_exchange_n(&target->request, &none, &r, false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE)) {
+		none = NULL;
+		vcpu_service_requests(self);
+		if (!vm_wait_a_little(self->vm))
+			return false;		/* stopping: nothing of ours was posted */
+	}
 	vcpu_kick(target);
 	while (!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE)) {
 		vcpu_service_requests(self);
-		if (!vm_wait_a_little(self->vm))
-			break;
+		if (vm_wait_a_little(self->vm))
+			continue;
+		/*
+		 * The VM is stopping and the target may never serve us. Take the
+		 * request back if it is still in the slot; if the target already
+		 * took it, it is running fn now and sets done when finished, so
+		 * r (on this stack) must stay until then.
+		 */
+		none = &r;
+		if (__atomic_compare_exchange_n(&target->request, &none, NULL, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return false;
+		while (!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE))
+			sched_yield();
 	}
-	pthread_mutex_unlock(&target->request_lock);
+	return true;
 }
 
 void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask)

@@ -51,6 +51,15 @@ static void create_vtl_vm(struct vm *vm, unsigned int vtl)
 	if (kvm_check_cap(&vm->host, KVM_CAP_SET_IDENTITY_MAP_ADDR) &&
 	    ioctl(fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap))
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_IDENTITY_MAP_ADDR");
+	if (vtl == 0 && vm->msi_32bit_dest) {
+		struct kvm_enable_cap cap = {
+			.cap = KVM_CAP_X2APIC_API,
+			.args[0] = KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK,
+		};
+
+		if (ioctl(fd, KVM_ENABLE_CAP, &cap))
+			die_errno(KVSM_EXIT_HOST, "KVM_ENABLE_CAP(KVM_CAP_X2APIC_API)");
+	}
 	if (vtl == 0) {
 		if (ioctl(fd, KVM_CREATE_IRQCHIP, 0))
 			die_errno(KVSM_EXIT_HOST, "KVM_CREATE_IRQCHIP");
@@ -87,6 +96,17 @@ void vm_init(struct vm *vm, const struct run_opts *opts)
 	if (opts->smp > (unsigned int)vm->host.max_vcpus)
 		die(KVSM_EXIT_USAGE, "--smp %u exceeds the %d vCPUs this KVM allows", opts->smp,
 		    vm->host.max_vcpus);
+	/*
+	 * kvsm sends VTL0 interrupts (SynIC, synthetic timers, hypercall IPIs,
+	 * VINA) as MSIs to a VP's APIC ID. An xAPIC-format MSI has 8 destination
+	 * bits (0xff is broadcast), so VPs past 254 need KVM's 32-bit format.
+	 */
+	vm->msi_32bit_dest = (kvm_check_cap(&vm->host, KVM_CAP_X2APIC_API) &
+			      (KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK)) ==
+			     (KVM_X2APIC_API_USE_32BIT_IDS | KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK);
+	if (opts->smp > 255 && !vm->msi_32bit_dest)
+		die(KVSM_EXIT_USAGE, "--smp %u: VPs past 254 need KVM_CAP_X2APIC_API, which this KVM lacks",
+		    opts->smp);
 
 	guest_mem_init(&vm->mem, opts->mem);
 	for (unsigned int vtl = 0; vtl < opts->vtls; vtl++)

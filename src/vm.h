@@ -37,6 +37,7 @@ struct vm {
 	uint64_t guest_tsc_delta;	/* guest TSC - host TSC */
 	uint64_t tsc_hz;		/* guest TSC frequency */
 	unsigned int phys_bits;		/* guest MAXPHYADDR: the GPA space is [0, 2^phys_bits) */
+	bool msi_32bit_dest;		/* VTL0's MSIs carry x2APIC (32-bit) destinations (KVM_CAP_X2APIC_API) */
 
 	/* Stop protocol: the first vm_stop() wins and sets the exit status. */
 	pthread_mutex_t lock;

@@ -121,15 +121,25 @@ void vtl_switch(struct vcpu *cpu, unsigned int to)
 }
 
 /* HV_INITIAL_VP_CONTEXT (spec 3.1): offsets of its fields and the registers they load. */
+#define CONTEXT_RIP 0
+#define CONTEXT_RFLAGS 16
 static const struct {
 	uint16_t off;
 	uint32_t name;
 } context_fields[] = {
-	{ 0, VTL_REG_RIP },
+	{ CONTEXT_RIP, VTL_REG_RIP },
 	{ 8, VTL_REG_RSP },
-	{ 16, VTL_REG_RFLAGS },
+	{ CONTEXT_RFLAGS, VTL_REG_RFLAGS },
 	{ 216, VTL_REG_PAT },
 };
+
+static uint64_t ld64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
 
 /* Its segment registers, in the order CS, DS, ES, FS, GS, SS, TR, LDTR, from offset 24. */
 #define CONTEXT_SEGMENTS 24
@@ -159,6 +169,8 @@ uint16_t vtl_load_initial_context(struct vcpu *cpu, unsigned int vtl, const uint
 	memcpy(&s.cr3, ctx + 200, 8);
 	memcpy(&s.cr4, ctx + 208, 8);
 	st = vtl_regs_check_sregs(cpu, vtl, &s);
+	if (!st && vtl > 0)	/* VTL0 may start anywhere, real mode included */
+		st = vtl_regs_check_start_context(cpu, vtl, &s, ld64(ctx + CONTEXT_RIP), ld64(ctx + CONTEXT_RFLAGS));
 	for (unsigned int i = 0; !st && i < ARRAY_SIZE(context_fields); i++) {
 		memcpy(val, ctx + context_fields[i].off, 8);
 		val[1] = 0;

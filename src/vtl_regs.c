@@ -669,6 +669,39 @@ uint16_t vtl_regs_check_sregs(struct vcpu *cpu, unsigned int vtl, const struct k
 	return ctrl_ok(&g, &n, &v->run->s.regs.sregs) ? ST_OK : ST_INVALID;
 }
 
+#define RFLAGS_VM	(1ull << 17)
+#define SEG_TYPE_CODE	(1u << 3)
+#define SEG_TYPE_WRITABLE_DATA	(1u << 1)
+
+/*
+ * A context a higher VTL can start in (HvCallEnableVpVtl, StartVirtualProcessor
+ * into VTL >= 1), beyond what KVM would load: protected or long mode (spec
+ * 4.1: no real mode above VTL0, and so no virtual-8086 mode either), a usable
+ * code segment in CS and a writable data segment in SS (64-bit mode may leave
+ * SS null), and a RIP the first fetch can use: canonical in 64-bit mode,
+ * within CS's limit otherwise.
+ */
+uint16_t vtl_regs_check_start_context(struct vcpu *cpu, unsigned int vtl, const struct kvm_sregs *s, uint64_t rip,
+				      uint64_t rflags)
+{
+	struct vcpu_vtl *v = vtl_of(cpu, vtl);
+	bool long64 = (s->efer & EFER_LMA) && s->cs.l;
+	struct gcaps g;
+
+	if (!v || !(s->cr0 & CR0_PE) || (rflags & RFLAGS_VM))
+		return ST_INVALID;
+	if (!s->cs.present || s->cs.unusable || !s->cs.s || !(s->cs.type & SEG_TYPE_CODE))
+		return ST_INVALID;
+	if ((!long64 || (s->ss.present && !s->ss.unusable)) &&
+	    (!s->ss.present || s->ss.unusable || !s->ss.s || (s->ss.type & SEG_TYPE_CODE) ||
+	     !(s->ss.type & SEG_TYPE_WRITABLE_DATA)))
+		return ST_INVALID;
+	guest_caps(v->fd, &g);
+	if (long64)
+		return canonical(rip, g.vaddr_bits) ? ST_OK : ST_INVALID;
+	return rip <= s->cs.limit ? ST_OK : ST_INVALID;
+}
+
 /* Write sregs back to the synced area; KVM_RUN applies them. */
 static void commit_sregs(struct vcpu *cpu, struct vcpu_vtl *v, const struct kvm_sregs *n)
 {

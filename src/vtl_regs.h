@@ -103,6 +103,9 @@ bool vtl_regs_handles(uint32_t name);
  * from the vCPU's current one (as KVM does).
  */
 uint16_t vtl_regs_check_sregs(struct vcpu *cpu, unsigned int vtl, const struct kvm_sregs *s);
+/* Whether VTL vtl (>= 1) can start in sregs s at rip with rflags (see vtl_regs.c); an HV_STATUS. */
+uint16_t vtl_regs_check_start_context(struct vcpu *cpu, unsigned int vtl, const struct kvm_sregs *s, uint64_t rip,
+				      uint64_t rflags);
 
 /* Conversions, exposed for unit tests. */
 /* HV_X64_SEGMENT_REGISTER {u64 Base; u32 Limit; u16 Selector; u16 Attributes}. KVM's `unusable` is P = 0. */

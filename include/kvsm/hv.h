@@ -44,11 +44,16 @@ struct hv_host_ops {
 	/*
 	 * VSM (only used when cfg.max_vtl > 0). Architectural registers of VP
 	 * vp in VTL vtl by HV_REGISTER_NAME, as 16-byte values; return an
-	 * HV_STATUS. Called on the calling VP's thread; vp may be another VP.
+	 * HV_STATUS. Called on the calling VP's thread, which runs caller_vtl;
+	 * vp may be another VP. Registers shared between VTLs are those of the
+	 * VTL vp runs, so the host must refuse (HV_STATUS_ACCESS_DENIED) while
+	 * vp runs a VTL above caller_vtl, checked atomically with the access:
+	 * a lower VTL never observes or changes a higher VTL's live state.
 	 */
-	uint16_t (*get_vp_register)(void *host, unsigned int vp, unsigned int vtl, uint32_t name, uint64_t val[2]);
-	uint16_t (*set_vp_register)(void *host, unsigned int vp, unsigned int vtl, uint32_t name,
-				    const uint64_t val[2]);
+	uint16_t (*get_vp_register)(void *host, unsigned int vp, unsigned int vtl, unsigned int caller_vtl,
+				    uint32_t name, uint64_t val[2]);
+	uint16_t (*set_vp_register)(void *host, unsigned int vp, unsigned int vtl, unsigned int caller_vtl,
+				    uint32_t name, const uint64_t val[2]);
 	/* Load an HV_INITIAL_VP_CONTEXT (224 bytes) into (vp, vtl) (HvCallEnableVpVtl). */
 	uint16_t (*set_initial_context)(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224]);
 	/*

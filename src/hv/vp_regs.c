@@ -94,7 +94,7 @@ static uint16_t hc_get_vp_registers(struct hv_hypercall *hc, unsigned int i)
 	else if (is_vsm_register(name))
 		st = hv_vsm_reg_get(p, vp, hc->vtl, vtl, hc->long_mode, name, &val[0]);
 	else
-		st = p->ops->get_vp_register(p->host, vp, vtl, name, val);
+		st = p->ops->get_vp_register(p->host, vp, vtl, hc->vtl, name, val);
 	if (!st)
 		memcpy(hc->out + (size_t)i * 16, val, 16);
 	return st;
@@ -115,7 +115,7 @@ static uint16_t hc_set_vp_registers(struct hv_hypercall *hc, unsigned int i)
 		return hv_msr_write(p, vp, vtl, msr, e.value[0]) == HV_MSR_OK ? 0 : HV_STATUS_INVALID_PARAMETER;
 	if (is_vsm_register(e.name))
 		return hv_vsm_reg_set(p, vp, hc->vtl, vtl, e.name, e.value[0]);
-	return p->ops->set_vp_register(p->host, vp, vtl, e.name, e.value);
+	return p->ops->set_vp_register(p->host, vp, vtl, hc->vtl, e.name, e.value);
 }
 
 const struct hv_hypercall_desc hv_hc_vp_regs[] = {

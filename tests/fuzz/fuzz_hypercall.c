@@ -29,12 +29,14 @@ static void f_flush_tlb(void *h, unsigned int caller, const uint64_t *mask) { }
 static uint64_t f_guest_tsc(void *h) { return fake_tsc; }
 static uint64_t f_vp_runtime(void *h, unsigned int vp) { return 0; }
 static bool f_apic_msr(void *h, unsigned int vp, unsigned int vtl, uint32_t m, bool w, uint64_t *v) { return false; }
-static uint16_t f_get_vp_register(void *h, unsigned int vp, unsigned int vtl, uint32_t name, uint64_t v[2])
+static uint16_t f_get_vp_register(void *h, unsigned int vp, unsigned int vtl, unsigned int caller_vtl, uint32_t name,
+				  uint64_t v[2])
 {
 	v[0] = name, v[1] = vp;
 	return name & 1 ? 0 : HV_STATUS_INVALID_PARAMETER;
 }
-static uint16_t f_set_vp_register(void *h, unsigned int vp, unsigned int vtl, uint32_t name, const uint64_t v[2])
+static uint16_t f_set_vp_register(void *h, unsigned int vp, unsigned int vtl, unsigned int caller_vtl, uint32_t name,
+				  const uint64_t v[2])
 {
 	return name & 1 ? 0 : HV_STATUS_INVALID_PARAMETER;
 }

@@ -85,7 +85,7 @@ guest vtls3-smp 1 11 "" --vtls 3 --smp 4 $G/smp.elf -- cpus=4
 guest vsm-basic 1 108 "" --vtls 2 $G/vsm_basic.elf
 guest vsm-halt 1 - "VTL1 timer fired while VTL0 was halted" --vtls 2 $G/vsm_halt.elf
 guest vsm-irq 1 18 "" --vtls 2 --smp 2 $G/vsm_irq.elf
-guest vsm-smp 1 86 "" --vtls 2 --smp 4 $G/vsm_smp.elf
+guest vsm-smp 1 96 "" --vtls 2 --smp 4 $G/vsm_smp.elf
 guest vsm-vtl2 1 75 "" --vtls 3 $G/vsm_vtl2.elf
 guest vsm-synic 1 87 "" --vtls 2 --testdev $G/vsm_synic.elf
 guest vsm-events 1 96 "" --vtls 2 $G/vsm_events.elf
@@ -107,7 +107,7 @@ tsan() {
 	fi
 	judge "tsan-$name" 1 "$checks" "" $rc
 }
-tsan vsm-smp 86 --vtls 2 --smp 4 $G/vsm_smp.elf
+tsan vsm-smp 96 --vtls 2 --smp 4 $G/vsm_smp.elf
 tsan vsm-irq 18 --vtls 2 --smp 2 $G/vsm_irq.elf
 tsan hv-synic 166 --testdev --smp 4 $G/hv_synic.elf -- cpus=4
 tsan hv-ipi-flush 58 --smp 4 $G/hv_ipi_flush.elf -- cpus=4

@@ -5,7 +5,9 @@
  * its own stack with its own VP assist page and sees its VP's index and
  * VsmVpStatus; VTL calls on all four VPs at once keep their counts apart;
  * VTL1 on VP0 reads VP2's VTL0 and VTL1 state and writes VP2's VTL0 LSTAR
- * and RIP with Get/SetVpRegisters, which VP2 then runs with.
+ * and RIP with Get/SetVpRegisters, which VP2 then runs with. While VP3 runs
+ * VTL1, VP0's VTL0 can neither read nor write any of VP3's registers (its
+ * shared ones are VTL1's live values): ACCESS_DENIED until VP3 is back in VTL0.
  */
 #include "lib/vsm.h"
 
@@ -32,6 +34,11 @@ static volatile bool vp2_parked, vp2_go, vp2_back;
 static volatile uint64_t vp2_lstar_after;
 extern char vp2_after_hlt[], vp2_wait_exit[];
 void vp2_wait(void);
+
+/* VP3's part of the "no reach into a higher VTL" test. */
+#define VP3_SECRET	0x5ec2e7000000a11cull
+static volatile bool vp3_in_vtl1, vp3_release, vp3_back;
+static volatile uint64_t vp3_r13_after;
 
 /*
  * VP2 sleeps here in VTL0 until vp2_go, which nobody sets: while halted its
@@ -120,6 +127,22 @@ static void call_loop(unsigned int vp)
 	loop_entries[vp] = vtl1_vps[vp].entries - entries0;	/* VTL1 entries on this VP */
 }
 
+/* VTL1 on VP3: hold R12 and R13 = VP3_SECRET until VP0 releases it; report R13 as it was then. */
+static void vtl1_hold(void)
+{
+	uint64_t r13;
+
+	vp3_in_vtl1 = true;
+	__asm__ volatile("mov %2, %%r12\n\t"
+			 "mov %2, %%r13\n\t"
+			 "1: pause\n\t"
+			 "cmpb $0, %1\n\t"
+			 "je 1b\n\t"
+			 "mov %%r13, %0"
+			 : "=r"(r13) : "m"(vp3_release), "r"(VP3_SECRET) : "r12", "r13", "memory");
+	vp3_r13_after = r13;
+}
+
 void ap_main(unsigned int id)
 {
 	set_irq_handler(WAKE_VEC, wake_irq);
@@ -136,6 +159,10 @@ void ap_main(unsigned int id)
 		vp2_wait();
 		vp2_lstar_after = rdmsr(LSTAR);
 		vp2_back = true;
+	}
+	if (id == 3) {
+		vsm_call(vtl1_hold, 0, 0);
+		vp3_back = true;
 	}
 	cli();
 }
@@ -263,6 +290,23 @@ static void test_cross_vp_registers(void)
 	CHECK_EQ(vp2_lstar_after, 0x2bbb000);
 }
 
+static void test_no_reach_into_higher_vtl(void)
+{
+	uint64_t v = 0;
+
+	CHECK(WAIT_UNTIL(vp3_in_vtl1, WAIT_US));
+	CHECK_EQ(vsm_get_reg(3, 0, HV_REG_R12, &v), HV_STATUS_ACCESS_DENIED);
+	check(v != VP3_SECRET, "VTL0 did not read VTL1's R12 on VP3");
+	CHECK_EQ(vsm_set_reg(3, 0, HV_REG_R13, 0xbad), HV_STATUS_ACCESS_DENIED);
+	CHECK_EQ(vsm_get_reg(3, 0, HV_REG_RIP, &v), HV_STATUS_ACCESS_DENIED);	/* the whole VP */
+	CHECK_EQ(vsm_get_reg(3, 0, HV_REG_VSM_VP_STATUS, &v), 1ull << 32);	/* not architectural: allowed */
+	CHECK_EQ(v, 1 | 3u << 16);					/* VP3 runs VTL1 */
+	vp3_release = true;
+	CHECK(WAIT_UNTIL(vp3_back, WAIT_US));
+	CHECK_EQ(vp3_r13_after, VP3_SECRET);				/* the denied write changed nothing */
+	CHECK_EQ(vsm_get_reg(3, 0, HV_REG_RIP, &v), 1ull << 32);	/* VTL0 again: in reach */
+}
+
 void test_main(const struct mb_info *mbi)
 {
 	hv_enable_hypercalls();
@@ -272,4 +316,5 @@ void test_main(const struct mb_info *mbi)
 	test_per_vp_vtl1();
 	test_concurrent_calls();
 	test_cross_vp_registers();
+	test_no_reach_into_higher_vtl();
 }

@@ -65,14 +65,16 @@ static uint64_t f_guest_tsc(void *host) { return 40000000ull * 3; }	/* 3 s at 40
 static uint64_t f_vp_runtime(void *host, unsigned int vp) { return 0; }
 static bool f_apic_msr(void *h, unsigned int vp, unsigned int vtl, uint32_t m, bool w, uint64_t *v) { return false; }
 
-static uint16_t f_get_vp_register(void *h, unsigned int vp, unsigned int vtl, uint32_t name, uint64_t v[2])
+static uint16_t f_get_vp_register(void *h, unsigned int vp, unsigned int vtl, unsigned int caller_vtl, uint32_t name,
+				  uint64_t v[2])
 {
 	v[0] = name;
 	v[1] = vp;
 	return HV_STATUS_SUCCESS;
 }
 
-static uint16_t f_set_vp_register(void *h, unsigned int vp, unsigned int vtl, uint32_t name, const uint64_t v[2])
+static uint16_t f_set_vp_register(void *h, unsigned int vp, unsigned int vtl, unsigned int caller_vtl, uint32_t name,
+				  const uint64_t v[2])
 {
 	return HV_STATUS_SUCCESS;
 }

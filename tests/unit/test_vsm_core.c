@@ -69,7 +69,8 @@ static bool f_apic_msr(void *h, unsigned int vp, unsigned int vtl, uint32_t m, b
 static void f_get_xmm(void *host, unsigned int vp, uint64_t x[6][2]) { memset(x, 0, 6 * sizeof(x[0])); }
 static void f_set_xmm(void *host, unsigned int vp, const uint64_t x[6][2]) {}
 
-static uint16_t f_get_vp_register(void *h, unsigned int vp, unsigned int vtl, uint32_t name, uint64_t v[2])
+static uint16_t f_get_vp_register(void *h, unsigned int vp, unsigned int vtl, unsigned int caller_vtl, uint32_t name,
+				  uint64_t v[2])
 {
 	if (nget < MAX_CALLS)
 		get_calls[nget] = (struct reg_call){ vp, vtl, name, { 0, 0 } };
@@ -79,7 +80,8 @@ static uint16_t f_get_vp_register(void *h, unsigned int vp, unsigned int vtl, ui
 	return reg_status;
 }
 
-static uint16_t f_set_vp_register(void *h, unsigned int vp, unsigned int vtl, uint32_t name, const uint64_t v[2])
+static uint16_t f_set_vp_register(void *h, unsigned int vp, unsigned int vtl, unsigned int caller_vtl, uint32_t name,
+				  const uint64_t v[2])
 {
 	if (nset < MAX_CALLS)
 		set_calls[nset] = (struct reg_call){ vp, vtl, name, { v[0], v[1] } };
