@@ -91,13 +91,22 @@ static void calibrate_tsc(struct vm *vm, uint64_t *tsc_hz)
  * MSRs KVM must hand to kvsm: the synthetic ones in every VTL; in VTLs >= 1
  * also the local APIC's (IA32_APIC_BASE, TSC deadline, x2APIC), which kvsm
  * emulates there. A zero bitmap bit denies KVM the access: it exits.
+ *
+ * KVM never applies a filter to the x2APIC range 0x800-0x8ff; in a VM without
+ * an in-kernel APIC (VTL >= 1) it takes those MSRs as invalid, and only
+ * KVM_MSR_EXIT_REASON_INVAL brings them to user space (else the guest gets
+ * #GP). With it, every other invalid MSR access of those VTLs comes to kvsm
+ * too, which answers #GP for each one it does not own (hyperv_handle_msr).
  */
 static void set_msr_filter(struct vm *vm, unsigned int vtl)
 {
 	static uint8_t deny[HV_MSR_RANGE_SIZE / 8], mtrr_writes[0x100 / 8];
 	const uint32_t w = KVM_MSR_FILTER_WRITE;
 	const uint32_t rw = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE;
-	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR, .args[0] = KVM_MSR_EXIT_REASON_FILTER };
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X86_USER_SPACE_MSR,
+		.args[0] = KVM_MSR_EXIT_REASON_FILTER | (vtl > 0 ? KVM_MSR_EXIT_REASON_INVAL : 0),
+	};
 	struct kvm_msr_filter f = {
 		.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
 		.ranges = {
@@ -220,6 +229,11 @@ void hyperv_handle_msr(struct vcpu *cpu)
 		return;
 	}
 	if (run->msr.index == MSR_IA32_TSC || run->msr.index == MSR_IA32_TSC_ADJUST) {
+		run->msr.error = 1;
+		return;
+	}
+	/* An MSR KVM found invalid and kvsm does not own either: #GP, as on hardware. */
+	if (run->msr.index - HV_MSR_RANGE_BASE >= HV_MSR_RANGE_SIZE) {
 		run->msr.error = 1;
 		return;
 	}

@@ -89,6 +89,9 @@ guest vsm-smp 1 96 "" --vtls 2 --smp 4 $G/vsm_smp.elf
 guest vsm-vtl2 1 75 "" --vtls 3 $G/vsm_vtl2.elf
 guest vsm-synic 1 87 "" --vtls 2 --testdev $G/vsm_synic.elf
 guest vsm-events 1 96 "" --vtls 2 $G/vsm_events.elf
+# VTL1 in x2APIC mode: its MSRs reach kvsm only as KVM_MSR_EXIT_REASON_INVAL exits.
+guest vsm-x2apic-smp2 1 64 "" --vtls 2 --smp 2 $G/vsm_x2apic.elf -- cpus=2
+guest vsm-x2apic-smp4 1 80 "" --vtls 2 --smp 4 $G/vsm_x2apic.elf -- cpus=4
 
 # The same VMM built with ThreadSanitizer, on guests where many threads meet (VPs, timers, requests).
 tsan() {
