@@ -11,6 +11,7 @@
 
 #include "guest_mem.h"
 #include "lapic.h"
+#include "vina_watch.h"
 
 struct vm;
 struct vcpu_request;
@@ -46,6 +47,7 @@ struct vcpu {
 	timer_t autoeoi_timer;
 	timer_t apic_timer;		/* earliest user-space APIC timer deadline of this VP (vtl_irq.c) */
 	uint64_t apic_timer_armed;	/* the deadline it is armed for, 0 = none */
+	struct vina_watch vina;		/* VTL0 interrupts to report through VINA (vina_watch.c) */
 };
 
 void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index);

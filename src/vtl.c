@@ -3,6 +3,7 @@
 #include "vcpu.h"
 #include "vm.h"
 #include "vtl_regs.h"
+#include "vina_watch.h"
 #include "hv/tlfs.h"
 
 #include <string.h>
@@ -115,6 +116,8 @@ void vtl_switch(struct vcpu *cpu, unsigned int to)
 	b->run->immediate_exit |= a->run->immediate_exit;
 	a->run->immediate_exit = 0;
 	stat_inc(&cpu->vm->stats, STAT_VTL_SWITCH);	/* traced with its reason by the core (vsm.c) */
+	if (cpu->vtl == 0)
+		vina_watch_start(cpu);
 	cpu->vtl = to;
 	cpu->fd = b->fd;
 	cpu->run = b->run;

@@ -3,6 +3,7 @@
 #include "vcpu.h"
 #include "vm.h"
 #include "vtl.h"
+#include "vina_watch.h"
 
 #include <string.h>
 #include <sys/ioctl.h>
@@ -82,7 +83,15 @@ void vtl_irq_init(struct vcpu *cpu)
 		vcpu_create_kick_timer(cpu, &cpu->apic_timer);
 }
 
-/* Fire due APIC timers; keep the VP's host timer armed for the earliest remaining deadline. */
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	return !a ? b : !b ? a : a < b ? a : b;
+}
+
+/*
+ * Fire due APIC timers and look for VTL0 interrupts VINA should report; keep
+ * the VP's host timer armed for the earliest remaining deadline of either.
+ */
 static void run_timers(struct vcpu *cpu)
 {
 	uint64_t next = 0, now = monotonic_ns();
@@ -95,9 +104,10 @@ static void run_timers(struct vcpu *cpu)
 			lapic_timer_expired(a);
 			d = lapic_timer_deadline(a);
 		}
-		if (d && (!next || d < next))
-			next = d;
+		next = earliest(next, d);
 	}
+	vina_watch_poll(cpu, now);
+	next = earliest(next, vina_watch_next(cpu));
 	if (next != cpu->apic_timer_armed) {
 		struct itimerspec its = { .it_value = { .tv_sec = (time_t)(next / 1000000000u),
 							.tv_nsec = (long)(next % 1000000000u) } };
@@ -127,7 +137,7 @@ bool vtl_irq_may_wake(struct vcpu *cpu)
 }
 
 /* spec 4.4: the highest VTL above the running one with a deliverable interrupt takes the VP. */
-static void preempt(struct vcpu *cpu)
+static bool preempt(struct vcpu *cpu)
 {
 	unsigned int enabled = hv_vp_enabled_vtls(cpu->vm->hv, cpu->index);
 
@@ -137,8 +147,9 @@ static void preempt(struct vcpu *cpu)
 		vtl_switch(cpu, h);
 		hv_vtl_enter_for_interrupt(cpu->vm->hv, cpu->index, h);
 		stat_inc(&cpu->vm->stats, STAT_VTL_INTERRUPT_ENTRY);
-		return;
+		return true;
 	}
+	return false;
 }
 
 /*
@@ -191,7 +202,8 @@ void vtl_irq_prepare_run(struct vcpu *cpu)
 {
 	if (cpu->vm->opts->vtls > 1) {
 		run_timers(cpu);
-		preempt(cpu);
+		if (preempt(cpu))
+			run_timers(cpu);	/* the entered VTL may want VINA: look now, arm for the next look */
 	}
 	if (cpu->vtl > 0)
 		inject(cpu);

@@ -139,6 +139,13 @@ void hv_vtl_enter_for_interrupt(struct hv_partition *p, unsigned int vp, unsigne
  * assert VINA in the active VTL if it is enabled (TLFS 15.x, spec 4.4).
  */
 void hv_vina_notify(struct hv_partition *p, unsigned int vp, unsigned int lower);
+/*
+ * Whether a VINA notification would have an effect now: vp runs a VTL above
+ * VTL0 that enabled VINA and has not got VinaAsserted set. A VMM whose lower
+ * VTLs have interrupt sources it does not see (an in-kernel APIC) looks for
+ * them only then.
+ */
+bool hv_vina_wanted(struct hv_partition *p, unsigned int vp);
 /* Whether a synthetic timer of (vp, vtl) is armed or has an expiry waiting: it may still interrupt. */
 bool hv_vp_timer_armed(struct hv_partition *p, unsigned int vp, unsigned int vtl);
 /* Whether the higher VTL of vp let a lower VTL start APs (DenyLowerVtlStartup). */

@@ -147,6 +147,17 @@ void hv_vina_notify(struct hv_partition *p, unsigned int vp, unsigned int lower)
 		p->ops->raise_irq(p->host, vp, active, (uint8_t)(vina & HV_VINA_VECTOR_MASK), vina & HV_VINA_AUTO_EOI);
 }
 
+bool hv_vina_wanted(struct hv_partition *p, unsigned int vp)
+{
+	unsigned int active = hv_vp_active_vtl(p, vp);
+	uint8_t *page;
+
+	if (!active || !(__atomic_load_n(&p->vps[vp].vsm.vina[active], __ATOMIC_ACQUIRE) & HV_VINA_ENABLED))
+		return false;
+	page = assist_page(p, vp, active);
+	return page && !(__atomic_load_n(page + HV_VP_ASSIST_VINA_STATUS, __ATOMIC_ACQUIRE) & 1);
+}
+
 bool hv_lower_vtl_startup_denied(const struct hv_partition *p, unsigned int caller_vtl)
 {
 	for (unsigned int v = caller_vtl + 1; v < HV_MAX_VTLS; v++)

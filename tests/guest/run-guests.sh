@@ -89,6 +89,9 @@ guest vsm-smp 1 96 "" --vtls 2 --smp 4 $G/vsm_smp.elf
 guest vsm-vtl2 1 75 "" --vtls 3 $G/vsm_vtl2.elf
 guest vsm-synic 1 87 "" --vtls 2 --testdev $G/vsm_synic.elf
 guest vsm-events 1 96 "" --vtls 2 $G/vsm_events.elf
+# VINA for VTL0's in-kernel interrupt sources (its APIC timer; an IPI from another VP).
+guest vsm-vina-smp1 1 10 "VINA latency, VTL0 timer expiry" --vtls 2 $G/vsm_vina.elf -- cpus=1
+guest vsm-vina-smp2 1 17 "VINA latency, VTL0 IPI" --vtls 2 --smp 2 $G/vsm_vina.elf -- cpus=2
 # VTL1 in x2APIC mode: its MSRs reach kvsm only as KVM_MSR_EXIT_REASON_INVAL exits.
 guest vsm-x2apic-smp2 1 64 "" --vtls 2 --smp 2 $G/vsm_x2apic.elf -- cpus=2
 guest vsm-x2apic-smp4 1 80 "" --vtls 2 --smp 4 $G/vsm_x2apic.elf -- cpus=4
