@@ -92,6 +92,8 @@ guest vsm-events 1 96 "" --vtls 2 $G/vsm_events.elf
 # VINA for VTL0's in-kernel interrupt sources (its APIC timer; an IPI from another VP).
 guest vsm-vina-smp1 1 10 "VINA latency, VTL0 timer expiry" --vtls 2 $G/vsm_vina.elf -- cpus=1
 guest vsm-vina-smp2 1 17 "VINA latency, VTL0 IPI" --vtls 2 --smp 2 $G/vsm_vina.elf -- cpus=2
+# Hostile VTL0: bad start contexts, an EnableVpVtl race, a GetVpRegisters ring on 4 VPs, timer storms.
+guest vsm-hostile 1 20 "" --vtls 2 --smp 4 $G/vsm_hostile.elf
 # VTL1 in x2APIC mode: its MSRs reach kvsm only as KVM_MSR_EXIT_REASON_INVAL exits.
 guest vsm-x2apic-smp2 1 64 "" --vtls 2 --smp 2 $G/vsm_x2apic.elf -- cpus=2
 guest vsm-x2apic-smp4 1 80 "" --vtls 2 --smp 4 $G/vsm_x2apic.elf -- cpus=4
