@@ -92,7 +92,8 @@ static void in_vtl1_status(void)
 	wrmsr(LSTAR, 0x2222000);
 	vsm_get_reg(~1u, 0, HV_REG_VSM_PARTITION_CONFIG, &v);
 	seen[7] = v;
-	seen[8] = vsm_set_reg(~1u, 0, HV_REG_VSM_PARTITION_CONFIG, 0x40 | 0x1f);	/* DenyLowerVtlStartup, protection RWX */
+	/* DenyLowerVtlStartup, EnableVtlProtection with DefaultVtlProtectionMask R|W|KX (= RWX without MBEC) */
+	seen[8] = vsm_set_reg(~1u, 0, HV_REG_VSM_PARTITION_CONFIG, 0x40 | 0x0f);
 	seen[9] = vsm_set_reg(~1u, 0, HV_REG_VSM_PARTITION_CONFIG, 0x40 | 0x3);		/* write-once: refused */
 	seen[10] = vsm_set_reg(~1u, HV_INPUT_VTL(0), HV_REG_LSTAR, 0x3333000);		/* VTL1 writes VTL0's */
 	seen[11] = vsm_get_reg(~1u, 0, HV_REG_VSM_VP_SECURE_CONFIG_VTL0, &v);
