@@ -17,19 +17,10 @@ bool guest_range_is_ram(uint64_t size, uint64_t gpa, uint64_t len)
 	return gpa >= GUEST_HIGH_RAM_BASE && gpa + len <= GUEST_HIGH_RAM_BASE + high;
 }
 
-void guest_mem_init(struct guest_mem *gm, uint64_t size)
+/* A mapping of all guest RAM, 2 MiB aligned (THP-friendly). */
+static uint8_t *map_ram(struct guest_mem *gm)
 {
-	*gm = (struct guest_mem){ .size = size };
-	gm->memfd = memfd_create("kvsm-ram", MFD_CLOEXEC);
-	if (gm->memfd < 0)
-		die_errno(KVSM_EXIT_HOST, "memfd_create");
-	if (ftruncate(gm->memfd, (off_t)size))
-		die_errno(KVSM_EXIT_HOST, "cannot size guest RAM to %llu bytes", (unsigned long long)size);
-}
-
-void guest_mem_map_view(struct guest_mem *gm, unsigned int vtl)
-{
-	/* Over-reserve so the view can start on a 2 MiB boundary (THP-friendly). */
+	/* Over-reserve so the mapping can start on a 2 MiB boundary. */
 	uint64_t span = gm->size + HUGE_2M;
 	uint8_t *res, *base;
 
@@ -44,15 +35,28 @@ void guest_mem_map_view(struct guest_mem *gm, unsigned int vtl)
 	if (mmap(base, gm->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, gm->memfd, 0) == MAP_FAILED)
 		die_errno(KVSM_EXIT_HOST, "cannot map guest RAM");
 	madvise(base, gm->size, MADV_HUGEPAGE);	/* advisory: fine if shmem THP is off */
-	gm->view[vtl] = base;
+	return base;
 }
 
-void *guest_mem_ptr(const struct guest_mem *gm, unsigned int vtl, uint64_t gpa, uint64_t len)
+void guest_mem_init(struct guest_mem *gm, uint64_t size)
 {
-	uint64_t off;
+	*gm = (struct guest_mem){ .size = size };
+	gm->memfd = memfd_create("kvsm-ram", MFD_CLOEXEC);
+	if (gm->memfd < 0)
+		die_errno(KVSM_EXIT_HOST, "memfd_create");
+	if (ftruncate(gm->memfd, (off_t)size))
+		die_errno(KVSM_EXIT_HOST, "cannot size guest RAM to %llu bytes", (unsigned long long)size);
+	gm->priv = map_ram(gm);
+}
 
-	if (vtl >= KVSM_MAX_VTLS || !gm->view[vtl] || !guest_range_is_ram(gm->size, gpa, len))
+void guest_mem_map_view(struct guest_mem *gm, unsigned int vtl)
+{
+	gm->view[vtl] = map_ram(gm);
+}
+
+void *guest_mem_priv(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	if (!guest_range_is_ram(gm->size, gpa, len))
 		return NULL;
-	off = gpa < GUEST_HIGH_RAM_BASE ? gpa : gpa - GUEST_HIGH_RAM_BASE + GUEST_LOW_RAM_MAX;
-	return gm->view[vtl] + off;
+	return gm->priv + (gpa < GUEST_HIGH_RAM_BASE ? gpa : gpa - GUEST_HIGH_RAM_BASE + GUEST_LOW_RAM_MAX);
 }

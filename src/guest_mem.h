@@ -1,5 +1,8 @@
 /*
- * Guest RAM: one memfd, one host mapping ("view") of it per VTL.
+ * Guest RAM: one memfd, one host mapping ("view") of it per VTL for that
+ * VTL's KVM VM, and one more ("priv") for kvsm itself. Protections of a VTL
+ * apply to its view only; kvsm reads and writes guest memory through priv,
+ * which nothing ever changes, so it cannot fault there.
  *
  * Guest-physical layout (as on a PC): RAM from 0 up to 3 GiB, the rest of RAM
  * from 4 GiB up, leaving [3 GiB, 4 GiB) for MMIO (LAPIC, IOAPIC). The memfd
@@ -20,6 +23,7 @@ struct guest_mem {
 	int memfd;
 	uint64_t size;				/* bytes of RAM */
 	uint8_t *view[KVSM_MAX_VTLS];		/* host mapping per VTL, NULL if absent */
+	uint8_t *priv;				/* kvsm's own mapping */
 };
 
 static inline uint64_t guest_low_ram(uint64_t size)
@@ -40,7 +44,7 @@ void guest_mem_init(struct guest_mem *gm, uint64_t size);
 /* Map the view used by one VTL (2 MiB aligned, transparent hugepages advised). */
 void guest_mem_map_view(struct guest_mem *gm, unsigned int vtl);
 
-/* Host pointer for [gpa, gpa + len) in a VTL's view, or NULL if not all RAM. */
-void *guest_mem_ptr(const struct guest_mem *gm, unsigned int vtl, uint64_t gpa, uint64_t len);
+/* kvsm's own host address of RAM [gpa, gpa + len), or NULL if not all of it is RAM. */
+void *guest_mem_priv(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 
 #endif

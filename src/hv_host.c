@@ -20,12 +20,12 @@
 #include <time.h>
 #include <x86intrin.h>
 
-static void *host_guest_ptr(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
+/* kvsm's own mapping of RAM: no VTL protections yet, so every VTL may read and write all of it. */
+static void *host_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
 {
 	struct vm *vm = host;
 
-	(void)write;	/* no VTL protections yet: every VTL sees RAM read-write */
-	return guest_mem_ptr(&vm->mem, vtl, gpa, len);
+	return guest_mem_priv(&vm->mem, gpa, len);
 }
 
 /*
@@ -292,7 +292,7 @@ static uint16_t host_start_vp(void *host, unsigned int vp, unsigned int vtl, con
 }
 
 const struct hv_host_ops kvm_hv_ops = {
-	.guest_ptr = host_guest_ptr,
+	.guest_access = host_guest_access,
 	.raise_irq = host_raise_irq,
 	.flush_tlb = host_flush_tlb,
 	.guest_tsc = host_guest_tsc,

@@ -137,9 +137,9 @@ void vm_init(struct vm *vm, const struct run_opts *opts)
 	free(cpuid);
 }
 
-static void *vtl0_ram(void *ctx, uint64_t gpa, uint64_t len)
+static void *guest_ram(void *ctx, uint64_t gpa, uint64_t len)
 {
-	return guest_mem_ptr(ctx, 0, gpa, len);
+	return guest_mem_priv(ctx, gpa, len);
 }
 
 void vm_load_kernel(struct vm *vm, const struct kernel_image *img, const uint8_t *buf, const char *cmdline)
@@ -148,8 +148,8 @@ void vm_load_kernel(struct vm *vm, const struct kernel_image *img, const uint8_t
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 
-	kernel_copy(img, buf, vtl0_ram, &vm->mem);
-	multiboot_build_info(guest_mem_ptr(&vm->mem, 0, MBI_GPA, MBI_AREA_END - MBI_GPA), vm->mem.size,
+	kernel_copy(img, buf, guest_ram, &vm->mem);
+	multiboot_build_info(guest_mem_priv(&vm->mem, MBI_GPA, MBI_AREA_END - MBI_GPA), vm->mem.size,
 			     cmdline);
 	if (ioctl(bsp->fd, KVM_GET_SREGS, &sregs))
 		die_errno(KVSM_EXIT_HOST, "KVM_GET_SREGS");

@@ -18,11 +18,14 @@ struct hv_partition;
 /* What the core needs from the VMM. All calls may come from any VP thread or the timer thread. */
 struct hv_host_ops {
 	/*
-	 * Host address of guest-physical [gpa, gpa + len) as seen by VTL vtl
+	 * Host address of guest-physical [gpa, gpa + len) as VTL vtl sees it,
 	 * for a read (write = false) or write, or NULL if that is not plain RAM
-	 * or the VTL may not access it that way. len never crosses a page.
+	 * or the VTL may not access it that way. len never crosses a page. The
+	 * address must lie in a mapping of the host's own that the guest's
+	 * memory protections never change (the core must not fault there); the
+	 * core uses it only within the current call.
 	 */
-	void *(*guest_ptr)(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write);
+	void *(*guest_access)(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write);
 	/*
 	 * Deliver a fixed, edge-triggered interrupt to the local APIC of (vp, vtl).
 	 * auto_eoi: the guest will not EOI it (SynIC AutoEOI), so it must not

@@ -123,11 +123,21 @@ uint64_t hv_ref_time(const struct hv_partition *p);
 /* Write the reference TSC page of a VTL if its MSR enables one. */
 void hv_reftime_update_page(struct hv_partition *p, unsigned int vtl, uint64_t msr);
 
-/* Host pointer to a whole guest page (gpa page-aligned) for VTL vtl, or NULL. */
-static inline void *hv_page_ptr(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, bool write)
-{
-	return p->ops->guest_ptr(p->host, vtl, gpa & ~(uint64_t)(HV_PAGE_SIZE - 1), HV_PAGE_SIZE, write);
-}
+/*
+ * guest.c: guest memory as VTL vtl may access it. false: some byte is not
+ * RAM, or not accessible to vtl that way; nothing was read or written then
+ * (for multi-page copies: nothing after the first refused page).
+ */
+bool hv_guest_accessible(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, size_t len, bool write);
+bool hv_read_guest(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, void *buf, size_t len);
+bool hv_write_guest(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, const void *buf, size_t len);
+bool hv_guest_zero_page(const struct hv_partition *p, unsigned int vtl, uint64_t gpa);
+/* Atomic (sequentially consistent) accesses to the fields the guest updates concurrently. */
+bool hv_guest_fetch_or8(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, uint8_t bits, uint8_t *old);
+bool hv_guest_and8(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, uint8_t bits);
+bool hv_guest_load8(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, uint8_t *val);
+bool hv_guest_load32(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, uint32_t *val);
+bool hv_guest_store32(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, uint32_t val);
 
 /* synic.c. The MSR handlers and post/signal take the VP lock themselves: call them without it. */
 void hv_synic_init(struct hv_synic *s);

@@ -122,10 +122,8 @@ static void write_output(struct hv_partition *p, struct hv_vp *vp, unsigned int 
 	if (to <= from)
 		return;
 	if (!fast) {
-		uint8_t *dst = p->ops->guest_ptr(p->host, vtl, cs->out_gpa + from, to - from, true);
-
-		if (dst)	/* checked writable before the call ran */
-			memcpy(dst, vp->hc_out + from, to - from);
+		/* Checked writable before the call ran; a protection change since then drops the output. */
+		hv_write_guest(p, vtl, cs->out_gpa + from, vp->hc_out + from, to - from);
 		return;
 	}
 	if (!cs->xmm_loaded) {
@@ -185,14 +183,9 @@ static uint16_t fetch_input(struct hv_partition *p, struct hv_vp *vp, unsigned i
 	st = check_blocks(p, cs->in_gpa, in->in_size, cs->out_gpa, in->out_size);
 	if (st)
 		return st;
-	if (in->in_size) {
-		const uint8_t *src = p->ops->guest_ptr(p->host, vtl, cs->in_gpa, in->in_size, false);
-
-		if (!src)
-			return HV_STATUS_INVALID_HYPERCALL_INPUT;	/* not RAM (KVM's answer too) */
-		memcpy(vp->hc_in, src, in->in_size);
-	}
-	if (in->out_size && !p->ops->guest_ptr(p->host, vtl, cs->out_gpa, in->out_size, true))
+	if (in->in_size && !hv_read_guest(p, vtl, cs->in_gpa, vp->hc_in, in->in_size))
+		return HV_STATUS_INVALID_HYPERCALL_INPUT;	/* not RAM (KVM's answer too) */
+	if (in->out_size && !hv_guest_accessible(p, vtl, cs->out_gpa, in->out_size, true))
 		return HV_STATUS_INVALID_HYPERCALL_INPUT;
 	return HV_STATUS_SUCCESS;
 }

@@ -27,8 +27,11 @@ static const uint8_t thunks[] = {
 
 _Static_assert(sizeof(thunks) == 0x32, "thunk offsets follow the TLFS layout");
 
-void hv_hypercall_page_fill(uint8_t *page)
+bool hv_hypercall_page_fill(const struct hv_partition *p, unsigned int vtl, uint64_t gpa)
 {
+	uint8_t page[HV_PAGE_SIZE];
+
 	memcpy(page, thunks, sizeof(thunks));
 	memset(page + sizeof(thunks), 0xCC, HV_PAGE_SIZE - sizeof(thunks));	/* int3: catch stray jumps */
+	return hv_write_guest(p, vtl, gpa, page, sizeof(page));
 }

@@ -152,7 +152,6 @@ enum hv_msr_result hv_msr_read(struct hv_partition *p, unsigned int vp, unsigned
 static bool write_hypercall(struct hv_partition *p, unsigned int vtl, uint64_t val)
 {
 	uint64_t old = p->vtl[vtl].hypercall;
-	uint8_t *page;
 
 	if (old & HV_MSR_HYPERCALL_LOCKED)
 		return false;
@@ -161,12 +160,9 @@ static bool write_hypercall(struct hv_partition *p, unsigned int vtl, uint64_t v
 	val = (val & (GPN_MASK | HV_MSR_HYPERCALL_ENABLE | HV_MSR_HYPERCALL_LOCKED)) | (old & 0xffcull);
 	if (!p->vtl[vtl].guest_os_id)
 		val &= ~HV_MSR_HYPERCALL_ENABLE;
-	if ((val & HV_MSR_HYPERCALL_ENABLE) &&
-	    (!(old & HV_MSR_HYPERCALL_ENABLE) || ((old ^ val) & GPN_MASK))) {
-		page = hv_page_ptr(p, vtl, val & GPN_MASK, true);
-		if (page)		/* a GPA that is not RAM leaves the page inaccessible */
-			hv_hypercall_page_fill(page);
-	}
+	/* A GPA that is not RAM leaves the page inaccessible. */
+	if ((val & HV_MSR_HYPERCALL_ENABLE) && (!(old & HV_MSR_HYPERCALL_ENABLE) || ((old ^ val) & GPN_MASK)))
+		hv_hypercall_page_fill(p, vtl, val & GPN_MASK);
 	p->vtl[vtl].hypercall = val;
 	return true;
 }
@@ -175,15 +171,11 @@ static bool write_hypercall(struct hv_partition *p, unsigned int vtl, uint64_t v
 static bool write_vp_assist(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint64_t val)
 {
 	uint64_t *reg = &p->vps[vp].vtl[vtl].vp_assist;
-	uint8_t *page;
 
 	if ((val & ~(GPN_MASK | HV_MSR_PAGE_ENABLE)) || !gpa_in_space(p, val))
 		return false;
-	if ((val & HV_MSR_PAGE_ENABLE) && (!(*reg & HV_MSR_PAGE_ENABLE) || ((*reg ^ val) & GPN_MASK))) {
-		page = hv_page_ptr(p, vtl, val & GPN_MASK, true);
-		if (page)
-			memset(page, 0, HV_PAGE_SIZE);
-	}
+	if ((val & HV_MSR_PAGE_ENABLE) && (!(*reg & HV_MSR_PAGE_ENABLE) || ((*reg ^ val) & GPN_MASK)))
+		hv_guest_zero_page(p, vtl, val & GPN_MASK);
 	*reg = val;
 	return true;
 }

@@ -5,6 +5,7 @@
  */
 #include "hv_internal.h"
 
+#include <stddef.h>
 #include <string.h>
 
 void hv_reftime_init(struct hv_partition *p)
@@ -25,15 +26,14 @@ uint64_t hv_ref_time(const struct hv_partition *p)
 
 void hv_reftime_update_page(struct hv_partition *p, unsigned int vtl, uint64_t msr)
 {
-	struct hv_reference_tsc_page *pg;
+	uint64_t gpa = msr & ~(uint64_t)(HV_PAGE_SIZE - 1);
 
-	if (!(msr & HV_MSR_PAGE_ENABLE))
+	/* Not RAM: the page is inaccessible, as the TLFS allows. */
+	if (!(msr & HV_MSR_PAGE_ENABLE) || !hv_guest_zero_page(p, vtl, gpa))
 		return;
-	pg = hv_page_ptr(p, vtl, msr & ~(uint64_t)(HV_PAGE_SIZE - 1), true);
-	if (!pg)
-		return;		/* not RAM: the page is inaccessible, as the TLFS allows */
-	memset(pg, 0, HV_PAGE_SIZE);
-	pg->tsc_scale = p->tsc_scale;
-	pg->tsc_offset = p->tsc_offset;
-	__atomic_store_n(&pg->tsc_sequence, 1, __ATOMIC_RELEASE);	/* valid; never changes afterwards */
+	hv_write_guest(p, vtl, gpa + offsetof(struct hv_reference_tsc_page, tsc_scale), &p->tsc_scale,
+		       sizeof(p->tsc_scale));
+	hv_write_guest(p, vtl, gpa + offsetof(struct hv_reference_tsc_page, tsc_offset), &p->tsc_offset,
+		       sizeof(p->tsc_offset));
+	hv_guest_store32(p, vtl, gpa, 1);	/* TscSequence last: valid, and never changes afterwards */
 }

@@ -15,6 +15,7 @@
  */
 #include "hv_internal.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* SINTx bits the guest may change; the rest (15:8, 63:19) are RsvdP. */
@@ -56,32 +57,27 @@ void hv_synic_raise_sint(struct hv_partition *p, unsigned int vp, unsigned int v
 /* Zero an overlay page when it is enabled or moved; a GPFN that is not RAM leaves it inaccessible. */
 static void zero_page_on_enable(struct hv_partition *p, unsigned int vtl, uint64_t old, uint64_t val)
 {
-	void *pg;
-
 	if (!(val & HV_MSR_PAGE_ENABLE))
 		return;
 	if ((old & HV_MSR_PAGE_ENABLE) && PAGE_GPA(old) == PAGE_GPA(val))
 		return;
-	pg = hv_page_ptr(p, vtl, PAGE_GPA(val), true);
-	if (pg)
-		memset(pg, 0, HV_PAGE_SIZE);
+	hv_guest_zero_page(p, vtl, PAGE_GPA(val));
 }
 
 uint16_t hv_synic_place_message_locked(struct hv_partition *p, unsigned int vp, unsigned int vtl,
 				       unsigned int sint, const struct hv_message *msg)
 {
 	struct hv_synic *s = synic_of(p, vp, vtl);
-	struct hv_message *slot;
-	uint8_t *page;
+	uint64_t slot = PAGE_GPA(s->simp) + sint * HV_MESSAGE_SIZE;
+	uint32_t type;
+	uint8_t old;
 
 	if (!(s->scontrol & 1) || !(s->simp & HV_MSR_PAGE_ENABLE))
 		return HV_STATUS_INVALID_SYNIC_STATE;
-	page = hv_page_ptr(p, vtl, PAGE_GPA(s->simp), true);
-	if (!page)
-		return HV_STATUS_INVALID_SYNIC_STATE;
-	slot = (struct hv_message *)(page + sint * HV_MESSAGE_SIZE);
+	if (!hv_guest_load32(p, vtl, slot + offsetof(struct hv_message, message_type), &type))
+		return HV_STATUS_INVALID_SYNIC_STATE;	/* the SIMP is not RAM */
 
-	if (__atomic_load_n(&slot->message_type, __ATOMIC_ACQUIRE) != HVMSG_NONE) {
+	if (type != HVMSG_NONE) {
 		/*
 		 * Busy: set MessagePending first, then look at MessageType
 		 * again. The guest clears MessageType, then (after a full
@@ -89,18 +85,17 @@ uint16_t hv_synic_place_message_locked(struct hv_partition *p, unsigned int vp, 
 		 * sides always sees the other's write, so a message never
 		 * waits for an EOM that the guest will not send.
 		 */
-		__atomic_fetch_or(&slot->message_flags, HV_MESSAGE_FLAG_PENDING, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&slot->message_type, __ATOMIC_SEQ_CST) != HVMSG_NONE)
+		hv_guest_fetch_or8(p, vtl, slot + offsetof(struct hv_message, message_flags), HV_MESSAGE_FLAG_PENDING,
+				   &old);
+		if (!hv_guest_load32(p, vtl, slot + offsetof(struct hv_message, message_type), &type) ||
+		    type != HVMSG_NONE)
 			return HV_STATUS_INSUFFICIENT_BUFFERS;
 	}
 
-	/* The slot is ours until MessageType becomes non-zero: fill it, then publish. */
-	slot->payload_size = msg->payload_size;
-	slot->message_flags = msg->message_flags;
-	slot->reserved = msg->reserved;
-	slot->origination_id = msg->origination_id;
-	memcpy(slot->payload, msg->payload, sizeof(slot->payload));
-	__atomic_store_n(&slot->message_type, msg->message_type, __ATOMIC_RELEASE);
+	/* The slot is ours until MessageType becomes non-zero: fill the rest, then publish. */
+	hv_write_guest(p, vtl, slot + offsetof(struct hv_message, payload_size), &msg->payload_size,
+		       HV_MESSAGE_SIZE - offsetof(struct hv_message, payload_size));
+	hv_guest_store32(p, vtl, slot + offsetof(struct hv_message, message_type), msg->message_type);
 
 	hv_synic_raise_sint(p, vp, vtl, s->sint[sint]);
 	return HV_STATUS_SUCCESS;
@@ -180,7 +175,7 @@ uint16_t hv_synic_signal_event(struct hv_partition *p, unsigned int vp, unsigned
 			       unsigned int flag)
 {
 	struct hv_synic *s;
-	uint8_t *page, old, bit;
+	uint8_t old, bit;
 	uint16_t st = HV_STATUS_SUCCESS;
 
 	if (!valid_target(p, vp, vtl))
@@ -194,15 +189,13 @@ uint16_t hv_synic_signal_event(struct hv_partition *p, unsigned int vp, unsigned
 		st = HV_STATUS_INVALID_SYNIC_STATE;
 		goto out;
 	}
-	page = hv_page_ptr(p, vtl, PAGE_GPA(s->siefp), true);
-	if (!page) {
-		st = HV_STATUS_INVALID_SYNIC_STATE;
-		goto out;
-	}
 	/* SIEFP = uint8 flags[16][256]: flag n of SINT x is bit n % 8 of byte x * 256 + n / 8. */
 	bit = (uint8_t)(1u << (flag % 8));
-	old = __atomic_fetch_or(&page[sint * (HV_PAGE_SIZE / HV_SYNIC_SINT_COUNT) + flag / 8], bit,
-				__ATOMIC_SEQ_CST);
+	if (!hv_guest_fetch_or8(p, vtl, PAGE_GPA(s->siefp) + sint * (HV_PAGE_SIZE / HV_SYNIC_SINT_COUNT) + flag / 8,
+				bit, &old)) {
+		st = HV_STATUS_INVALID_SYNIC_STATE;	/* the SIEFP is not RAM */
+		goto out;
+	}
 	if (!(old & bit))
 		hv_synic_raise_sint(p, vp, vtl, s->sint[sint]);	/* only a 0 -> 1 transition interrupts */
 out:

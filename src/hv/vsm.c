@@ -11,13 +11,12 @@
 
 #define VTL_BIT(v) (1u << (v))
 
-static uint8_t *assist_page(struct hv_partition *p, unsigned int vp, unsigned int vtl)
+/* GPA of the VP assist page of (vp, vtl), or 0 when it is disabled. */
+static uint64_t assist_page(const struct hv_partition *p, unsigned int vp, unsigned int vtl)
 {
 	uint64_t msr = p->vps[vp].vtl[vtl].vp_assist;
 
-	if (!(msr & HV_MSR_PAGE_ENABLE))
-		return NULL;
-	return hv_page_ptr(p, vtl, msr, true);
+	return msr & HV_MSR_PAGE_ENABLE ? msr & ~(uint64_t)(HV_PAGE_SIZE - 1) : 0;
 }
 
 unsigned int hv_vp_active_vtl(const struct hv_partition *p, unsigned int vp)
@@ -49,10 +48,10 @@ int hv_input_vtl(uint8_t input_vtl, unsigned int caller)
 static void enter_vtl(struct hv_partition *p, unsigned int vp, unsigned int to, uint32_t reason)
 {
 	/* A return resumes the lower VTL (reason 0): only calls and interrupts are entries. */
-	uint8_t *page = to > 0 && reason ? assist_page(p, vp, to) : NULL;
+	uint64_t page = to > 0 && reason ? assist_page(p, vp, to) : 0;
 
 	if (page)
-		__atomic_store_n((uint32_t *)(page + HV_VP_ASSIST_ENTRY_REASON), reason, __ATOMIC_RELEASE);
+		hv_guest_store32(p, to, page + HV_VP_ASSIST_ENTRY_REASON, reason);
 	hv_trace(p, "vp%u vtl%u -> vtl%u (%s)\n", vp, hv_vp_active_vtl(p, vp), to,
 		 reason == HV_VTL_ENTRY_VTL_CALL ? "VTL call" : reason == HV_VTL_ENTRY_INTERRUPT ? "interrupt" :
 		 "VTL return");
@@ -87,7 +86,7 @@ enum hv_hypercall_outcome hv_vtl_call_return(struct hv_partition *p, unsigned in
 	/* The thunks pass the input value in RCX (32-bit: EDX:EAX) and the control input in RAX (ECX). */
 	uint64_t control_input = r->long_mode ? r->rax : (uint32_t)r->rcx;
 	bool fast = control_input & 1;
-	uint8_t *page;
+	uint64_t page;
 	int to;
 
 	if (control != code || !hv_has_privilege(p, HV_ACCESS_VSM))
@@ -109,19 +108,16 @@ enum hv_hypercall_outcome hv_vtl_call_return(struct hv_partition *p, unsigned in
 
 		/* AutoReset clears VinaAsserted when this VTL is left (OVMM behaviour; spec 4.4). */
 		if (*vina & HV_VINA_AUTO_RESET)
-			__atomic_and_fetch(page + HV_VP_ASSIST_VINA_STATUS, (uint8_t)~1u, __ATOMIC_ACQ_REL);
-		if (!fast) {
-			if (r->long_mode) {
-				memcpy(&r->rax, page + HV_VP_ASSIST_RETURN_RAX, 8);
-				memcpy(&r->rcx, page + HV_VP_ASSIST_RETURN_RCX, 8);
-			} else {
-				uint32_t eax, ecx, edx;
+			hv_guest_and8(p, vtl, page + HV_VP_ASSIST_VINA_STATUS, (uint8_t)~1u);
+		/* Non-fast: the lower VTL's RAX/RCX (32-bit: EAX, ECX, EDX packed from offset 0x10). */
+		if (!fast && r->long_mode) {
+			hv_read_guest(p, vtl, page + HV_VP_ASSIST_RETURN_RAX, &r->rax, 8);
+			hv_read_guest(p, vtl, page + HV_VP_ASSIST_RETURN_RCX, &r->rcx, 8);
+		} else if (!fast) {
+			uint32_t e[3] = { 0, 0, 0 };
 
-				memcpy(&eax, page + 0x10, 4);
-				memcpy(&ecx, page + 0x14, 4);
-				memcpy(&edx, page + 0x18, 4);
-				r->rax = eax, r->rcx = ecx, r->rdx = edx;
-			}
+			hv_read_guest(p, vtl, page + HV_VP_ASSIST_RETURN_RAX, e, sizeof(e));
+			r->rax = e[0], r->rcx = e[1], r->rdx = e[2];
 		}
 	}
 	r->target_vtl = (unsigned int)to;
@@ -132,8 +128,8 @@ enum hv_hypercall_outcome hv_vtl_call_return(struct hv_partition *p, unsigned in
 void hv_vina_notify(struct hv_partition *p, unsigned int vp, unsigned int lower)
 {
 	unsigned int active = hv_vp_active_vtl(p, vp);
-	uint64_t vina;
-	uint8_t *page, old;
+	uint64_t vina, page;
+	uint8_t old;
 
 	if (active <= lower)
 		return;
@@ -142,20 +138,20 @@ void hv_vina_notify(struct hv_partition *p, unsigned int vp, unsigned int lower)
 	if (!(vina & HV_VINA_ENABLED) || !page)
 		return;
 	/* One VINA interrupt until the guest (or AutoReset) clears VinaAsserted. */
-	old = __atomic_fetch_or(page + HV_VP_ASSIST_VINA_STATUS, 1, __ATOMIC_ACQ_REL);
-	if (!(old & 1))
+	if (hv_guest_fetch_or8(p, active, page + HV_VP_ASSIST_VINA_STATUS, 1, &old) && !(old & 1))
 		p->ops->raise_irq(p->host, vp, active, (uint8_t)(vina & HV_VINA_VECTOR_MASK), vina & HV_VINA_AUTO_EOI);
 }
 
 bool hv_vina_wanted(struct hv_partition *p, unsigned int vp)
 {
 	unsigned int active = hv_vp_active_vtl(p, vp);
-	uint8_t *page;
+	uint64_t page;
+	uint8_t status;
 
 	if (!active || !(__atomic_load_n(&p->vps[vp].vsm.vina[active], __ATOMIC_ACQUIRE) & HV_VINA_ENABLED))
 		return false;
 	page = assist_page(p, vp, active);
-	return page && !(__atomic_load_n(page + HV_VP_ASSIST_VINA_STATUS, __ATOMIC_ACQUIRE) & 1);
+	return page && hv_guest_load8(p, active, page + HV_VP_ASSIST_VINA_STATUS, &status) && !(status & 1);
 }
 
 bool hv_lower_vtl_startup_denied(const struct hv_partition *p, unsigned int caller_vtl)

@@ -36,9 +36,9 @@ static struct kvm_segment flat_seg(uint16_t sel, uint8_t type, bool l, bool db)
 
 static void write_page_tables(struct guest_mem *gm)
 {
-	uint64_t *pml4 = guest_mem_ptr(gm, 0, BOOT_PML4_GPA, 4096);
-	uint64_t *pdpt = guest_mem_ptr(gm, 0, BOOT_PDPT_GPA, 4096);
-	uint64_t *pd = guest_mem_ptr(gm, 0, BOOT_PD_GPA, 4 * 4096);
+	uint64_t *pml4 = guest_mem_priv(gm, BOOT_PML4_GPA, 4096);
+	uint64_t *pdpt = guest_mem_priv(gm, BOOT_PDPT_GPA, 4096);
+	uint64_t *pd = guest_mem_priv(gm, BOOT_PD_GPA, 4 * 4096);
 
 	memset(pml4, 0, 4096);
 	memset(pdpt, 0, 4096);
@@ -55,7 +55,7 @@ void x86_boot_setup(struct guest_mem *gm, const struct kernel_image *img, struct
 	bool lm = img->kind == KERNEL_ELF64;
 	struct kvm_segment data = flat_seg(BOOT_SEL_DATA, 3, false, true);
 
-	memcpy(guest_mem_ptr(gm, 0, BOOT_GDT_GPA, sizeof(gdt)), gdt, sizeof(gdt));
+	memcpy(guest_mem_priv(gm, BOOT_GDT_GPA, sizeof(gdt)), gdt, sizeof(gdt));
 	s->gdt.base = BOOT_GDT_GPA;
 	s->gdt.limit = sizeof(gdt) - 1;
 	s->idt.base = 0;

@@ -17,7 +17,7 @@ static uint8_t ram[RAM_SIZE];
 static uint64_t xmm_regs[6][2];
 static uint64_t fake_tsc = 1000000;
 
-static void *f_guest_ptr(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
+static void *f_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
 {
 	if (gpa >= RAM_SIZE || len > RAM_SIZE - gpa)
 		return NULL;
@@ -52,7 +52,7 @@ static void f_get_xmm(void *h, unsigned int vp, uint64_t x[6][2]) { memcpy(x, xm
 static void f_set_xmm(void *h, unsigned int vp, const uint64_t x[6][2]) { memcpy(xmm_regs, x, sizeof(xmm_regs)); }
 
 static const struct hv_host_ops ops = {
-	.guest_ptr = f_guest_ptr, .raise_irq = f_raise_irq, .flush_tlb = f_flush_tlb,
+	.guest_access = f_guest_access, .raise_irq = f_raise_irq, .flush_tlb = f_flush_tlb,
 	.guest_tsc = f_guest_tsc, .vp_runtime = f_vp_runtime, .apic_msr = f_apic_msr,
 	.get_xmm = f_get_xmm, .set_xmm = f_set_xmm,
 	.get_vp_register = f_get_vp_register, .set_vp_register = f_set_vp_register,

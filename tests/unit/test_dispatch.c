@@ -38,7 +38,7 @@ static unsigned int nirqs;
 static unsigned int flushes, flush_caller;
 static uint64_t flush_mask[1];
 
-static void *f_guest_ptr(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
+static void *f_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
 {
 	if (gpa >= RAM_SIZE || len > RAM_SIZE - gpa)
 		return NULL;
@@ -104,7 +104,7 @@ static void f_set_xmm(void *host, unsigned int vp, const uint64_t x[6][2])
 }
 
 static const struct hv_host_ops ops = {
-	.guest_ptr = f_guest_ptr, .raise_irq = f_raise_irq, .flush_tlb = f_flush_tlb,
+	.guest_access = f_guest_access, .raise_irq = f_raise_irq, .flush_tlb = f_flush_tlb,
 	.guest_tsc = f_guest_tsc, .vp_runtime = f_vp_runtime, .apic_msr = f_apic_msr,
 	.get_vp_register = f_get_vp_register, .set_vp_register = f_set_vp_register,
 	.set_initial_context = f_set_initial_context, .start_vp = f_start_vp,

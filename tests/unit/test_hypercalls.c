@@ -22,7 +22,7 @@ struct fake {
 	uint64_t flush_mask[64];
 };
 
-static void *fake_guest_ptr(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
+static void *fake_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
 {
 	struct fake *f = host;
 
@@ -70,7 +70,7 @@ static void fake_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2])
 }
 
 static const struct hv_host_ops fake_ops = {
-	.guest_ptr = fake_guest_ptr, .raise_irq = fake_raise_irq, .flush_tlb = fake_flush_tlb,
+	.guest_access = fake_guest_access, .raise_irq = fake_raise_irq, .flush_tlb = fake_flush_tlb,
 	.guest_tsc = fake_guest_tsc, .vp_runtime = fake_vp_runtime,
 	.get_xmm = fake_get_xmm, .set_xmm = fake_set_xmm,
 };

@@ -31,7 +31,7 @@ static pthread_mutex_t irq_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct irq irqs[64];
 static unsigned int nirqs;
 
-static void *t_guest_ptr(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
+static void *t_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
 {
 	if (gpa >= RAM_SIZE || len > RAM_SIZE - gpa)
 		return NULL;
@@ -59,7 +59,7 @@ static void t_get_xmm(void *host, unsigned int vp, uint64_t xmm[6][2]) {}
 static void t_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2]) {}
 
 static const struct hv_host_ops ops = {
-	.guest_ptr = t_guest_ptr, .raise_irq = t_raise_irq, .flush_tlb = t_flush_tlb,
+	.guest_access = t_guest_access, .raise_irq = t_raise_irq, .flush_tlb = t_flush_tlb,
 	.guest_tsc = t_guest_tsc, .vp_runtime = t_vp_runtime, .get_xmm = t_get_xmm, .set_xmm = t_set_xmm,
 };
 

@@ -46,7 +46,7 @@ static pthread_mutex_t irq_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct irq irqs[MAX_CALLS];
 static unsigned int nirqs;
 
-static void *f_guest_ptr(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
+static void *f_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
 {
 	if (gpa >= RAM_SIZE || len > RAM_SIZE - gpa)
 		return NULL;
@@ -120,7 +120,7 @@ static uint16_t f_start_vp(void *h, unsigned int vp, unsigned int vtl, const uin
 }
 
 static const struct hv_host_ops ops = {
-	.guest_ptr = f_guest_ptr, .raise_irq = f_raise_irq, .flush_tlb = f_flush_tlb,
+	.guest_access = f_guest_access, .raise_irq = f_raise_irq, .flush_tlb = f_flush_tlb,
 	.guest_tsc = f_guest_tsc, .vp_runtime = f_vp_runtime, .apic_msr = f_apic_msr,
 	.get_vp_register = f_get_vp_register, .set_vp_register = f_set_vp_register,
 	.set_initial_context = f_set_initial_context, .start_vp = f_start_vp,
@@ -953,9 +953,9 @@ static void test_vsm_status_registers(void)
 
 	/* The offsets name the thunks in the page kvsm writes. */
 	{
-		uint8_t page[HV_PAGE_SIZE];
+		const uint8_t *page = ram + 0x20000;
 
-		hv_hypercall_page_fill(page);
+		EXPECT(hv_hypercall_page_fill(p, 0, 0x20000));
 		EXPECT_EQ(page[0x0F], 0x48);			/* mov rax, rcx */
 		EXPECT_EQ(page[0x0F + 3], 0xB9);		/* mov ecx, 0x11 */
 		EXPECT_EQ(page[0x0F + 4], 0x11);
