@@ -58,5 +58,12 @@ void *guest_mem_priv(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 {
 	if (!guest_range_is_ram(gm->size, gpa, len))
 		return NULL;
-	return gm->priv + (gpa < GUEST_HIGH_RAM_BASE ? gpa : gpa - GUEST_HIGH_RAM_BASE + GUEST_LOW_RAM_MAX);
+	return gm->priv + guest_mem_offset(gpa);
+}
+
+void *guest_mem_access(struct guest_mem *gm, unsigned int vtl, uint64_t gpa, uint64_t len)
+{
+	uint8_t *ov = overlay_find(gm, vtl, gpa);
+
+	return ov ? ov : guest_mem_priv(gm, gpa, len);
 }

@@ -11,10 +11,10 @@
 #ifndef KVSM_GUEST_MEM_H
 #define KVSM_GUEST_MEM_H
 
+#include "overlay.h"
+
 #include <stdbool.h>
 #include <stdint.h>
-
-#define KVSM_MAX_VTLS 3
 #define GUEST_LOW_RAM_MAX 0xC0000000ull
 #define GUEST_HIGH_RAM_BASE 0x100000000ull
 #define GUEST_PAGE_SIZE 4096ull
@@ -24,6 +24,7 @@ struct guest_mem {
 	uint64_t size;				/* bytes of RAM */
 	uint8_t *view[KVSM_MAX_VTLS];		/* host mapping per VTL, NULL if absent */
 	uint8_t *priv;				/* kvsm's own mapping */
+	struct overlays overlays;		/* per-VTL overlay pages over the views */
 };
 
 static inline uint64_t guest_low_ram(uint64_t size)
@@ -46,5 +47,23 @@ void guest_mem_map_view(struct guest_mem *gm, unsigned int vtl);
 
 /* kvsm's own host address of RAM [gpa, gpa + len), or NULL if not all of it is RAM. */
 void *guest_mem_priv(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+
+/* Offset of RAM at gpa in the memfd (gpa must be RAM). */
+static inline uint64_t guest_mem_offset(uint64_t gpa)
+{
+	return gpa < GUEST_HIGH_RAM_BASE ? gpa : gpa - GUEST_HIGH_RAM_BASE + GUEST_LOW_RAM_MAX;
+}
+
+/* Where gpa (RAM) lies in VTL vtl's view. */
+static inline void *guest_mem_view_addr(const struct guest_mem *gm, unsigned int vtl, uint64_t gpa)
+{
+	return gm->view[vtl] + guest_mem_offset(gpa);
+}
+
+/*
+ * kvsm's address of [gpa, gpa + len) (within one page) as VTL vtl sees it:
+ * its overlay page there, else RAM through priv; NULL if not RAM.
+ */
+void *guest_mem_access(struct guest_mem *gm, unsigned int vtl, uint64_t gpa, uint64_t len);
 
 #endif

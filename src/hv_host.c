@@ -20,12 +20,22 @@
 #include <time.h>
 #include <x86intrin.h>
 
-/* kvsm's own mapping of RAM: no VTL protections yet, so every VTL may read and write all of it. */
+/* kvsm's own mappings: no VTL protections yet, so every VTL may read and write all of its RAM and overlays. */
 static void *host_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
 {
 	struct vm *vm = host;
 
-	return guest_mem_priv(&vm->mem, gpa, len);
+	return guest_mem_access(&vm->mem, vtl, gpa, len);
+}
+
+static bool host_map_overlay(void *host, unsigned int vtl, uint64_t gpa)
+{
+	return overlay_map(&((struct vm *)host)->mem, vtl, gpa);
+}
+
+static void host_unmap_overlay(void *host, unsigned int vtl, uint64_t gpa)
+{
+	overlay_unmap(&((struct vm *)host)->mem, vtl, gpa);
 }
 
 /*
@@ -293,6 +303,8 @@ static uint16_t host_start_vp(void *host, unsigned int vp, unsigned int vtl, con
 
 const struct hv_host_ops kvm_hv_ops = {
 	.guest_access = host_guest_access,
+	.map_overlay = host_map_overlay,
+	.unmap_overlay = host_unmap_overlay,
 	.raise_irq = host_raise_irq,
 	.flush_tlb = host_flush_tlb,
 	.guest_tsc = host_guest_tsc,

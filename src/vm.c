@@ -109,6 +109,8 @@ void vm_init(struct vm *vm, const struct run_opts *opts)
 		    opts->smp);
 
 	guest_mem_init(&vm->mem, opts->mem);
+	/* Per VTL: SIMP, SIEFP and VP assist of each VP, the hypercall and reference TSC pages. */
+	overlays_init(&vm->mem.overlays, opts->vtls * (3 * opts->smp + 2));
 	for (unsigned int vtl = 0; vtl < opts->vtls; vtl++)
 		create_vtl_vm(vm, vtl);
 

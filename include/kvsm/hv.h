@@ -27,6 +27,17 @@ struct hv_host_ops {
 	 */
 	void *(*guest_access)(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write);
 	/*
+	 * Overlay pages (hypercall, SIMP, SIEFP, VP assist, reference TSC) are
+	 * per VTL: map_overlay puts a zero-filled page of the host's own over
+	 * gpa's page (page-aligned) in VTL vtl only, or counts one more user of
+	 * the overlay already there; false if gpa is not RAM (the page is then
+	 * inaccessible). unmap_overlay drops one user; the last brings the RAM
+	 * beneath back. Other VTLs always see the RAM; guest_access of VTL vtl
+	 * sees the overlay.
+	 */
+	bool (*map_overlay)(void *host, unsigned int vtl, uint64_t gpa);
+	void (*unmap_overlay)(void *host, unsigned int vtl, uint64_t gpa);
+	/*
 	 * Deliver a fixed, edge-triggered interrupt to the local APIC of (vp, vtl).
 	 * auto_eoi: the guest will not EOI it (SynIC AutoEOI), so it must not
 	 * be left in service.

@@ -74,6 +74,20 @@ bool hv_guest_zero_page(const struct hv_partition *p, unsigned int vtl, uint64_t
 	return g != NULL;
 }
 
+bool hv_overlay_update(const struct hv_partition *p, unsigned int vtl, uint64_t old, uint64_t val)
+{
+	uint64_t old_gpa = old & ~(uint64_t)(HV_PAGE_SIZE - 1), gpa = val & ~(uint64_t)(HV_PAGE_SIZE - 1);
+	bool was = old & HV_MSR_PAGE_ENABLE, is = val & HV_MSR_PAGE_ENABLE;
+
+	if (was && is && old_gpa == gpa)
+		return false;
+	if (is)
+		p->ops->map_overlay(p->host, vtl, gpa);	/* not RAM: the page stays inaccessible */
+	if (was)
+		p->ops->unmap_overlay(p->host, vtl, old_gpa);
+	return is;
+}
+
 bool hv_guest_fetch_or8(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, uint8_t bits, uint8_t *old)
 {
 	uint8_t *g = span(p, vtl, gpa, 1, true);

@@ -132,6 +132,13 @@ bool hv_guest_accessible(const struct hv_partition *p, unsigned int vtl, uint64_
 bool hv_read_guest(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, void *buf, size_t len);
 bool hv_write_guest(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, const void *buf, size_t len);
 bool hv_guest_zero_page(const struct hv_partition *p, unsigned int vtl, uint64_t gpa);
+/*
+ * An overlay MSR of VTL vtl (bit 0 enables, bits 63:12 the GPA: hypercall,
+ * SIMP, SIEFP, VP assist, reference TSC) changes from old to val: the
+ * overlay page follows. True when val puts a page where old had none (enabled
+ * or moved): the caller then fills it.
+ */
+bool hv_overlay_update(const struct hv_partition *p, unsigned int vtl, uint64_t old, uint64_t val);
 /* Atomic (sequentially consistent) accesses to the fields the guest updates concurrently. */
 bool hv_guest_fetch_or8(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, uint8_t bits, uint8_t *old);
 bool hv_guest_and8(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, uint8_t bits);

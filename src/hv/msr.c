@@ -160,8 +160,8 @@ static bool write_hypercall(struct hv_partition *p, unsigned int vtl, uint64_t v
 	val = (val & (GPN_MASK | HV_MSR_HYPERCALL_ENABLE | HV_MSR_HYPERCALL_LOCKED)) | (old & 0xffcull);
 	if (!p->vtl[vtl].guest_os_id)
 		val &= ~HV_MSR_HYPERCALL_ENABLE;
-	/* A GPA that is not RAM leaves the page inaccessible. */
-	if ((val & HV_MSR_HYPERCALL_ENABLE) && (!(old & HV_MSR_HYPERCALL_ENABLE) || ((old ^ val) & GPN_MASK)))
+	/* An overlay page; a GPA that is not RAM leaves it inaccessible. */
+	if (hv_overlay_update(p, vtl, old, val))
 		hv_hypercall_page_fill(p, vtl, val & GPN_MASK);
 	p->vtl[vtl].hypercall = val;
 	return true;
@@ -174,8 +174,8 @@ static bool write_vp_assist(struct hv_partition *p, unsigned int vp, unsigned in
 
 	if ((val & ~(GPN_MASK | HV_MSR_PAGE_ENABLE)) || !gpa_in_space(p, val))
 		return false;
-	if ((val & HV_MSR_PAGE_ENABLE) && (!(*reg & HV_MSR_PAGE_ENABLE) || ((*reg ^ val) & GPN_MASK)))
-		hv_guest_zero_page(p, vtl, val & GPN_MASK);
+	if (hv_overlay_update(p, vtl, *reg, val))
+		hv_guest_zero_page(p, vtl, val & GPN_MASK);	/* an overlay page, zeroed when enabled or moved */
 	*reg = val;
 	return true;
 }
@@ -185,6 +185,7 @@ static bool write_reference_tsc(struct hv_partition *p, unsigned int vtl, uint64
 	if (!gpa_in_space(p, val))
 		return false;
 	val = (val & (GPN_MASK | HV_MSR_PAGE_ENABLE)) | (p->vtl[vtl].reference_tsc & HV_MSR_PAGE_RSVDP);
+	hv_overlay_update(p, vtl, p->vtl[vtl].reference_tsc, val);
 	p->vtl[vtl].reference_tsc = val;
 	hv_reftime_update_page(p, vtl, val);
 	return true;
@@ -205,8 +206,11 @@ enum hv_msr_result hv_msr_write(struct hv_partition *p, unsigned int vp, unsigne
 	switch (msr) {
 	case HV_X64_MSR_GUEST_OS_ID:
 		p->vtl[vtl].guest_os_id = val;
-		if (!val)	/* TLFS 3.13: clearing the ID disables the hypercall page */
+		if (!val) {	/* TLFS 3.13: clearing the ID disables the hypercall page */
+			hv_overlay_update(p, vtl, p->vtl[vtl].hypercall,
+					  p->vtl[vtl].hypercall & ~HV_MSR_HYPERCALL_ENABLE);
 			p->vtl[vtl].hypercall &= ~HV_MSR_HYPERCALL_ENABLE;
+		}
 		ok = true;
 		break;
 	case HV_X64_MSR_HYPERCALL:

@@ -54,14 +54,11 @@ void hv_synic_raise_sint(struct hv_partition *p, unsigned int vp, unsigned int v
 	p->ops->raise_irq(p->host, vp, vtl, (uint8_t)(sint & HV_SINT_VECTOR_MASK), sint & HV_SINT_AUTO_EOI);
 }
 
-/* Zero an overlay page when it is enabled or moved; a GPFN that is not RAM leaves it inaccessible. */
-static void zero_page_on_enable(struct hv_partition *p, unsigned int vtl, uint64_t old, uint64_t val)
+/* SIMP and SIEFP are overlay pages, zeroed when enabled or moved; a GPFN that is not RAM leaves them inaccessible. */
+static void move_page(struct hv_partition *p, unsigned int vtl, uint64_t old, uint64_t val)
 {
-	if (!(val & HV_MSR_PAGE_ENABLE))
-		return;
-	if ((old & HV_MSR_PAGE_ENABLE) && PAGE_GPA(old) == PAGE_GPA(val))
-		return;
-	hv_guest_zero_page(p, vtl, PAGE_GPA(val));
+	if (hv_overlay_update(p, vtl, old, val))
+		hv_guest_zero_page(p, vtl, PAGE_GPA(val));
 }
 
 uint16_t hv_synic_place_message_locked(struct hv_partition *p, unsigned int vp, unsigned int vtl,
@@ -256,12 +253,12 @@ bool hv_synic_msr_write(struct hv_partition *p, unsigned int vp, unsigned int vt
 		break;
 	case HV_X64_MSR_SIEFP:
 		val = (val & ~HV_MSR_PAGE_RSVDP) | (s->siefp & HV_MSR_PAGE_RSVDP);
-		zero_page_on_enable(p, vtl, s->siefp, val);
+		move_page(p, vtl, s->siefp, val);
 		s->siefp = val;
 		break;
 	case HV_X64_MSR_SIMP:
 		val = (val & ~HV_MSR_PAGE_RSVDP) | (s->simp & HV_MSR_PAGE_RSVDP);
-		zero_page_on_enable(p, vtl, s->simp, val);
+		move_page(p, vtl, s->simp, val);
 		s->simp = val;
 		break;
 	case HV_X64_MSR_EOM:

@@ -5,6 +5,7 @@
  * output write). Built with
  * ASan and UBSan by `make fuzz`; any crash or out-of-bounds access is a bug.
  */
+#include "../unit/fake_overlays.h"
 #include "hv/hv_internal.h"
 
 #include <stdlib.h>
@@ -52,7 +53,7 @@ static void f_get_xmm(void *h, unsigned int vp, uint64_t x[6][2]) { memcpy(x, xm
 static void f_set_xmm(void *h, unsigned int vp, const uint64_t x[6][2]) { memcpy(xmm_regs, x, sizeof(xmm_regs)); }
 
 static const struct hv_host_ops ops = {
-	.guest_access = f_guest_access, .raise_irq = f_raise_irq, .flush_tlb = f_flush_tlb,
+	.guest_access = f_guest_access, .map_overlay = fake_map_overlay, .unmap_overlay = fake_unmap_overlay, .raise_irq = f_raise_irq, .flush_tlb = f_flush_tlb,
 	.guest_tsc = f_guest_tsc, .vp_runtime = f_vp_runtime, .apic_msr = f_apic_msr,
 	.get_xmm = f_get_xmm, .set_xmm = f_set_xmm,
 	.get_vp_register = f_get_vp_register, .set_vp_register = f_set_vp_register,

@@ -87,7 +87,7 @@ guest vsm-halt 1 - "VTL1 timer fired while VTL0 was halted" --vtls 2 $G/vsm_halt
 guest vsm-irq 1 18 "" --vtls 2 --smp 2 $G/vsm_irq.elf
 guest vsm-smp 1 96 "" --vtls 2 --smp 4 $G/vsm_smp.elf
 guest vsm-vtl2 1 75 "" --vtls 3 $G/vsm_vtl2.elf
-guest vsm-synic 1 87 "" --vtls 2 --testdev $G/vsm_synic.elf
+guest vsm-synic 1 89 "" --vtls 2 --testdev $G/vsm_synic.elf
 guest vsm-events 1 96 "" --vtls 2 $G/vsm_events.elf
 # VINA for VTL0's in-kernel interrupt sources (its APIC timer; an IPI from another VP).
 guest vsm-vina-smp1 1 10 "VINA latency, VTL0 timer expiry" --vtls 2 $G/vsm_vina.elf -- cpus=1

@@ -7,7 +7,9 @@
  * TSC page, both agreeing with TIME_REF_COUNT; HYPERCALL, GUEST_OS_ID and
  * VP_ASSIST_PAGE differ per VTL. hyperv-testdev connections target VTL0:
  * their messages, events and SINT assertions reach VTL0 only, even when the
- * message is posted from VTL1.
+ * message is posted from VTL1. Overlay pages are per VTL: VTL1's SIMP, SIEFP
+ * and TSC page exist in VTL1 only (VTL0 reads them through copies VTL1
+ * makes); at their GPAs VTL0 sees its own RAM and cannot forge VTL1's page.
  */
 #include "lib/vsm.h"
 
@@ -36,6 +38,10 @@ static uint8_t *vtl0_assist;
 static volatile unsigned int irqs[2][256];	/* per VTL the interrupt arrived in, per vector */
 static volatile uint64_t seen[32];
 static volatile uint64_t timer_exp;
+/* VTL1's overlay pages as VTL1 saw them at its last vtl1_snapshot(). */
+static struct hv_message vtl1_simp_copy[16];
+static uint8_t vtl1_siefp_copy[4096];
+static struct ref_tsc_page vtl1_tsc_copy;
 
 static void count_irq(struct irq_frame *f)
 {
@@ -83,6 +89,13 @@ static void spin_until_vtl1_irq(uint8_t vec, unsigned int want)
 }
 
 /* ---- VTL1 ---- */
+
+static void vtl1_snapshot(void)
+{
+	memcpy(vtl1_simp_copy, simp[1], sizeof(vtl1_simp_copy));
+	memcpy(vtl1_siefp_copy, siefp[1], sizeof(vtl1_siefp_copy));
+	memcpy(&vtl1_tsc_copy, (const void *)tsc_page[1], sizeof(vtl1_tsc_copy));
+}
 
 static void vtl1_setup(void)
 {
@@ -202,15 +215,20 @@ static void test_setup(void)
 
 static void test_vtl1_timers(void)
 {
-	const struct hv_timer_payload *pl = (const void *)simp[1][SINT_MSG].payload;
+	const struct hv_timer_payload *pl = (const void *)vtl1_simp_copy[SINT_MSG].payload;
 
 	/* Message mode: the expiry message goes to VTL1's SIMP slot 2 and VTL1's SINT2 vector. */
 	vsm_call(vtl1_arm_message_timer, 0, 0);
 	spin_until_vtl1_irq(VTL1_MSG_VEC, 1);
 	CHECK_EQ(irqs[1][VTL1_MSG_VEC], 1);
 	CHECK_EQ(vtl1_vps[0].last_entry_reason, 2);		/* interrupt: VTL0 was preempted */
-	CHECK_EQ(simp[1][SINT_MSG].message_type, HVMSG_TIMER_EXPIRED);
-	CHECK_EQ(simp[1][SINT_MSG].payload_size, 24);
+	/* At the GPA of VTL1's SIMP, VTL0 sees its own RAM; what it writes there does not reach VTL1. */
+	CHECK(page_zero(simp[1], 4096));
+	simp[1][SINT_MSG].message_type = 0x666;
+	vsm_call(vtl1_snapshot, 0, 0);
+	simp[1][SINT_MSG].message_type = 0;
+	CHECK_EQ(vtl1_simp_copy[SINT_MSG].message_type, HVMSG_TIMER_EXPIRED);
+	CHECK_EQ(vtl1_simp_copy[SINT_MSG].payload_size, 24);
 	CHECK_EQ(pl->timer_index, 0);
 	CHECK_EQ(pl->expiration_time, timer_exp);
 	CHECK(pl->delivery_time >= timer_exp);
@@ -251,15 +269,16 @@ static void test_reference_tsc(void)
 	CHECK_EQ(seen[13], 1);
 	/* Two pages at two GPAs, the same partition-wide scale and offset. */
 	CHECK(tsc_page[0] != tsc_page[1]);
-	CHECK_EQ(tsc_page[1]->scale, tsc_page[0]->scale);
-	CHECK_EQ(tsc_page[1]->offset, tsc_page[0]->offset);
+	vsm_call(vtl1_snapshot, 0, 0);
+	CHECK_EQ(vtl1_tsc_copy.scale, tsc_page[0]->scale);
+	CHECK_EQ(vtl1_tsc_copy.offset, tsc_page[0]->offset);
 	CHECK(tsc_page[0]->scale != 0);
 }
 
 static void test_testdev_targets_vtl0(void)
 {
 	struct hv_post_message_input *in = alloc_zeroed(4096);
-	const struct hv_timer_payload *pl = (const void *)simp[1][SINT_MSG].payload;
+	const struct hv_timer_payload *pl = (const void *)vtl1_simp_copy[SINT_MSG].payload;
 	unsigned int vtl1_before = irqs[1][VTL1_MSG_VEC] + irqs[1][VTL1_EVT_VEC];
 
 	hv_testdev(MSG_CONN, TD_MSG_CONN_CREATE, 0, SINT_MSG);
@@ -302,10 +321,12 @@ static void test_testdev_targets_vtl0(void)
 	      irqs[0][VTL0_EVT_VEC]);
 
 	/* Nothing of it reached VTL1, whose SINT2 and SINT3 are enabled too (slot 2 held the freed timer message). */
+	vsm_call(vtl1_snapshot, 0, 0);
 	for (unsigned int i = 0; i < 16; i++)
-		check(simp[1][i].message_type == 0, "VTL1 SIMP slot %u empty (type 0x%x)", i, simp[1][i].message_type);
+		check(vtl1_simp_copy[i].message_type == 0, "VTL1 SIMP slot %u empty (type 0x%x)", i,
+		      vtl1_simp_copy[i].message_type);
 	CHECK_EQ(pl->expiration_time, timer_exp);		/* the old timer payload, not overwritten */
-	CHECK(page_zero(siefp[1], 4096));
+	CHECK(page_zero(vtl1_siefp_copy, 4096));
 	CHECK_EQ(irqs[1][VTL1_MSG_VEC] + irqs[1][VTL1_EVT_VEC], vtl1_before);
 	CHECK_EQ(irqs[1][VTL0_MSG_VEC] + irqs[1][VTL0_EVT_VEC], 0);
 }

@@ -11,6 +11,7 @@
  * 64- and 32-bit callers, XMM fast input/output slot placement, rep
  * continuation every 256 elements and partial failure.
  */
+#include "fake_overlays.h"
 #include "test.h"
 #include "hv/hv_internal.h"
 
@@ -104,7 +105,7 @@ static void f_set_xmm(void *host, unsigned int vp, const uint64_t x[6][2])
 }
 
 static const struct hv_host_ops ops = {
-	.guest_access = f_guest_access, .raise_irq = f_raise_irq, .flush_tlb = f_flush_tlb,
+	.guest_access = f_guest_access, .map_overlay = fake_map_overlay, .unmap_overlay = fake_unmap_overlay, .raise_irq = f_raise_irq, .flush_tlb = f_flush_tlb,
 	.guest_tsc = f_guest_tsc, .vp_runtime = f_vp_runtime, .apic_msr = f_apic_msr,
 	.get_vp_register = f_get_vp_register, .set_vp_register = f_set_vp_register,
 	.set_initial_context = f_set_initial_context, .start_vp = f_start_vp,

@@ -3,6 +3,7 @@
  * directly through their descriptors with a fake host; hypercall.c's
  * decoding is not involved.
  */
+#include "fake_overlays.h"
 #include "test.h"
 #include "hv/hv_internal.h"
 
@@ -70,7 +71,7 @@ static void fake_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2])
 }
 
 static const struct hv_host_ops fake_ops = {
-	.guest_access = fake_guest_access, .raise_irq = fake_raise_irq, .flush_tlb = fake_flush_tlb,
+	.guest_access = fake_guest_access, .map_overlay = fake_map_overlay, .unmap_overlay = fake_unmap_overlay, .raise_irq = fake_raise_irq, .flush_tlb = fake_flush_tlb,
 	.guest_tsc = fake_guest_tsc, .vp_runtime = fake_vp_runtime,
 	.get_xmm = fake_get_xmm, .set_xmm = fake_set_xmm,
 };

@@ -3,6 +3,7 @@
  * hyperv-testdev device, against a fake host: guest RAM is a static buffer,
  * raise_irq records its calls and the guest TSC is a settable value.
  */
+#include "fake_overlays.h"
 #include "test.h"
 #include "hv/hv_internal.h"
 #include "devices/hyperv_testdev.h"
@@ -59,7 +60,7 @@ static void t_get_xmm(void *host, unsigned int vp, uint64_t xmm[6][2]) {}
 static void t_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2]) {}
 
 static const struct hv_host_ops ops = {
-	.guest_access = t_guest_access, .raise_irq = t_raise_irq, .flush_tlb = t_flush_tlb,
+	.guest_access = t_guest_access, .map_overlay = fake_map_overlay, .unmap_overlay = fake_unmap_overlay, .raise_irq = t_raise_irq, .flush_tlb = t_flush_tlb,
 	.guest_tsc = t_guest_tsc, .vp_runtime = t_vp_runtime, .get_xmm = t_get_xmm, .set_xmm = t_set_xmm,
 };
 
@@ -1012,6 +1013,35 @@ static void test_stimer_thread(void)
 	hv_partition_destroy(p);
 }
 
+/* Every overlay MSR keeps exactly one overlay per enabled page: moved, re-enabled, disabled, cleared. */
+static void test_overlay_msrs(void)
+{
+	struct hv_partition *p = setup();
+	int base = fake_overlays_live;
+
+	EXPECT(wr(p, 1, 1, HV_X64_MSR_SIMP, 0x20000 | 1));
+	EXPECT(wr(p, 1, 1, HV_X64_MSR_SIEFP, 0x21000 | 1));
+	EXPECT_EQ(fake_overlays_live, base + 2);
+	EXPECT(wr(p, 1, 1, HV_X64_MSR_SIMP, 0x22000 | 1));	/* moved */
+	EXPECT(wr(p, 1, 1, HV_X64_MSR_SIMP, 0x22000 | 1));	/* unchanged */
+	EXPECT_EQ(fake_overlays_live, base + 2);
+	EXPECT(wr(p, 1, 1, HV_X64_MSR_SIMP, 0x22000));		/* disabled, GPA kept */
+	EXPECT(wr(p, 1, 1, HV_X64_MSR_SIEFP, 0));
+	EXPECT_EQ(fake_overlays_live, base);
+	/* VP assist, reference TSC and hypercall pages, and GUEST_OS_ID = 0 disabling the last. */
+	EXPECT_EQ(hv_msr_write(p, 1, 1, HV_X64_MSR_VP_ASSIST_PAGE, 0x23000 | 1), HV_MSR_OK);
+	EXPECT_EQ(hv_msr_write(p, 1, 1, HV_X64_MSR_REFERENCE_TSC, 0x24000 | 1), HV_MSR_OK);
+	EXPECT_EQ(hv_msr_write(p, 1, 1, HV_X64_MSR_GUEST_OS_ID, 0x8100000000000001ull), HV_MSR_OK);
+	EXPECT_EQ(hv_msr_write(p, 1, 1, HV_X64_MSR_HYPERCALL, 0x25000 | 1), HV_MSR_OK);
+	EXPECT_EQ(fake_overlays_live, base + 3);
+	EXPECT_EQ(hv_msr_write(p, 1, 1, HV_X64_MSR_GUEST_OS_ID, 0), HV_MSR_OK);
+	EXPECT_EQ(fake_overlays_live, base + 2);
+	EXPECT_EQ(hv_msr_write(p, 1, 1, HV_X64_MSR_VP_ASSIST_PAGE, 0), HV_MSR_OK);
+	EXPECT_EQ(hv_msr_write(p, 1, 1, HV_X64_MSR_REFERENCE_TSC, 0x24000), HV_MSR_OK);
+	EXPECT_EQ(fake_overlays_live, base);
+	hv_partition_destroy(p);
+}
+
 int main(void)
 {
 	RUN_TEST(test_synic_msrs);
@@ -1039,5 +1069,6 @@ int main(void)
 	RUN_TEST(test_stimer_direct);
 	RUN_TEST(test_stimer_pending_eom);
 	RUN_TEST(test_stimer_thread);
+	RUN_TEST(test_overlay_msrs);
 	return TEST_EXIT();
 }
