@@ -154,7 +154,7 @@ struct reg_access {
 /*
  * Registers shared by all VTLs (spec 4.3) live in the vCPU of the VTL the VP
  * runs: whichever VTL the caller names, that is where they are read and
- * written (vtl_switch carries them along).
+ * written (vtl_enter carries them along).
  */
 static bool is_shared_register(uint32_t name)
 {
@@ -177,16 +177,16 @@ static bool is_event_register(uint32_t name)
 static void do_reg_access(struct vcpu *cpu, void *arg)
 {
 	struct reg_access *a = arg;
-	unsigned int vtl = is_shared_register(a->name) ? cpu->vtl : a->vtl;
+	unsigned int vtl = is_shared_register(a->name) ? vcpu_vtl(cpu) : a->vtl;
 	struct kvm_mp_state runnable = { .mp_state = KVM_MP_STATE_RUNNABLE };
 
 	/*
-	 * On the target's own thread, so cpu->vtl cannot change under us: a VP
+	 * On the target's own thread, so vcpu_vtl(cpu) cannot change under us: a VP
 	 * running a VTL above the caller's is out of the caller's reach (its
 	 * shared registers are that VTL's live state). OpenVMM refuses every
 	 * other-VP access with ACCESS_DENIED; kvsm allows it only in this safe case.
 	 */
-	if (cpu->vtl > a->caller_vtl) {
+	if (vcpu_vtl(cpu) > a->caller_vtl) {
 		a->status = HV_STATUS_ACCESS_DENIED;
 		return;
 	}
@@ -199,8 +199,8 @@ static void do_reg_access(struct vcpu *cpu, void *arg)
 		if (v != vtl && vtl_regs_set(cpu, v, a->name, a->val))
 			die(KVSM_EXIT_HOST, "VTL%u refused MTRR register %#x that VTL%u took", v, a->name, vtl);
 	/* A #PF event sets CR2, which is shared: keep the running VTL's copy, which the switch carries. */
-	if (!a->status && is_event_register(a->name) && vtl != cpu->vtl) {
-		struct kvm_run *src = cpu->v[vtl].run, *dst = cpu->v[cpu->vtl].run;
+	if (!a->status && is_event_register(a->name) && vtl != vcpu_vtl(cpu)) {
+		struct kvm_run *src = cpu->v[vtl].run, *dst = cpu->v[vcpu_vtl(cpu)].run;
 
 		if (dst->s.regs.sregs.cr2 != src->s.regs.sregs.cr2) {
 			dst->s.regs.sregs.cr2 = src->s.regs.sregs.cr2;
@@ -276,9 +276,7 @@ static void do_context_load(struct vcpu *cpu, void *arg)
 	/* Leave wait-for-SIPI in VTL0 too: the started VTL may return to it. */
 	if (ioctl(cpu->v[0].fd, KVM_SET_MP_STATE, &runnable))
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_MP_STATE");
-	hv_vp_starts_in(cpu->vm->hv, cpu->index, c->vtl);
-	if (c->vtl != cpu->vtl)
-		vtl_switch(cpu, c->vtl);
+	vtl_enter(cpu, c->vtl, HV_VTL_ENTRY_START);
 }
 
 static uint16_t host_set_initial_context(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224])

@@ -185,7 +185,7 @@ bool hyperv_handle_io(struct vcpu *cpu)
 	enum hv_hypercall_outcome out;
 
 	if (run->io.port != HV_HYPERCALL_PORT || run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 1 ||
-	    run->io.count != 1 || !hv_hypercall_enabled(cpu->vm->hv, cpu->index, cpu->vtl))
+	    run->io.count != 1 || !hv_hypercall_enabled(cpu->vm->hv, cpu->index, vcpu_vtl(cpu)))
 		return false;
 	stat_inc(&cpu->vm->stats, STAT_HYPERCALL);
 	if (!hypercall_allowed(s, r)) {
@@ -198,10 +198,10 @@ bool hyperv_handle_io(struct vcpu *cpu)
 		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx, .rsi = r->rsi, .rdi = r->rdi,
 		.r8 = r->r8, .long_mode = (s->efer & (1u << 10)) && s->cs.l,
 	};
-	out = hv_hypercall(cpu->vm->hv, cpu->index, cpu->vtl, &hr);
+	out = hv_hypercall(cpu->vm->hv, cpu->index, vcpu_vtl(cpu), &hr);
 	if (out == HV_HYPERCALL_SWITCH_VTL) {
 		/* KVM left the old VTL's RIP past the call; RAX/RCX/RDX are what the new VTL gets. */
-		vtl_switch(cpu, hr.target_vtl);
+		vtl_enter(cpu, hr.target_vtl, hr.entry_reason);
 		r = &cpu->run->s.regs.regs;
 		r->rax = hr.rax;
 		r->rcx = hr.rcx;
@@ -242,9 +242,9 @@ void hyperv_handle_msr(struct vcpu *cpu)
 	if (run->exit_reason == KVM_EXIT_X86_RDMSR) {
 		uint64_t val = 0;
 
-		res = hv_msr_read(cpu->vm->hv, cpu->index, cpu->vtl, run->msr.index, &val);
+		res = hv_msr_read(cpu->vm->hv, cpu->index, vcpu_vtl(cpu), run->msr.index, &val);
 		run->msr.data = val;
 	} else
-		res = hv_msr_write(cpu->vm->hv, cpu->index, cpu->vtl, run->msr.index, run->msr.data);
+		res = hv_msr_write(cpu->vm->hv, cpu->index, vcpu_vtl(cpu), run->msr.index, run->msr.data);
 	run->msr.error = res != HV_MSR_OK;
 }

@@ -82,9 +82,13 @@ void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index)
 		sync_regs_init(v);
 		v->xsave = xcalloc(1, sizeof(*v->xsave));
 	}
-	cpu->vtl = 0;
 	cpu->fd = cpu->v[0].fd;
 	cpu->run = cpu->v[0].run;
+}
+
+unsigned int vcpu_vtl(const struct vcpu *cpu)
+{
+	return hv_vp_active_vtl(cpu->vm->hv, cpu->index);
 }
 
 void vcpu_kick(struct vcpu *cpu)
@@ -254,7 +258,7 @@ static void *vcpu_thread(void *arg)
 
 	for (;;) {
 		vtl_irq_prepare_run(cpu);
-		if (cpu->vtl == 0)
+		if (vcpu_vtl(cpu) == 0)
 			autoeoi_deliver(cpu);
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
 			if (errno != EINTR && errno != EAGAIN) {

@@ -34,10 +34,9 @@ struct vcpu {
 	struct vm *vm;
 	unsigned int index;	/* VP index = APIC ID */
 	struct vcpu_vtl v[KVSM_MAX_VTLS];	/* vCPUs of the VTLs the partition has */
-	int fd;				/* = v[vtl].fd: the active VTL's vCPU */
-	struct kvm_run *run;		/* = v[vtl].run */
+	int fd;				/* = v[vcpu_vtl()].fd: the active VTL's vCPU (set by vtl_enter) */
+	struct kvm_run *run;		/* = v[vcpu_vtl()].run */
 	pthread_t thread;
-	unsigned int vtl;		/* the VTL this VP is running */
 	unsigned int halt_round_seen;
 	unsigned int flush_pending;	/* bit n: another VP asked this one to flush its VTL n TLB */
 	pid_t tid;			/* host thread id (for directed timer signals) */
@@ -51,6 +50,8 @@ struct vcpu {
 };
 
 void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index);
+/* The VTL the VP runs: the core's record (hv_vtl_entered, which vtl_enter alone calls). */
+unsigned int vcpu_vtl(const struct vcpu *cpu);
 void vcpu_start(struct vcpu *cpu);
 /* Make the vCPU leave KVM_RUN (or not enter it) and look at the VM's state. */
 void vcpu_kick(struct vcpu *cpu);

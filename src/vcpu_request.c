@@ -105,12 +105,12 @@ void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		if (!(mask[i / 64] & (1ull << (i % 64))) || i == caller->index)
 			continue;
-		__atomic_or_fetch(&vm->vcpus[i].flush_pending, 1u << caller->vtl, __ATOMIC_ACQ_REL);
+		__atomic_or_fetch(&vm->vcpus[i].flush_pending, 1u << vcpu_vtl(caller), __ATOMIC_ACQ_REL);
 		vcpu_kick(&vm->vcpus[i]);
 		waiting = true;
 	}
 	if (mask[caller->index / 64] & (1ull << (caller->index % 64)))
-		flush_own_tlb(caller, caller->vtl);
+		flush_own_tlb(caller, vcpu_vtl(caller));
 	/* Keep serving our own requests while waiting, so two VPs flushing each other cannot deadlock. */
 	while (waiting) {
 		vcpu_service_requests(caller);

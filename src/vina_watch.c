@@ -91,7 +91,7 @@ void vina_watch_poll(struct vcpu *cpu, uint64_t now)
 	struct vina_watch *w = &cpu->vina;
 	struct kvm_lapic_state s;
 
-	if (cpu->vtl == 0 || !hv_vina_wanted(cpu->vm->hv, cpu->index)) {
+	if (vcpu_vtl(cpu) == 0 || !hv_vina_wanted(cpu->vm->hv, cpu->index)) {
 		w->next_poll_ns = w->timer_ns = 0;
 		return;
 	}

@@ -94,15 +94,16 @@ bool vtl_write_shared_msr(struct vcpu *cpu, uint32_t msr, uint64_t val)
 	if (!kvm_vcpu_set_msr(cpu->fd, msr, val))
 		return false;
 	for (unsigned int vtl = 0; vtl < cpu->vm->opts->vtls; vtl++)
-		if (vtl != cpu->vtl && !kvm_vcpu_set_msr(cpu->v[vtl].fd, msr, val))
+		if (vtl != vcpu_vtl(cpu) && !kvm_vcpu_set_msr(cpu->v[vtl].fd, msr, val))
 			die(KVSM_EXIT_HOST, "VTL%u refused MTRR %#x = %#llx that VTL%u took", vtl, msr,
-			    (unsigned long long)val, cpu->vtl);
+			    (unsigned long long)val, vcpu_vtl(cpu));
 	return true;
 }
 
-void vtl_switch(struct vcpu *cpu, unsigned int to)
+/* Move the VP from its vCPU of VTL `from` to that of `to`: shared state goes along (spec 4.3). */
+static void switch_vcpu(struct vcpu *cpu, unsigned int from, unsigned int to)
 {
-	struct vcpu_vtl *a = &cpu->v[cpu->vtl], *b = &cpu->v[to];
+	struct vcpu_vtl *a = &cpu->v[from], *b = &cpu->v[to];
 	struct kvm_sync_regs *sa = &a->run->s.regs, *sb = &b->run->s.regs;
 
 	copy_gprs(&sb->regs, &sa->regs);
@@ -115,12 +116,29 @@ void vtl_switch(struct vcpu *cpu, unsigned int to)
 	/* A kick that arrived for the old vCPU must not be lost. */
 	b->run->immediate_exit |= a->run->immediate_exit;
 	a->run->immediate_exit = 0;
-	stat_inc(&cpu->vm->stats, STAT_VTL_SWITCH);	/* traced with its reason by the core (vsm.c) */
-	if (cpu->vtl == 0)
-		vina_watch_start(cpu);
-	cpu->vtl = to;
 	cpu->fd = b->fd;
 	cpu->run = b->run;
+}
+
+/*
+ * The one place a VP changes VTL: the core's record (entry reason, trace),
+ * then the host's vCPU. Callers: a VTL call or return (hyperv.c), a higher
+ * VTL's interrupt preempting a lower one (vtl_irq.c), a VP's start
+ * (hv_host.c).
+ */
+void vtl_enter(struct vcpu *cpu, unsigned int to, enum hv_vtl_entry reason)
+{
+	unsigned int from = vcpu_vtl(cpu);
+
+	hv_vtl_entered(cpu->vm->hv, cpu->index, to, reason);
+	if (to == from)
+		return;
+	switch_vcpu(cpu, from, to);
+	if (from == 0)
+		vina_watch_start(cpu);
+	stat_inc(&cpu->vm->stats, STAT_VTL_SWITCH);
+	if (reason == HV_VTL_ENTRY_INTERRUPT)
+		stat_inc(&cpu->vm->stats, STAT_VTL_INTERRUPT_ENTRY);
 }
 
 /* HV_INITIAL_VP_CONTEXT (spec 3.1): offsets of its fields and the registers they load. */

@@ -6,13 +6,15 @@
 #ifndef KVSM_VTL_H
 #define KVSM_VTL_H
 
+#include "kvsm/hv.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
 struct vcpu;
 
-/* Continue the VP in VTL `to` (own thread, between runs). */
-void vtl_switch(struct vcpu *cpu, unsigned int to);
+/* The one place a VP changes VTL: continue it in `to`, entered for reason (own thread, between runs). */
+void vtl_enter(struct vcpu *cpu, unsigned int to, enum hv_vtl_entry reason);
 /* The shared state KVM keeps outside the synced registers: DR0-DR3, x87/SSE/AVX, XCR0. */
 struct vcpu_vtl;
 void vtl_copy_extended_state(struct vcpu_vtl *from, struct vcpu_vtl *to);

@@ -128,7 +128,7 @@ bool vtl_irq_may_wake(struct vcpu *cpu)
 {
 	unsigned int enabled = hv_vp_enabled_vtls(cpu->vm->hv, cpu->index);
 
-	for (unsigned int h = cpu->vtl + 1; h < cpu->vm->opts->vtls; h++)
+	for (unsigned int h = vcpu_vtl(cpu) + 1; h < cpu->vm->opts->vtls; h++)
 		if ((enabled & (1u << h)) &&
 		    (vtl_has_interrupt(cpu, h) || lapic_timer_deadline(&cpu->v[h].apic) ||
 		     hv_vp_timer_armed(cpu->vm->hv, cpu->index, h)))
@@ -141,12 +141,10 @@ static bool preempt(struct vcpu *cpu)
 {
 	unsigned int enabled = hv_vp_enabled_vtls(cpu->vm->hv, cpu->index);
 
-	for (unsigned int h = cpu->vm->opts->vtls - 1; h > cpu->vtl; h--) {
+	for (unsigned int h = cpu->vm->opts->vtls - 1; h > vcpu_vtl(cpu); h--) {
 		if (!(enabled & (1u << h)) || !vtl_has_interrupt(cpu, h))
 			continue;
-		vtl_switch(cpu, h);
-		hv_vtl_enter_for_interrupt(cpu->vm->hv, cpu->index, h);
-		stat_inc(&cpu->vm->stats, STAT_VTL_INTERRUPT_ENTRY);
+		vtl_enter(cpu, h, HV_VTL_ENTRY_INTERRUPT);
 		return true;
 	}
 	return false;
@@ -160,7 +158,7 @@ static bool preempt(struct vcpu *cpu)
  */
 static void inject(struct vcpu *cpu)
 {
-	struct lapic *a = &cpu->v[cpu->vtl].apic;
+	struct lapic *a = &cpu->v[vcpu_vtl(cpu)].apic;
 	struct kvm_run *run = cpu->run;
 	struct kvm_vcpu_events *ev = &run->s.regs.events;
 	bool via_events = run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS;
@@ -205,24 +203,24 @@ void vtl_irq_prepare_run(struct vcpu *cpu)
 		if (preempt(cpu))
 			run_timers(cpu);	/* the entered VTL may want VINA: look now, arm for the next look */
 	}
-	if (cpu->vtl > 0)
+	if (vcpu_vtl(cpu) > 0)
 		inject(cpu);
 }
 
 void vtl_irq_after_exit(struct vcpu *cpu)
 {
-	if (cpu->vtl > 0)
-		lapic_set_cr8(&cpu->v[cpu->vtl].apic, cpu->run->cr8);
+	if (vcpu_vtl(cpu) > 0)
+		lapic_set_cr8(&cpu->v[vcpu_vtl(cpu)].apic, cpu->run->cr8);
 }
 
 bool vtl_irq_handle_mmio(struct vcpu *cpu)
 {
-	struct lapic *a = &cpu->v[cpu->vtl].apic;
+	struct lapic *a = &cpu->v[vcpu_vtl(cpu)].apic;
 	struct kvm_run *run = cpu->run;
 	uint64_t base;
 	uint32_t val;
 
-	if (cpu->vtl == 0 || !lapic_mmio_base(a, &base) || run->mmio.phys_addr < base ||
+	if (vcpu_vtl(cpu) == 0 || !lapic_mmio_base(a, &base) || run->mmio.phys_addr < base ||
 	    run->mmio.phys_addr >= base + LAPIC_PAGE_SIZE)
 		return false;
 	if (run->mmio.is_write) {
@@ -240,11 +238,11 @@ bool vtl_irq_handle_msr(struct vcpu *cpu)
 {
 	struct kvm_run *run = cpu->run;
 	uint32_t msr = run->msr.index;
-	struct lapic *a = &cpu->v[cpu->vtl].apic;
+	struct lapic *a = &cpu->v[vcpu_vtl(cpu)].apic;
 	uint64_t val = 0;
 	bool ok;
 
-	if (cpu->vtl == 0 || !(msr == LAPIC_MSR_APIC_BASE || msr == LAPIC_MSR_TSC_DEADLINE ||
+	if (vcpu_vtl(cpu) == 0 || !(msr == LAPIC_MSR_APIC_BASE || msr == LAPIC_MSR_TSC_DEADLINE ||
 			       (msr >= LAPIC_MSR_X2APIC_FIRST && msr <= LAPIC_MSR_X2APIC_LAST)))
 		return false;
 	if (run->exit_reason == KVM_EXIT_X86_RDMSR) {
@@ -270,7 +268,7 @@ static bool event_injected(const struct kvm_run *run)
 bool vtl_irq_halt(struct vcpu *cpu)
 {
 	struct vm *vm = cpu->vm;
-	unsigned int vtl = cpu->vtl;
+	unsigned int vtl = vcpu_vtl(cpu);
 	bool if_set = cpu->run->s.regs.regs.rflags & RFLAGS_IF;
 
 	for (;;) {

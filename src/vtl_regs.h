@@ -88,7 +88,7 @@ enum {
  * MtrrCap). Nothing is changed when the status is not 0. In VTLs >= 1, Cr8
  * and ApicBase are those of kvsm's user-space LAPIC (cpu->v[vtl].apic).
  * Shared registers (spec 4.3) are per vCPU here: the caller picks the VTL
- * whose vCPU holds them (vtl_switch carries them to the next VTL).
+ * whose vCPU holds them (vtl_enter carries them to the next VTL).
  */
 uint16_t vtl_regs_get(struct vcpu *cpu, unsigned int vtl, uint32_t name, uint64_t val[2]);
 uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const uint64_t val[2]);

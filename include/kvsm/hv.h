@@ -107,15 +107,29 @@ enum hv_msr_result hv_msr_write(struct hv_partition *p, unsigned int vp, unsigne
 
 /* ---- hypercalls ---- */
 
+/*
+ * Why a VP enters a VTL (hv_vtl_entered). The first three are the TLFS
+ * HV_VTL_ENTRY_REASON values written to the entered VTL's VP assist page;
+ * a return and a VP start are not entries in its sense and write nothing.
+ */
+enum hv_vtl_entry {
+	HV_VTL_ENTRY_RETURN = 0,	/* VtlReturn resumes the lower VTL */
+	HV_VTL_ENTRY_VTL_CALL = 1,
+	HV_VTL_ENTRY_INTERRUPT = 2,
+	HV_VTL_ENTRY_START = 0x100,	/* HvCallStartVirtualProcessor: the VP begins in that VTL */
+};
+
 /* The caller's registers. 32-bit callers use EDX:EAX, EBX:ECX, EDI:ESI (TLFS 3.5). */
 struct hv_hypercall_regs {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, r8;
 	bool long_mode;		/* EFER.LMA and CS.L */
 	/*
-	 * Out, for HV_HYPERCALL_SWITCH_VTL: the VTL to enter. Shared registers
-	 * move with the VP; rax/rcx (and rdx) here are what the target VTL sees.
+	 * Out, for HV_HYPERCALL_SWITCH_VTL: the VTL to enter and why (a value
+	 * for hv_vtl_entered). Shared registers move with the VP; rax/rcx (and
+	 * rdx) here are what the target VTL sees.
 	 */
 	unsigned int target_vtl;
+	enum hv_vtl_entry entry_reason;
 };
 
 enum hv_hypercall_outcome {
@@ -136,18 +150,19 @@ bool hv_hypercall_enabled(const struct hv_partition *p, unsigned int vp, unsigne
 
 /* ---- VSM ---- */
 
-/* HV_VTL_ENTRY_REASON */
-#define HV_VTL_ENTRY_VTL_CALL	1
-#define HV_VTL_ENTRY_INTERRUPT	2
-
 /* The VTL VP vp runs now. */
 unsigned int hv_vp_active_vtl(const struct hv_partition *p, unsigned int vp);
 /* Bitmap of the VTLs enabled on VP vp. */
 unsigned int hv_vp_enabled_vtls(const struct hv_partition *p, unsigned int vp);
-/* start_vp(): VP vp, which has not run yet, will start in vtl. Call before it runs. */
-void hv_vp_starts_in(struct hv_partition *p, unsigned int vp, unsigned int vtl);
-/* The VMM switched VP vp up to `to` because an interrupt for that VTL is pending. */
-void hv_vtl_enter_for_interrupt(struct hv_partition *p, unsigned int vp, unsigned int to);
+/*
+ * The one record of a VTL transition: VP vp now runs VTL `to`, entered for
+ * `reason`. The host calls it for every transition it makes (after
+ * HV_HYPERCALL_SWITCH_VTL with the reason the call gave, when a higher VTL's
+ * pending interrupt preempts a lower one, when start_vp starts a VP), on the
+ * VP's own thread, before the VP runs in `to`. It writes the entry reason of
+ * a call or interrupt entry into the entered VTL's VP assist page.
+ */
+void hv_vtl_entered(struct hv_partition *p, unsigned int vp, unsigned int to, enum hv_vtl_entry reason);
 /*
  * A lower VTL `lower` of VP vp got an interrupt while vp runs a higher VTL:
  * assert VINA in the active VTL if it is enabled (TLFS 15.x, spec 4.4).

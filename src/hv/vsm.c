@@ -2,7 +2,8 @@
  * Virtual Secure Mode (TLFS chapter 15; spec sections 1.7, 3.2-3.4, 3.8, 4.1,
  * 4.2, 4.4): VTL enablement, VTL call and return, the VSM registers, VP
  * start-up, entry reasons and VINA. The VMM moves the VP between its per-VTL
- * vCPUs; this file decides when and which, and keeps the guest-visible state.
+ * vCPUs; this file decides when and which, and keeps the guest-visible state,
+ * including the VTL each VP runs (recorded only by hv_vtl_entered).
  */
 #include "hv_internal.h"
 #include "hypercall_page.h"
@@ -44,29 +45,21 @@ int hv_input_vtl(uint8_t input_vtl, unsigned int caller)
 	return (int)vtl;
 }
 
-/* Enter `to` on vp: record it, and tell the entered VTL why (higher VTLs only have a VTL control area). */
-static void enter_vtl(struct hv_partition *p, unsigned int vp, unsigned int to, uint32_t reason)
+void hv_vtl_entered(struct hv_partition *p, unsigned int vp, unsigned int to, enum hv_vtl_entry reason)
 {
-	/* A return resumes the lower VTL (reason 0): only calls and interrupts are entries. */
-	uint64_t page = to > 0 && reason ? assist_page(p, vp, to) : 0;
+	/* Only calls and interrupts are entries with a reason; VTL0 has no VTL control area. */
+	uint64_t page = to > 0 && (reason == HV_VTL_ENTRY_VTL_CALL || reason == HV_VTL_ENTRY_INTERRUPT) ?
+			assist_page(p, vp, to) : 0;
 
 	if (page)
 		hv_guest_store32(p, to, page + HV_VP_ASSIST_ENTRY_REASON, reason);
-	hv_trace(p, "vp%u vtl%u -> vtl%u (%s)\n", vp, hv_vp_active_vtl(p, vp), to,
-		 reason == HV_VTL_ENTRY_VTL_CALL ? "VTL call" : reason == HV_VTL_ENTRY_INTERRUPT ? "interrupt" :
-		 "VTL return");
+	if (reason == HV_VTL_ENTRY_START)
+		hv_trace(p, "vp%u starts in vtl%u\n", vp, to);
+	else
+		hv_trace(p, "vp%u vtl%u -> vtl%u (%s)\n", vp, hv_vp_active_vtl(p, vp), to,
+			 reason == HV_VTL_ENTRY_VTL_CALL ? "VTL call" :
+			 reason == HV_VTL_ENTRY_INTERRUPT ? "interrupt" : "VTL return");
 	__atomic_store_n(&p->vps[vp].vsm.active_vtl, to, __ATOMIC_RELEASE);
-}
-
-void hv_vp_starts_in(struct hv_partition *p, unsigned int vp, unsigned int vtl)
-{
-	hv_trace(p, "vp%u starts in vtl%u\n", vp, vtl);
-	__atomic_store_n(&p->vps[vp].vsm.active_vtl, vtl, __ATOMIC_RELEASE);
-}
-
-void hv_vtl_enter_for_interrupt(struct hv_partition *p, unsigned int vp, unsigned int to)
-{
-	enter_vtl(p, vp, to, HV_VTL_ENTRY_INTERRUPT);
 }
 
 /* The next enabled VTL above (dir = 1) or below (dir = -1) `from` on vp, or -1. */
@@ -96,7 +89,7 @@ enum hv_hypercall_outcome hv_vtl_call_return(struct hv_partition *p, unsigned in
 		if (control_input || to < 0)
 			return HV_HYPERCALL_UD;
 		r->target_vtl = (unsigned int)to;
-		enter_vtl(p, vp, (unsigned int)to, HV_VTL_ENTRY_VTL_CALL);
+		r->entry_reason = HV_VTL_ENTRY_VTL_CALL;
 		return HV_HYPERCALL_SWITCH_VTL;
 	}
 	to = next_vtl(p, vp, vtl, -1);
@@ -121,7 +114,7 @@ enum hv_hypercall_outcome hv_vtl_call_return(struct hv_partition *p, unsigned in
 		}
 	}
 	r->target_vtl = (unsigned int)to;
-	enter_vtl(p, vp, (unsigned int)to, 0);
+	r->entry_reason = HV_VTL_ENTRY_RETURN;
 	return HV_HYPERCALL_SWITCH_VTL;
 }
 
@@ -416,7 +409,7 @@ static uint16_t hc_start_virtual_processor(struct hv_hypercall *hc)
 		return HV_STATUS_ACCESS_DENIED;
 	if (!(hv_vp_enabled_vtls(p, in.vp_index) & VTL_BIT(in.target_vtl)))
 		return HV_STATUS_INVALID_VP_STATE;
-	/* The host calls hv_vp_starts_in() before the VP runs. */
+	/* The host calls hv_vtl_entered(..., HV_VTL_ENTRY_START) before the VP runs. */
 	return p->ops->start_vp(p->host, in.vp_index, in.target_vtl, in.context);
 }
 

@@ -154,6 +154,17 @@ static void put32(uint64_t gpa, uint32_t v) { memcpy(ram + gpa, &v, 4); }
 static uint64_t get64(uint64_t gpa) { uint64_t v; memcpy(&v, ram + gpa, 8); return v; }
 static uint32_t get32(uint64_t gpa) { uint32_t v; memcpy(&v, ram + gpa, 4); return v; }
 
+/* hv_hypercall as a host runs it: a VTL switch it asks for is made (and recorded) at once. */
+static enum hv_hypercall_outcome host_hypercall(struct hv_partition *p, unsigned int vp, unsigned int vtl,
+						struct hv_hypercall_regs *r)
+{
+	enum hv_hypercall_outcome o = hv_hypercall(p, vp, vtl, r);
+
+	if (o == HV_HYPERCALL_SWITCH_VTL)
+		hv_vtl_entered(p, vp, r->target_vtl, r->entry_reason);
+	return o;
+}
+
 /* A memory-form call from (vp, vtl) with the input already at IN_GPA; returns the 64-bit result value. */
 static uint64_t hcall(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint64_t control, bool long_mode)
 {
@@ -166,7 +177,7 @@ static uint64_t hcall(struct hv_partition *p, unsigned int vp, unsigned int vtl,
 		r.rcx = IN_GPA, r.rsi = OUT_GPA;
 	}
 	memset(ram + OUT_GPA, 0xcc, HV_PAGE_SIZE);
-	EXPECT_EQ(hv_hypercall(p, vp, vtl, &r), HV_HYPERCALL_DONE);
+	EXPECT_EQ(host_hypercall(p, vp, vtl, &r), HV_HYPERCALL_DONE);
 	return long_mode ? r.rax : (r.rdx << 32 | (uint32_t)r.rax);
 }
 
@@ -250,7 +261,7 @@ static enum hv_hypercall_outcome vtl_call(struct hv_partition *p, unsigned int v
 					  uint64_t control_input)
 {
 	struct hv_hypercall_regs r = vtl_regs(HVCALL_VTL_CALL, control_input, true);
-	enum hv_hypercall_outcome o = hv_hypercall(p, vp, vtl, &r);
+	enum hv_hypercall_outcome o = host_hypercall(p, vp, vtl, &r);
 
 	if (o == HV_HYPERCALL_SWITCH_VTL)
 		EXPECT(r.target_vtl > vtl);
@@ -262,7 +273,7 @@ static enum hv_hypercall_outcome vtl_return(struct hv_partition *p, unsigned int
 {
 	struct hv_hypercall_regs r = vtl_regs(HVCALL_VTL_RETURN, control_input, true);
 
-	return hv_hypercall(p, vp, vtl, &r);
+	return host_hypercall(p, vp, vtl, &r);
 }
 
 /* HvCallGetVpRegisters from (vp, vtl) for target_vp/input_vtl; returns the result value. */
@@ -409,10 +420,10 @@ static void test_enable_partition_vtl(void)
 		struct hv_hypercall_regs r = { .rcx = HVCALL_ENABLE_PARTITION_VTL | HV_HYPERCALL_FAST,
 					       .rdx = HV_PARTITION_ID_SELF, .r8 = 1 | 1 << 8, .long_mode = true };
 
-		EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
+		EXPECT_EQ(host_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
 		EXPECT_EQ(r.rax, HV_STATUS_INVALID_PARAMETER);	/* EnableMbec */
 		r.r8 = 1;
-		EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
+		EXPECT_EQ(host_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
 		EXPECT_EQ(r.rax, HV_STATUS_SUCCESS);
 		EXPECT_EQ(get1v(p, 0, 0, HV_REGISTER_VSM_PARTITION_STATUS), 0x10003);
 	}
@@ -647,15 +658,15 @@ static void test_vtl_call_ud(void)
 		for (unsigned int i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
 			r = vtl_regs(HVCALL_VTL_CALL, 0, true);
 			r.rcx |= extra[i];
-			EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_UD);
+			EXPECT_EQ(host_hypercall(p, 0, 0, &r), HV_HYPERCALL_UD);
 		}
 	}
 	/* 32-bit: EDX is the high half of the input value. */
 	r = vtl_regs(HVCALL_VTL_CALL, 0, false);
 	r.rdx = 1;
-	EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_UD);
+	EXPECT_EQ(host_hypercall(p, 0, 0, &r), HV_HYPERCALL_UD);
 	r = vtl_regs(HVCALL_VTL_CALL, 1, false);	/* ECX = control input */
-	EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_UD);
+	EXPECT_EQ(host_hypercall(p, 0, 0, &r), HV_HYPERCALL_UD);
 	EXPECT_EQ(hv_vp_active_vtl(p, 0), 0);
 
 	/* Now in VTL1: a VTL call has nowhere to go; returns with reserved bits #UD. */
@@ -667,9 +678,9 @@ static void test_vtl_call_ud(void)
 	EXPECT_EQ(vtl_return(p, 0, 1, 1ull << 63), HV_HYPERCALL_UD);
 	r = vtl_regs(HVCALL_VTL_RETURN, 0, true);
 	r.rcx |= HV_HYPERCALL_FAST;
-	EXPECT_EQ(hv_hypercall(p, 0, 1, &r), HV_HYPERCALL_UD);
+	EXPECT_EQ(host_hypercall(p, 0, 1, &r), HV_HYPERCALL_UD);
 	r = vtl_regs(HVCALL_VTL_RETURN, 2, false);
-	EXPECT_EQ(hv_hypercall(p, 0, 1, &r), HV_HYPERCALL_UD);
+	EXPECT_EQ(host_hypercall(p, 0, 1, &r), HV_HYPERCALL_UD);
 	EXPECT_EQ(hv_vp_active_vtl(p, 0), 1);
 	EXPECT_EQ(vtl_return(p, 0, 1, 0), HV_HYPERCALL_SWITCH_VTL);
 	EXPECT_EQ(hv_vp_active_vtl(p, 0), 0);
@@ -691,7 +702,7 @@ static void test_vtl_call_return_64(void)
 
 	/* The call: SWITCH_VTL to VTL1, registers left as they are (the higher VTL sees them). */
 	r = vtl_regs(HVCALL_VTL_CALL, 0, true);
-	EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT_EQ(host_hypercall(p, 0, 0, &r), HV_HYPERCALL_SWITCH_VTL);
 	EXPECT_EQ(r.target_vtl, 1);
 	EXPECT_EQ(r.rax, 0);
 	EXPECT_EQ(r.rcx, HVCALL_VTL_CALL);
@@ -709,7 +720,7 @@ static void test_vtl_call_return_64(void)
 	put64(ASSIST0 + HV_VP_ASSIST_RETURN_RAX, 0xbad0);
 	put64(ASSIST0 + HV_VP_ASSIST_RETURN_RCX, 0xbad1);
 	r = vtl_regs(HVCALL_VTL_RETURN, 0, true);
-	EXPECT_EQ(hv_hypercall(p, 0, 1, &r), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT_EQ(host_hypercall(p, 0, 1, &r), HV_HYPERCALL_SWITCH_VTL);
 	EXPECT_EQ(r.target_vtl, 0);
 	EXPECT_EQ(r.rax, 0x1111222233334444ull);
 	EXPECT_EQ(r.rcx, 0x5555666677778888ull);
@@ -728,7 +739,7 @@ static void test_vtl_call_return_64(void)
 	EXPECT_EQ(vtl_call(p, 0, 0, 0), HV_HYPERCALL_SWITCH_VTL);
 	EXPECT_EQ(get32(ASSIST1 + HV_VP_ASSIST_ENTRY_REASON), HV_VTL_ENTRY_VTL_CALL);
 	r = vtl_regs(HVCALL_VTL_RETURN, 1, true);
-	EXPECT_EQ(hv_hypercall(p, 0, 1, &r), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT_EQ(host_hypercall(p, 0, 1, &r), HV_HYPERCALL_SWITCH_VTL);
 	EXPECT_EQ(r.target_vtl, 0);
 	EXPECT_EQ(r.rax, 1);
 	EXPECT_EQ(r.rcx, HVCALL_VTL_RETURN);
@@ -748,7 +759,7 @@ static void test_vtl_call_return_32(void)
 	r.rax |= 0xffffffff00000000ull;
 	r.rcx |= 0xffffffff00000000ull;
 	r.rdx |= 0xabcd000000000000ull;
-	EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT_EQ(host_hypercall(p, 0, 0, &r), HV_HYPERCALL_SWITCH_VTL);
 	EXPECT_EQ(r.target_vtl, 1);
 	EXPECT_EQ(get32(ASSIST1 + HV_VP_ASSIST_ENTRY_REASON), HV_VTL_ENTRY_VTL_CALL);
 
@@ -758,7 +769,7 @@ static void test_vtl_call_return_32(void)
 	put32(ASSIST1 + 0x18, 0xcccc3333);
 	put32(ASSIST1 + 0x1c, 0xdddd4444);
 	r = vtl_regs(HVCALL_VTL_RETURN, 0, false);
-	EXPECT_EQ(hv_hypercall(p, 0, 1, &r), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT_EQ(host_hypercall(p, 0, 1, &r), HV_HYPERCALL_SWITCH_VTL);
 	EXPECT_EQ(r.target_vtl, 0);
 	EXPECT_EQ((uint32_t)r.rax, 0xaaaa1111);
 	EXPECT_EQ((uint32_t)r.rcx, 0xbbbb2222);
@@ -769,7 +780,7 @@ static void test_vtl_call_return_32(void)
 	/* Fast return (ECX bit 0). */
 	EXPECT_EQ(vtl_call(p, 0, 0, 0), HV_HYPERCALL_SWITCH_VTL);
 	r = vtl_regs(HVCALL_VTL_RETURN, 1, false);
-	EXPECT_EQ(hv_hypercall(p, 0, 1, &r), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT_EQ(host_hypercall(p, 0, 1, &r), HV_HYPERCALL_SWITCH_VTL);
 	EXPECT_EQ(r.rax, HVCALL_VTL_RETURN);
 	EXPECT_EQ(r.rcx, 1);
 	EXPECT_EQ(r.rdx, 0);
@@ -801,10 +812,10 @@ static void test_vtl_call_chain(void)
 	{
 		struct hv_hypercall_regs r = vtl_regs(HVCALL_VTL_RETURN, 1, true);
 
-		EXPECT_EQ(hv_hypercall(p, 0, 2, &r), HV_HYPERCALL_SWITCH_VTL);
+		EXPECT_EQ(host_hypercall(p, 0, 2, &r), HV_HYPERCALL_SWITCH_VTL);
 		EXPECT_EQ(r.target_vtl, 1);
 		r = vtl_regs(HVCALL_VTL_RETURN, 1, true);
-		EXPECT_EQ(hv_hypercall(p, 0, 1, &r), HV_HYPERCALL_SWITCH_VTL);
+		EXPECT_EQ(host_hypercall(p, 0, 1, &r), HV_HYPERCALL_SWITCH_VTL);
 		EXPECT_EQ(r.target_vtl, 0);
 	}
 	EXPECT_EQ(hv_vp_active_vtl(p, 0), 0);
@@ -818,10 +829,10 @@ static void test_vtl_call_chain(void)
 	{
 		struct hv_hypercall_regs r = vtl_regs(HVCALL_VTL_CALL, 0, true);
 
-		EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_SWITCH_VTL);
+		EXPECT_EQ(host_hypercall(p, 0, 0, &r), HV_HYPERCALL_SWITCH_VTL);
 		EXPECT_EQ(r.target_vtl, 2);
 		r = vtl_regs(HVCALL_VTL_RETURN, 1, true);
-		EXPECT_EQ(hv_hypercall(p, 0, 2, &r), HV_HYPERCALL_SWITCH_VTL);
+		EXPECT_EQ(host_hypercall(p, 0, 2, &r), HV_HYPERCALL_SWITCH_VTL);
 		EXPECT_EQ(r.target_vtl, 0);
 	}
 	hv_partition_destroy(p);
@@ -832,7 +843,7 @@ static void test_enter_for_interrupt(void)
 	struct hv_partition *p = vtl1_partition(1);
 
 	EXPECT_EQ(hv_msr_write(p, 0, 1, HV_X64_MSR_VP_ASSIST_PAGE, ASSIST1 | 1), HV_MSR_OK);
-	hv_vtl_enter_for_interrupt(p, 0, 1);
+	hv_vtl_entered(p, 0, 1, HV_VTL_ENTRY_INTERRUPT);
 	EXPECT_EQ(hv_vp_active_vtl(p, 0), 1);
 	EXPECT_EQ(get32(ASSIST1 + HV_VP_ASSIST_ENTRY_REASON), HV_VTL_ENTRY_INTERRUPT);
 	EXPECT_EQ(vtl_return(p, 0, 1, 1), HV_HYPERCALL_SWITCH_VTL);
@@ -1282,7 +1293,7 @@ static void test_registers_xmm(void)
 		.rcx = HVCALL_GET_VP_REGISTERS | HV_HYPERCALL_FAST | 1ull << 32,
 		.rdx = HV_PARTITION_ID_SELF, .r8 = HV_VP_INDEX_SELF, .long_mode = true,
 	};
-	EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
+	EXPECT_EQ(host_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
 	EXPECT_EQ(r.rax, 1ull << 32);
 	EXPECT_EQ(fx[1][0], 0x10001);
 	EXPECT_EQ(fx[1][1], 0);
@@ -1294,11 +1305,11 @@ static void test_registers_xmm(void)
 	fx[0][0] = HV_REGISTER_VSM_VINA;
 	fx[1][0] = 0x2e | HV_VINA_ENABLED;
 	r.rcx = HVCALL_SET_VP_REGISTERS | HV_HYPERCALL_FAST | 1ull << 32;
-	EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
+	EXPECT_EQ(host_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
 	EXPECT_EQ(r.rax, 1ull << 32);
 	r.rcx = HVCALL_GET_VP_REGISTERS | HV_HYPERCALL_FAST | 1ull << 32;
 	fx[0][0] = HV_REGISTER_VSM_VINA;
-	EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
+	EXPECT_EQ(host_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
 	EXPECT_EQ(r.rax, 1ull << 32);
 	EXPECT_EQ(fx[1][0], 0x2e | HV_VINA_ENABLED);
 	hv_partition_destroy(p);
