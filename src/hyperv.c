@@ -176,7 +176,16 @@ static void inject_ud(struct vcpu *cpu)
 
 #define OUT_IMM8_LEN 2
 
-bool hyperv_handle_io(struct vcpu *cpu)
+bool hyperv_is_hypercall(struct vcpu *cpu)
+{
+	struct kvm_run *run = cpu->run;
+
+	return run->exit_reason == KVM_EXIT_IO && run->io.port == HV_HYPERCALL_PORT &&
+	       run->io.direction == KVM_EXIT_IO_OUT && run->io.size == 1 && run->io.count == 1 &&
+	       hv_hypercall_enabled(cpu->vm->hv, cpu->index, vcpu_vtl(cpu));
+}
+
+void hyperv_handle_hypercall(struct vcpu *cpu)
 {
 	struct kvm_run *run = cpu->run;
 	struct kvm_regs *r = &run->s.regs.regs;
@@ -184,15 +193,11 @@ bool hyperv_handle_io(struct vcpu *cpu)
 	struct hv_hypercall_regs hr;
 	enum hv_hypercall_outcome out;
 
-	if (run->io.port != HV_HYPERCALL_PORT || run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 1 ||
-	    run->io.count != 1 || !hv_hypercall_enabled(cpu->vm->hv, cpu->index, vcpu_vtl(cpu)))
-		return false;
-	stat_inc(&cpu->vm->stats, STAT_HYPERCALL);
 	if (!hypercall_allowed(s, r)) {
 		r->rip -= OUT_IMM8_LEN;
 		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 		inject_ud(cpu);
-		return true;
+		return;
 	}
 	hr = (struct hv_hypercall_regs){
 		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx, .rsi = r->rsi, .rdi = r->rdi,
@@ -206,7 +211,7 @@ bool hyperv_handle_io(struct vcpu *cpu)
 		r->rax = hr.rax;
 		r->rcx = hr.rcx;
 		r->rdx = hr.rdx;
-		return true;
+		return;
 	}
 	r->rax = hr.rax;
 	r->rcx = hr.rcx;
@@ -216,7 +221,6 @@ bool hyperv_handle_io(struct vcpu *cpu)
 	if (out == HV_HYPERCALL_UD)
 		inject_ud(cpu);
 	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-	return true;
 }
 
 void hyperv_handle_msr(struct vcpu *cpu)

@@ -9,8 +9,10 @@ struct vcpu;
 
 /* Create the partition, route synthetic MSRs to user space. Call after the vCPUs exist. */
 void hyperv_init(struct vm *vm);
-/* A port write that may be a hypercall from the hypercall page; returns true if handled. */
-bool hyperv_handle_io(struct vcpu *cpu);
+/* Whether this exit is a hypercall: the `out` of an enabled hypercall page of the VP's VTL. */
+bool hyperv_is_hypercall(struct vcpu *cpu);
+/* Run it: #UD, a result, a continuation or a VTL switch (vtl_enter). */
+void hyperv_handle_hypercall(struct vcpu *cpu);
 /* KVM_EXIT_X86_RDMSR / KVM_EXIT_X86_WRMSR for a synthetic MSR. */
 void hyperv_handle_msr(struct vcpu *cpu);
 

@@ -103,8 +103,6 @@ static void handle_io(struct vcpu *cpu)
 	bool write = run->io.direction == KVM_EXIT_IO_OUT;
 	unsigned int size = run->io.size;
 
-	if (hyperv_handle_io(cpu))
-		return;
 	for (uint32_t i = 0; i < run->io.count; i++, data += size) {
 		uint32_t val = 0;
 
@@ -190,6 +188,11 @@ static bool handle_exit(struct vcpu *cpu)
 	struct stats *st = &cpu->vm->stats;
 	char msg[160];
 
+	if (hyperv_is_hypercall(cpu)) {		/* an `out` of the hypercall page: its own kind of exit */
+		stat_inc(st, STAT_HYPERCALL);
+		hyperv_handle_hypercall(cpu);
+		return true;
+	}
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		stat_inc(st, STAT_EXIT_IO);
