@@ -16,14 +16,19 @@
 struct vm;
 struct vcpu_request;
 
+/*
+ * Legend: [init] set by vcpu_create / vcpu_thread start, read-only after;
+ * [T] the VP's own thread only; [A] atomic, any thread; [own] see its type.
+ */
+
 /* The VP in one VTL: one KVM vCPU in that VTL's VM. */
 struct vcpu_vtl {
-	int fd;
-	struct kvm_run *run;
-	struct vcpu *cpu;
-	unsigned int vtl;
-	struct lapic apic;		/* user-space local APIC (VTL >= 1 only) */
-	/* DR0-3, XCR0 and the XSAVE area as last read or written by kvsm (valid: known). See vtl.c. */
+	int fd;				/* [init] */
+	struct kvm_run *run;		/* [init] the mapping; its contents [T], immediate_exit also the kick signal */
+	struct vcpu *cpu;		/* [init] */
+	unsigned int vtl;		/* [init] */
+	struct lapic apic;		/* [own] user-space local APIC (VTL >= 1 only) */
+	/* [T] DR0-3, XCR0 and the XSAVE area as last read or written by kvsm (valid: known). See vtl.c. */
 	bool shared_known;
 	uint64_t dr[4];
 	uint64_t xcr0;
@@ -31,22 +36,22 @@ struct vcpu_vtl {
 };
 
 struct vcpu {
-	struct vm *vm;
-	unsigned int index;	/* VP index = APIC ID */
+	struct vm *vm;			/* [init] */
+	unsigned int index;		/* [init] VP index = APIC ID */
 	struct vcpu_vtl v[KVSM_MAX_VTLS];	/* vCPUs of the VTLs the partition has */
-	int fd;				/* = v[vcpu_vtl()].fd: the active VTL's vCPU (set by vtl_enter) */
-	struct kvm_run *run;		/* = v[vcpu_vtl()].run */
-	pthread_t thread;
-	unsigned int halt_round_seen;
-	unsigned int flush_pending;	/* bit n: another VP asked this one to flush its VTL n TLB */
-	pid_t tid;			/* host thread id (for directed timer signals) */
-	/* A function another VP's thread wants run on this one (vcpu_run_on): one slot, taken by CAS. */
+	int fd;				/* [T] = v[vcpu_vtl()].fd: the active VTL's vCPU (set by vtl_enter) */
+	struct kvm_run *run;		/* [T] = v[vcpu_vtl()].run */
+	pthread_t thread;		/* [init] */
+	unsigned int halt_round_seen;	/* [T] */
+	unsigned int flush_pending;	/* [A] bit n: another VP asked this one to flush its VTL n TLB */
+	pid_t tid;			/* [init] host thread id (for directed timer signals) */
+	/* [A] A function another VP's thread wants run on this one (vcpu_run_on): one slot, taken by CAS. */
 	struct vcpu_request *request;
-	uint64_t autoeoi_pending[4];	/* SynIC AutoEOI vectors waiting for injection (autoeoi.c) */
-	timer_t autoeoi_timer;
-	timer_t apic_timer;		/* earliest user-space APIC timer deadline of this VP (vtl_irq.c) */
-	uint64_t apic_timer_armed;	/* the deadline it is armed for, 0 = none */
-	struct vina_watch vina;		/* VTL0 interrupts to report through VINA (vina_watch.c) */
+	uint64_t autoeoi_pending[4];	/* [A] SynIC AutoEOI vectors waiting for injection (autoeoi.c) */
+	timer_t autoeoi_timer;		/* [init] */
+	timer_t apic_timer;		/* [init] earliest user-space APIC timer deadline of this VP (vtl_irq.c) */
+	uint64_t apic_timer_armed;	/* [T] the deadline it is armed for, 0 = none */
+	struct vina_watch vina;		/* [T] VTL0 interrupts to report through VINA (vina_watch.c) */
 };
 
 void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index);

@@ -21,32 +21,37 @@
 
 struct vcpu;
 
+/*
+ * Legend: [init] set by vm_init (or vm_load_kernel) on the main thread before
+ * any VP thread starts, read-only after; [L] under lock; [own] the field's own
+ * locking (see its type).
+ */
 struct vm {
-	const struct run_opts *opts;
-	struct kvm_host host;
-	int vm_fd[KVSM_MAX_VTLS];
-	struct guest_mem mem;
-	unsigned int nr_vcpus;
-	struct vcpu *vcpus;
-	struct ioport_bus io;
-	struct serial serial;
-	struct fw_cfg fw_cfg;
-	struct hyperv_testdev testdev;
-	struct stats stats;
-	struct hv_partition *hv;	/* the Hyper-V interface (libkvsm) */
-	uint64_t guest_tsc_delta;	/* guest TSC - host TSC */
-	uint64_t tsc_hz;		/* guest TSC frequency */
-	unsigned int phys_bits;		/* guest MAXPHYADDR: the GPA space is [0, 2^phys_bits) */
-	bool msi_32bit_dest;		/* VTL0's MSIs carry x2APIC (32-bit) destinations (KVM_CAP_X2APIC_API) */
+	const struct run_opts *opts;	/* [init] */
+	struct kvm_host host;		/* [init] */
+	int vm_fd[KVSM_MAX_VTLS];	/* [init] */
+	struct guest_mem mem;		/* [init]; its overlays: [own] */
+	unsigned int nr_vcpus;		/* [init] */
+	struct vcpu *vcpus;		/* [init]; each VP: see struct vcpu */
+	struct ioport_bus io;		/* [init] */
+	struct serial serial;		/* [own] */
+	struct fw_cfg fw_cfg;		/* [own] */
+	struct hyperv_testdev testdev;	/* [own] */
+	struct stats stats;		/* atomic counters */
+	struct hv_partition *hv;	/* [init] the Hyper-V interface (libkvsm), [own] inside */
+	uint64_t guest_tsc_delta;	/* [init] guest TSC - host TSC */
+	uint64_t tsc_hz;		/* [init] guest TSC frequency */
+	unsigned int phys_bits;		/* [init] guest MAXPHYADDR: the GPA space is [0, 2^phys_bits) */
+	bool msi_32bit_dest;		/* [init] VTL0's MSIs carry x2APIC (32-bit) destinations (KVM_CAP_X2APIC_API) */
 
 	/* Stop protocol: the first vm_stop() wins and sets the exit status. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	bool stopping;
-	bool all_started;		/* every VP thread has been created */
-	int exit_status;
+	bool stopping;			/* [L] */
+	bool all_started;		/* [L] every VP thread has been created */
+	int exit_status;		/* [L] */
 
-	/* Halt detection rounds (vm.c): each vCPU answers whether it can still run. */
+	/* [L] Halt detection rounds (vm.c): each vCPU answers whether it can still run. */
 	unsigned int halt_round;
 	unsigned int halt_answers;
 	unsigned int halt_dormant;

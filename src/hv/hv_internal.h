@@ -40,23 +40,28 @@ struct hv_vp_vtl {
 	struct hv_stimer stimer[HV_SYNIC_STIMER_COUNT];
 };
 
-/* A VP's VSM state (TLFS chapter 15). */
+/*
+ * A VP's VSM state (TLFS chapter 15). Legend: [init] set by
+ * hv_partition_create; [P] written under the partition's partition_lock;
+ * [A] atomic, read from any thread; [T] the VP's own thread.
+ */
 struct hv_vsm_vp {
-	unsigned int enabled_vtls;	/* bit n: VTL n enabled on this VP (VTL0 always) */
-	unsigned int enabling_vtls;	/* HvCallEnableVpVtl in progress (under the partition's msr_lock) */
-	unsigned int active_vtl;
-	uint64_t vina[HV_MAX_VTLS];	/* HvRegisterVsmVina of each VTL */
-	/* HvRegisterVsmVpSecureConfigVtlN held by VTL m for each lower VTL n: [m][n]. */
+	unsigned int enabled_vtls;	/* [P, A] bit n: VTL n enabled on this VP (VTL0 always) */
+	unsigned int enabling_vtls;	/* [P] HvCallEnableVpVtl in progress */
+	unsigned int active_vtl;	/* [T, A] the VTL the VP runs: written only by hv_vtl_entered */
+	uint64_t vina[HV_MAX_VTLS];	/* [A] HvRegisterVsmVina of each VTL */
+	/* [T] HvRegisterVsmVpSecureConfigVtlN held by VTL m for each lower VTL n: [m][n]. */
 	uint64_t secure_config[HV_MAX_VTLS][HV_MAX_VTLS];
 };
 
+/* One VP. Legend as for hv_vsm_vp, plus [L]: under this VP's lock. */
 struct hv_vp {
-	struct hv_partition *p;
-	unsigned int index;
-	struct hv_vsm_vp vsm;		/* this VP's thread, or the partition's msr_lock (enabling) */
+	struct hv_partition *p;		/* [init] */
+	unsigned int index;		/* [init] */
+	struct hv_vsm_vp vsm;		/* per field, see above */
 	/* Guards synic and stimer state of every VTL: other VPs and the timer thread deliver here. */
 	pthread_mutex_t lock;
-	struct hv_vp_vtl vtl[HV_MAX_VTLS];
+	struct hv_vp_vtl vtl[HV_MAX_VTLS];	/* [L]; vp_assist written by the VP's own thread */
 	/* Hypercall buffers: only this VP's own thread uses them. */
 	uint8_t hc_in[HV_PAGE_SIZE] __attribute__((aligned(16)));
 	uint8_t hc_out[HV_PAGE_SIZE] __attribute__((aligned(16)));
@@ -70,44 +75,50 @@ struct hv_connection {
 	unsigned int flag_base, flag_count;	/* events: FlagNumber n sets flag flag_base + n, n < flag_count */
 };
 
+/*
+ * The partition. Legend: [init] set by hv_partition_create, read-only after;
+ * [P] under partition_lock; [C] under conn_lock; [TL] under timer_lock;
+ * [A] atomic.
+ */
 struct hv_partition {
-	struct hv_config cfg;
-	const struct hv_host_ops *ops;
-	void *host;
-	uint64_t privileges;		/* HV_PARTITION_PRIVILEGE_MASK */
-	uint32_t features_edx;		/* CPUID 0x40000003 EDX */
-	uint32_t recommendations;	/* CPUID 0x40000004 EAX */
+	struct hv_config cfg;			/* [init] */
+	const struct hv_host_ops *ops;		/* [init] */
+	void *host;				/* [init] */
+	uint64_t privileges;		/* [init] HV_PARTITION_PRIVILEGE_MASK */
+	uint32_t features_edx;		/* [init] CPUID 0x40000003 EDX */
+	uint32_t recommendations;	/* [init] CPUID 0x40000004 EAX */
 
-	/* Reference time = ((guest TSC * tsc_scale) >> 64) + tsc_offset, in 100 ns units (TLFS 12.7). */
+	/* [init] Reference time = ((guest TSC * tsc_scale) >> 64) + tsc_offset, in 100 ns units (TLFS 12.7). */
 	uint64_t tsc_scale;
 	int64_t tsc_offset;
 
-	/* Partition-wide MSRs, one instance per VTL (TLFS 15.x: private under VSM). */
-	pthread_mutex_t msr_lock;
+	/* Guards the partition-wide MSRs and the VSM partition state below, and enabling_vtls. */
+	pthread_mutex_t partition_lock;
+	/* [P] Partition-wide MSRs, one instance per VTL (TLFS 15.x: private under VSM). */
 	struct {
 		uint64_t guest_os_id;
 		uint64_t hypercall;
 		uint64_t reference_tsc;
 	} vtl[HV_MAX_VTLS];
 
-	/* VSM partition state (vsm.c), under msr_lock. */
+	/* [P] VSM partition state (vsm.c); written under the lock, single bits tested without it. */
 	unsigned int enabled_vtls;	/* HvRegisterVsmPartitionStatus.EnabledVtlSet */
 	unsigned int vtl_enabled_on_a_vp;	/* bit n: some VP has VTL n enabled */
 	uint64_t partition_config[HV_MAX_VTLS];	/* HvRegisterVsmPartitionConfig of VTL n >= 1 */
 
 	pthread_mutex_t conn_lock;
-	struct hv_connection conns[HV_MAX_CONNECTIONS];
+	struct hv_connection conns[HV_MAX_CONNECTIONS];	/* [C] */
 
 	/* Synthetic timer thread (stimer.c). */
-	pthread_t timer_thread;
+	pthread_t timer_thread;			/* [init] */
 	pthread_mutex_t timer_lock;
 	pthread_cond_t timer_cond;
-	bool timer_stop, timer_started;
+	bool timer_stop, timer_started;		/* [TL] */
 
-	struct hv_vp *vps;
+	struct hv_vp *vps;			/* [init] cfg.nr_vps of them */
 
-	uint64_t hc_count[256];		/* per hypercall code (all codes kvsm knows are < 256) */
-	uint64_t hc_count_other;
+	uint64_t hc_count[256];		/* [A] per hypercall code (all codes kvsm knows are < 256) */
+	uint64_t hc_count_other;	/* [A] */
 };
 
 static inline bool hv_has_privilege(const struct hv_partition *p, uint64_t bit)

@@ -202,7 +202,7 @@ enum hv_msr_result hv_msr_write(struct hv_partition *p, unsigned int vp, unsigne
 			trace_msr(p, vp, vtl, msr, true, val, false);
 		return HV_MSR_GP;
 	}
-	pthread_mutex_lock(&p->msr_lock);
+	pthread_mutex_lock(&p->partition_lock);
 	switch (msr) {
 	case HV_X64_MSR_GUEST_OS_ID:
 		p->vtl[vtl].guest_os_id = val;
@@ -235,7 +235,7 @@ enum hv_msr_result hv_msr_write(struct hv_partition *p, unsigned int vp, unsigne
 		ok = false;	/* read-only */
 		break;
 	default:
-		pthread_mutex_unlock(&p->msr_lock);
+		pthread_mutex_unlock(&p->partition_lock);
 		if (priv == HV_ACCESS_SYNIC_REGS)
 			ok = hv_synic_msr_write(p, vp, vtl, msr, val);
 		else
@@ -244,7 +244,7 @@ enum hv_msr_result hv_msr_write(struct hv_partition *p, unsigned int vp, unsigne
 			trace_msr(p, vp, vtl, msr, true, val, ok);
 		return ok ? HV_MSR_OK : HV_MSR_GP;
 	}
-	pthread_mutex_unlock(&p->msr_lock);
+	pthread_mutex_unlock(&p->partition_lock);
 	if (p->cfg.trace)
 		trace_msr(p, vp, vtl, msr, true, val, ok);
 	return ok ? HV_MSR_OK : HV_MSR_GP;

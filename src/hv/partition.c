@@ -42,7 +42,7 @@ struct hv_partition *hv_partition_create(const struct hv_config *cfg)
 	p->enabled_vtls = 1;	/* VTL0 */
 	p->features_edx = kvsm_features_edx;
 	p->recommendations = kvsm_recommendations;
-	pthread_mutex_init(&p->msr_lock, NULL);
+	pthread_mutex_init(&p->partition_lock, NULL);
 	pthread_mutex_init(&p->conn_lock, NULL);
 	pthread_mutex_init(&p->timer_lock, NULL);
 	pthread_cond_init(&p->timer_cond, NULL);

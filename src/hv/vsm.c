@@ -249,9 +249,9 @@ uint16_t hv_vsm_reg_set(struct hv_partition *p, unsigned int vp, unsigned int ca
 	case HV_REGISTER_VSM_PARTITION_CONFIG:
 		if (vtl == 0 || vtl > caller)
 			return HV_STATUS_INVALID_PARAMETER;
-		pthread_mutex_lock(&p->msr_lock);
+		pthread_mutex_lock(&p->partition_lock);
 		st = set_partition_config(p, vtl, val);
-		pthread_mutex_unlock(&p->msr_lock);
+		pthread_mutex_unlock(&p->partition_lock);
 		return st;
 	}
 	if (name >= HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0 && name < HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0 + 15) {
@@ -292,7 +292,7 @@ static uint16_t hc_enable_partition_vtl(struct hv_hypercall *hc)
 		return HV_STATUS_INVALID_PARAMETER;
 	if (in.target_vtl == 0 || in.target_vtl > p->cfg.max_vtl)
 		return HV_STATUS_INVALID_PARAMETER;
-	pthread_mutex_lock(&p->msr_lock);
+	pthread_mutex_lock(&p->partition_lock);
 	/* Only the highest enabled VTL below the target may enable it (checked first: spec 2.7). */
 	for (unsigned int v = hc->vtl + 1; v < in.target_vtl; v++)
 		if (p->enabled_vtls & VTL_BIT(v))
@@ -303,7 +303,7 @@ static uint16_t hc_enable_partition_vtl(struct hv_hypercall *hc)
 		p->enabled_vtls |= VTL_BIT(in.target_vtl);
 		p->partition_config[in.target_vtl] = 0;
 	}
-	pthread_mutex_unlock(&p->msr_lock);
+	pthread_mutex_unlock(&p->partition_lock);
 	return st;
 }
 
@@ -345,7 +345,7 @@ static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
 	target = &p->vps[in.vp_index].vsm;
 	if (vtl == 0)
 		return HV_STATUS_INVALID_PARAMETER;
-	pthread_mutex_lock(&p->msr_lock);
+	pthread_mutex_lock(&p->partition_lock);
 	if (!(p->enabled_vtls & VTL_BIT(vtl))) {
 		st = HV_STATUS_INVALID_VTL_STATE;
 	} else if (hc->vtl < vtl) {
@@ -365,12 +365,12 @@ static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
 	if (!st && ((hv_vp_enabled_vtls(p, in.vp_index) | target->enabling_vtls) & VTL_BIT(vtl)))
 		st = HV_STATUS_VTL_ALREADY_ENABLED;
 	if (st) {
-		pthread_mutex_unlock(&p->msr_lock);
+		pthread_mutex_unlock(&p->partition_lock);
 		return st;
 	}
 	/*
 	 * Load the context without the lock: the host runs it on the target VP's
-	 * thread, which may itself be waiting for msr_lock. enabling_vtls keeps a
+	 * thread, which may itself be waiting for partition_lock. enabling_vtls keeps a
 	 * concurrent enable of the same VTL on that VP out meanwhile, and a first
 	 * enable claims vtl_enabled_on_a_vp now, so a racing lower-VTL enable on
 	 * another VP is refused (only one lower-VTL enable may supply the VTL's
@@ -379,9 +379,9 @@ static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
 	target->enabling_vtls |= VTL_BIT(vtl);
 	if (first)
 		p->vtl_enabled_on_a_vp |= VTL_BIT(vtl);
-	pthread_mutex_unlock(&p->msr_lock);
+	pthread_mutex_unlock(&p->partition_lock);
 	st = p->ops->set_initial_context(p->host, in.vp_index, vtl, in.context);
-	pthread_mutex_lock(&p->msr_lock);
+	pthread_mutex_lock(&p->partition_lock);
 	target->enabling_vtls &= ~VTL_BIT(vtl);
 	if (!st) {
 		__atomic_or_fetch(&target->enabled_vtls, VTL_BIT(vtl), __ATOMIC_ACQ_REL);
@@ -389,7 +389,7 @@ static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
 	} else if (first) {
 		p->vtl_enabled_on_a_vp &= ~VTL_BIT(vtl);
 	}
-	pthread_mutex_unlock(&p->msr_lock);
+	pthread_mutex_unlock(&p->partition_lock);
 	return st;
 }
 
