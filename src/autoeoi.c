@@ -2,11 +2,11 @@
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "x86/arch.h"
 
 #include <sys/ioctl.h>
 #include <time.h>
 
-#define RFLAGS_IF (1u << 9)
 /* While the guest cannot take the interrupt (IF=0, shadow, TPR), look again this often. */
 #define RETRY_NS 100000
 

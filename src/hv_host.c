@@ -13,6 +13,7 @@
 #include "vtl_irq.h"
 #include "vtl_regs.h"
 #include "hv/tlfs.h"
+#include "x86/arch.h"
 
 #include <errno.h>
 #include <string.h>
@@ -102,10 +103,7 @@ static bool host_apic_msr(void *host, unsigned int vp, unsigned int vtl, uint32_
 	return write ? kvm_vcpu_set_msr(vm->vcpus[vp].fd, msr, *val) : kvm_vcpu_get_msr(vm->vcpus[vp].fd, msr, val);
 }
 
-/* XMM registers live in the XSAVE legacy area at byte 160; XSTATE_BV (byte 512) bit 1 says they are valid. */
-#define XSAVE_XMM0 160
-#define XSAVE_XSTATE_BV 512
-#define XSTATE_SSE (1ull << 1)
+/* XMM registers live in the XSAVE legacy area (FX_XMM0); XSTATE_BV's SSE bit says they are valid. */
 
 static void host_get_xmm(void *host, unsigned int vp, uint64_t xmm[6][2])
 {
@@ -116,8 +114,8 @@ static void host_get_xmm(void *host, unsigned int vp, uint64_t xmm[6][2])
 	if (ioctl(vm->vcpus[vp].fd, KVM_GET_XSAVE, &xs))
 		die_errno(KVSM_EXIT_HOST, "KVM_GET_XSAVE");
 	memcpy(&bv, (uint8_t *)xs.region + XSAVE_XSTATE_BV, 8);
-	if (bv & XSTATE_SSE)
-		memcpy(xmm, (uint8_t *)xs.region + XSAVE_XMM0, 6 * 16);
+	if (bv & XFEATURE_SSE)
+		memcpy(xmm, (uint8_t *)xs.region + FX_XMM0, 6 * 16);
 	else
 		memset(xmm, 0, 6 * 16);	/* SSE in its initial state: all zero */
 }
@@ -131,11 +129,11 @@ static void host_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2])
 	if (ioctl(vm->vcpus[vp].fd, KVM_GET_XSAVE, &xs))
 		die_errno(KVSM_EXIT_HOST, "KVM_GET_XSAVE");
 	memcpy(&bv, (uint8_t *)xs.region + XSAVE_XSTATE_BV, 8);
-	if (!(bv & XSTATE_SSE))		/* the other XMM registers must read as their initial zeros */
-		memset((uint8_t *)xs.region + XSAVE_XMM0, 0, 16 * 16);
-	bv |= XSTATE_SSE;
+	if (!(bv & XFEATURE_SSE))		/* the other XMM registers must read as their initial zeros */
+		memset((uint8_t *)xs.region + FX_XMM0, 0, 16 * 16);
+	bv |= XFEATURE_SSE;
 	memcpy((uint8_t *)xs.region + XSAVE_XSTATE_BV, &bv, 8);
-	memcpy((uint8_t *)xs.region + XSAVE_XMM0, xmm, 6 * 16);
+	memcpy((uint8_t *)xs.region + FX_XMM0, xmm, 6 * 16);
 	if (ioctl(vm->vcpus[vp].fd, KVM_SET_XSAVE, &xs))
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_XSAVE");
 }

@@ -13,14 +13,13 @@
 #include "kvsm/hv.h"
 #include "hv/tlfs.h"
 #include "lapic.h"
+#include "x86/arch.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <x86intrin.h>
 
-#define MSR_IA32_TSC 0x10
-#define MSR_IA32_TSC_ADJUST 0x3b
 #define HV_MSR_RANGE_BASE 0x40000000u
 #define HV_MSR_RANGE_SIZE 0x100u
 /* KVM's local APIC timer counts at 1 GHz (APIC_BUS_CYCLE_NS = 1). */
@@ -161,7 +160,7 @@ void hyperv_init(struct vm *vm)
 /* CPL and mode of the caller, from the synced segment registers (TLFS 3.x: #UD unless CPL 0 in protected mode). */
 static bool hypercall_allowed(const struct kvm_sregs *s, const struct kvm_regs *r)
 {
-	return (s->cr0 & 1) && !(r->rflags & (1u << 17)) && s->ss.dpl == 0 && (s->cs.selector & 3) == 0;
+	return (s->cr0 & CR0_PE) && !(r->rflags & RFLAGS_VM) && s->ss.dpl == 0 && (s->cs.selector & 3) == 0;
 }
 
 static void inject_ud(struct vcpu *cpu)
@@ -201,7 +200,7 @@ void hyperv_handle_hypercall(struct vcpu *cpu)
 	}
 	hr = (struct hv_hypercall_regs){
 		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx, .rsi = r->rsi, .rdi = r->rdi,
-		.r8 = r->r8, .long_mode = (s->efer & (1u << 10)) && s->cs.l,
+		.r8 = r->r8, .long_mode = (s->efer & EFER_LMA) && s->cs.l,
 	};
 	out = hv_hypercall(cpu->vm->hv, cpu->index, vcpu_vtl(cpu), &hr);
 	if (out == HV_HYPERCALL_SWITCH_VTL) {

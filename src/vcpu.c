@@ -4,6 +4,7 @@
 #include "vtl_irq.h"
 #include "util.h"
 #include "vm.h"
+#include "x86/arch.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -152,7 +153,7 @@ static void handle_kick(struct vcpu *cpu)
 
 	vcpu_service_requests(cpu);
 	if (ioctl(cpu->fd, KVM_GET_MP_STATE, &mp) == 0) {
-		bool if_set = cpu->run->s.regs.regs.rflags & (1u << 9);
+		bool if_set = cpu->run->s.regs.regs.rflags & RFLAGS_IF;
 
 		/* Halted with interrupts off, or an AP still waiting for INIT/SIPI. */
 		dormant = (mp.mp_state == KVM_MP_STATE_HALTED && !if_set) ||

@@ -9,6 +9,7 @@
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "x86/arch.h"
 
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -24,10 +25,10 @@ static void flush_own_tlb(struct vcpu *cpu, unsigned int vtl)
 
 	if (ioctl(cpu->v[vtl].fd, KVM_GET_SREGS, &s))
 		die_errno(KVSM_EXIT_HOST, "KVM_GET_SREGS");
-	s.cr4 ^= 1u << 7;	/* PGE */
+	s.cr4 ^= CR4_PGE;
 	if (ioctl(cpu->v[vtl].fd, KVM_SET_SREGS, &s))
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_SREGS");
-	s.cr4 ^= 1u << 7;
+	s.cr4 ^= CR4_PGE;
 	if (ioctl(cpu->v[vtl].fd, KVM_SET_SREGS, &s))
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_SREGS");
 	stat_inc(&cpu->vm->stats, STAT_TLB_FLUSH);

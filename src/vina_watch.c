@@ -21,6 +21,7 @@
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "x86/arch.h"
 
 #include <string.h>
 #include <sys/ioctl.h>
@@ -28,7 +29,6 @@
 
 #define VINA_POLL_NS		1000000ull	/* IRR poll period while VINA is wanted */
 #define KVM_APIC_NS_PER_CYCLE	1		/* KVM's APIC bus runs at 1 GHz */
-#define MSR_IA32_TSC_DEADLINE	0x6e0
 
 /* xAPIC register offsets in struct kvm_lapic_state (SDM 11.4.1). */
 enum { APIC_SVR = 0xf0, APIC_IRR = 0x200, APIC_LVT_TIMER = 0x320, APIC_TMCCT = 0x390, APIC_TDCR = 0x3e0 };

@@ -2,6 +2,7 @@
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "x86/arch.h"
 #include "vtl.h"
 #include "vina_watch.h"
 
@@ -10,7 +11,6 @@
 #include <time.h>
 #include <x86intrin.h>
 
-#define RFLAGS_IF (1u << 9)
 
 static uint64_t apic_now_ns(void *ctx)
 {

@@ -83,61 +83,17 @@
 #include "vtl_regs.h"
 #include "kvm.h"
 #include "vcpu.h"
+#include "hv/tlfs.h"
+#include "x86/arch.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
-#define ST_OK		0
-#define ST_INVALID	5	/* HV_STATUS_INVALID_PARAMETER */
-
-#define RFLAGS_FIXED1	(1ull << 1)
-#define RFLAGS_IF	(1ull << 9)
-/* Reserved: 3, 5, 15, 63:22. */
-#define RFLAGS_RSVD	((1ull << 3) | (1ull << 5) | (1ull << 15) | (~0ull << 22))
-
-#define CR0_PE		(1ull << 0)
-#define CR0_WP		(1ull << 16)
-#define CR0_NW		(1ull << 29)
-#define CR0_CD		(1ull << 30)
-#define CR0_PG		(1ull << 31)
 /* PE MP EM TS ET NE, WP, AM, NW, CD, PG */
-#define CR0_VALID	(0x3full | CR0_WP | (1ull << 18) | CR0_NW | CR0_CD | CR0_PG)
-
-#define CR4_PAE		(1ull << 5)
-#define CR4_PCIDE	(1ull << 17)
-#define CR4_CET		(1ull << 23)
+#define CR0_VALID	(0x3full | CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
 /* VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT: no CPUID gate in KVM. */
 #define CR4_ALWAYS	0x7ffull
-
-#define EFER_SCE	(1ull << 0)
-#define EFER_LME	(1ull << 8)
-#define EFER_LMA	(1ull << 10)
-
-#define APIC_BASE_EXTD	(1ull << 10)
-#define APIC_BASE_EN	(1ull << 11)
-
-#define XFEATURE_FP	(1ull << 0)
-#define XFEATURE_SSE	(1ull << 1)
-#define XFEATURE_YMM	(1ull << 2)
-#define XFEATURE_BNDREGS (1ull << 3)
-#define XFEATURE_BNDCSR	(1ull << 4)
-#define XFEATURE_AVX512	(7ull << 5)
-#define XFEATURE_XTILE	(3ull << 17)
-
-/* Legacy (FXSAVE) area of the XSAVE buffer. */
-#define FX_FCW		0
-#define FX_FSW		2
-#define FX_FTW		4
-#define FX_RSVD		5
-#define FX_FOP		6
-#define FX_FIP		8
-#define FX_FDP		16
-#define FX_MXCSR	24
-#define FX_MXCSR_MASK	28
-#define FX_ST0		32
-#define FX_XMM0		160
-#define XSAVE_XSTATE_BV	512
 
 enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR };
 
@@ -413,13 +369,13 @@ uint16_t vtl_regs_events_get(const struct vtl_event_state *st, uint32_t name, ui
 			val[0] = PI_PENDING | (uint64_t)(ev->interrupt.soft ? 4 : 0) << 1 |
 				 (uint64_t)ev->interrupt.nr << 16;
 		}
-		return ST_OK;
+		return HV_STATUS_SUCCESS;
 	case VTL_REG_INTERRUPT_STATE:
 		val[0] = (ev->interrupt.shadow ? 1 : 0) | (ev->nmi.masked ? 2 : 0);
-		return ST_OK;
+		return HV_STATUS_SUCCESS;
 	case VTL_REG_PENDING_EVENT0:
 		if (!pe0_present(ev))
-			return ST_OK;
+			return HV_STATUS_SUCCESS;
 		val[0] = PE_PENDING | (uint64_t)ev->exception.nr << 16;	/* EventType 0: exception */
 		if (ev->exception.has_error_code)
 			val[0] |= PE_DELIVER_EC | (uint64_t)ev->exception.error_code << 32;
@@ -427,12 +383,12 @@ uint16_t vtl_regs_events_get(const struct vtl_event_state *st, uint32_t name, ui
 			val[1] = ev->exception_has_payload ? ev->exception_payload : 0;
 		else
 			val[1] = ev->exception.nr == 14 ? st->cr2 : 0;
-		return ST_OK;
+		return HV_STATUS_SUCCESS;
 	case VTL_REG_RFLAGS:
 		val[0] = st->rflags;
-		return ST_OK;
+		return HV_STATUS_SUCCESS;
 	}
-	return ST_INVALID;
+	return HV_STATUS_INVALID_PARAMETER;
 }
 
 static uint16_t set_pending_interruption(struct vtl_event_state *st, uint64_t v, struct kvm_vcpu_events *ev)
@@ -442,7 +398,7 @@ static uint16_t set_pending_interruption(struct vtl_event_state *st, uint64_t v,
 	uint32_t ec = (uint32_t)(v >> 32);
 
 	if (v & (PI_RSVD | PI_NESTED))
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	/* Cancel the event in flight; a PendingEvent0 exception stays. */
 	if (pi_exception(ev))
 		clear_exception(ev);
@@ -451,35 +407,35 @@ static uint16_t set_pending_interruption(struct vtl_event_state *st, uint64_t v,
 	ev->interrupt.soft = 0;
 	ev->nmi.injected = 0;
 	if (!(v & PI_PENDING))
-		return ST_OK;
+		return HV_STATUS_SUCCESS;
 	switch (type) {
 	case 0:	/* external interrupt */
 	case 4:	/* software interrupt (INT n) */
 		if (vec > 255 || deliver || ec)
-			return ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
 		ev->interrupt.injected = 1;
 		ev->interrupt.nr = (uint8_t)vec;
 		ev->interrupt.soft = type == 4;
-		return ST_OK;
+		return HV_STATUS_SUCCESS;
 	case 2:	/* NMI */
 		if ((vec != 2 && vec != 0) || deliver || ec)
-			return ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
 		ev->nmi.injected = 1;
-		return ST_OK;
+		return HV_STATUS_SUCCESS;
 	case 3:	/* hardware exception */
 	case 6:	/* software exception: KVM injects #BP and #OF as such */
 		/* KVM injects #BP and #OF, and only them, as software exceptions of the instruction at RIP. */
 		if (!exception_ok(vec, deliver, ec, st->cr0) || (type == 6) != (vec == 3 || vec == 4))
-			return ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
 		if (pe0_present(ev))
-			return ST_INVALID;	/* KVM has one exception slot, PendingEvent0 holds it */
+			return HV_STATUS_INVALID_PARAMETER;	/* KVM has one exception slot, PendingEvent0 holds it */
 		ev->exception.injected = 1;
 		ev->exception.nr = (uint8_t)vec;
 		ev->exception.has_error_code = deliver;
 		ev->exception.error_code = ec;
-		return ST_OK;
+		return HV_STATUS_SUCCESS;
 	default:	/* 5: privileged software exception (ICEBP); 1, 7: undefined */
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	}
 }
 
@@ -491,19 +447,19 @@ static uint16_t set_pending_event0(struct vtl_event_state *st, const uint64_t va
 	uint32_t ec = (uint32_t)(v >> 32);
 
 	if (v & PE_RSVD)
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	if (!(v & PE_PENDING)) {
 		if (pe0_present(ev))
 			clear_exception(ev);
-		return ST_OK;
+		return HV_STATUS_SUCCESS;
 	}
 	if (((v >> 1) & 7) != 0)	/* only HV_X64_PENDING_EVENT_EXCEPTION */
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	/* #BP/#OF would be a software exception of the instruction at RIP: PendingInterruption type 6. */
 	if (!exception_ok(vec, deliver, ec, st->cr0) || vec == 3 || vec == 4 || (param && vec != 14))
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	if (pi_exception(ev))
-		return ST_INVALID;	/* the one exception slot is in use */
+		return HV_STATUS_INVALID_PARAMETER;	/* the one exception slot is in use */
 	clear_exception(ev);
 	ev->exception.pending = 1;
 	ev->exception.nr = (uint8_t)vec;
@@ -517,14 +473,14 @@ static uint16_t set_pending_event0(struct vtl_event_state *st, const uint64_t va
 		if (vec == 14)
 			st->cr2 = param;
 	}
-	return ST_OK;
+	return HV_STATUS_SUCCESS;
 }
 
 uint16_t vtl_regs_events_set(struct vtl_event_state *st, uint32_t name, const uint64_t val[2])
 {
 	struct kvm_vcpu_events ev = st->ev;
 	uint64_t rflags = st->rflags, cr2 = st->cr2, v = val[0];
-	uint16_t r = ST_OK;
+	uint16_t r = HV_STATUS_SUCCESS;
 
 	switch (name) {
 	case VTL_REG_PENDING_INTERRUPTION:
@@ -532,7 +488,7 @@ uint16_t vtl_regs_events_set(struct vtl_event_state *st, uint32_t name, const ui
 		break;
 	case VTL_REG_INTERRUPT_STATE:
 		if (v & ~3ull)
-			return ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
 		if (!(v & 1))
 			ev.interrupt.shadow = 0;
 		else if (!ev.interrupt.shadow)
@@ -546,26 +502,26 @@ uint16_t vtl_regs_events_set(struct vtl_event_state *st, uint32_t name, const ui
 		break;
 	case VTL_REG_RFLAGS:
 		if (!(v & RFLAGS_FIXED1) || (v & RFLAGS_RSVD))
-			return ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
 		rflags = v;
 		/* With IF = 0 an STI shadow blocks nothing more; VM entry refuses the pair. */
 		if (!(v & RFLAGS_IF) && ev.interrupt.shadow == KVM_X86_SHADOW_INT_STI)
 			ev.interrupt.shadow = 0;
 		if (ev.interrupt.injected && !ev.interrupt.soft && !(v & RFLAGS_IF))
-			return ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
 		break;
 	default:
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	}
-	if (r != ST_OK)
+	if (r != HV_STATUS_SUCCESS)
 		return r;
 	if (!events_ok(&st->ev, &ev, rflags)) {
 		st->cr2 = cr2;
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	}
 	st->ev = ev;
 	st->rflags = rflags;
-	return ST_OK;
+	return HV_STATUS_SUCCESS;
 }
 
 /* ---- sregs rules ---- */
@@ -661,17 +617,13 @@ uint16_t vtl_regs_check_sregs(struct vcpu *cpu, unsigned int vtl, const struct k
 	struct gcaps g;
 
 	if (!v)
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	guest_caps(v->fd, &g);
 	for (unsigned int i = SEG_ES; i <= SEG_TR; i++)
 		if (!seg_ok(&g, &n, i))
-			return ST_INVALID;
-	return ctrl_ok(&g, &n, &v->run->s.regs.sregs) ? ST_OK : ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
+	return ctrl_ok(&g, &n, &v->run->s.regs.sregs) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
 }
-
-#define RFLAGS_VM	(1ull << 17)
-#define SEG_TYPE_CODE	(1u << 3)
-#define SEG_TYPE_WRITABLE_DATA	(1u << 1)
 
 /*
  * A context a higher VTL can start in (HvCallEnableVpVtl, StartVirtualProcessor
@@ -689,17 +641,17 @@ uint16_t vtl_regs_check_start_context(struct vcpu *cpu, unsigned int vtl, const 
 	struct gcaps g;
 
 	if (!v || !(s->cr0 & CR0_PE) || (rflags & RFLAGS_VM))
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	if (!s->cs.present || s->cs.unusable || !s->cs.s || !(s->cs.type & SEG_TYPE_CODE))
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	if ((!long64 || (s->ss.present && !s->ss.unusable)) &&
 	    (!s->ss.present || s->ss.unusable || !s->ss.s || (s->ss.type & SEG_TYPE_CODE) ||
 	     !(s->ss.type & SEG_TYPE_WRITABLE_DATA)))
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	guest_caps(v->fd, &g);
 	if (long64)
-		return canonical(rip, g.vaddr_bits) ? ST_OK : ST_INVALID;
-	return rip <= s->cs.limit ? ST_OK : ST_INVALID;
+		return canonical(rip, g.vaddr_bits) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
+	return rip <= s->cs.limit ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
 }
 
 /* Write sregs back to the synced area; KVM_RUN applies them. */
@@ -734,9 +686,9 @@ static uint16_t update_sregs(struct vcpu *cpu, struct vcpu_vtl *v, struct kvm_sr
 
 	guest_caps(v->fd, &g);
 	if ((seg >= 0 && !seg_ok(&g, n, (unsigned int)seg)) || !ctrl_ok(&g, n, &v->run->s.regs.sregs))
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	commit_sregs(cpu, v, n);
-	return ST_OK;
+	return HV_STATUS_SUCCESS;
 }
 
 /* ---- KVM state through ioctls ---- */
@@ -774,7 +726,7 @@ static uint16_t fp_get(int fd, uint32_t name, uint64_t val[2])
 	const uint8_t *b = (const uint8_t *)x.region;
 
 	if (!xsave_read(fd, &x))
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	if (name <= VTL_REG_XMM0 + 15) {
 		memcpy(val, b + FX_XMM0 + 16 * (name - VTL_REG_XMM0), 16);
 	} else if (name <= VTL_REG_FPMMX0 + 7) {
@@ -797,7 +749,7 @@ static uint16_t fp_get(int fd, uint32_t name, uint64_t val[2])
 		val[0] = ld64(b + FX_FDP);
 		val[1] = mxcsr | (uint64_t)mxcsr_mask(b) << 32;
 	}
-	return ST_OK;
+	return HV_STATUS_SUCCESS;
 }
 
 static uint16_t fp_set(int fd, uint32_t name, const uint64_t val[2])
@@ -807,7 +759,7 @@ static uint16_t fp_set(int fd, uint32_t name, const uint64_t val[2])
 	uint64_t comp;
 
 	if (!xsave_read(fd, &x))
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	if (name <= VTL_REG_XMM0 + 15) {
 		memcpy(b + FX_XMM0 + 16 * (name - VTL_REG_XMM0), val, 16);
 		comp = XFEATURE_SSE;
@@ -815,7 +767,7 @@ static uint16_t fp_set(int fd, uint32_t name, const uint64_t val[2])
 		uint8_t *p = b + FX_ST0 + 16 * (name - VTL_REG_FPMMX0);
 
 		if (val[1] >> 16)
-			return ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
 		st64(p, val[0]);
 		p[8] = (uint8_t)val[1];
 		p[9] = (uint8_t)(val[1] >> 8);
@@ -824,7 +776,7 @@ static uint16_t fp_set(int fd, uint32_t name, const uint64_t val[2])
 		uint16_t fcw = (uint16_t)val[0], fsw = (uint16_t)(val[0] >> 16), fop = (uint16_t)(val[0] >> 48);
 
 		if ((val[0] >> 40) & 0xff)	/* reserved byte after FpTag */
-			return ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
 		memcpy(b + FX_FCW, &fcw, 2);
 		memcpy(b + FX_FSW, &fsw, 2);
 		b[FX_FTW] = (uint8_t)(val[0] >> 32);
@@ -836,12 +788,12 @@ static uint16_t fp_set(int fd, uint32_t name, const uint64_t val[2])
 
 		/* XmmStatusControlMask (bits 127:96) is read-only and ignored. */
 		if (mxcsr & ~mxcsr_mask(b))
-			return ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
 		st64(b + FX_FDP, val[0]);
 		memcpy(b + FX_MXCSR, &mxcsr, 4);
 		comp = XFEATURE_FP | XFEATURE_SSE;
 	}
-	return xsave_write(fd, &x, comp) ? ST_OK : ST_INVALID;
+	return xsave_write(fd, &x, comp) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
 }
 
 static bool xcr0_read(int fd, uint64_t *v)
@@ -1033,7 +985,7 @@ uint16_t vtl_regs_get(struct vcpu *cpu, unsigned int vtl, uint32_t name, uint64_
 
 	val[0] = val[1] = 0;
 	if (!v)
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	r = &v->run->s.regs;
 	if (is_event_name(name)) {
 		struct vtl_event_state st;
@@ -1043,44 +995,44 @@ uint16_t vtl_regs_get(struct vcpu *cpu, unsigned int vtl, uint32_t name, uint64_
 	}
 	if (name >= VTL_REG_RAX && name <= VTL_REG_RFLAGS) {
 		val[0] = name == VTL_REG_RFLAGS ? r->regs.rflags : *gpr_of(&r->regs, name - VTL_REG_RAX);
-		return ST_OK;
+		return HV_STATUS_SUCCESS;
 	}
 	if (name >= VTL_REG_XMM0 && name <= VTL_REG_XMM_CONTROL_STATUS)
 		return fp_get(v->fd, name, val);
 	if (name >= VTL_REG_ES && name <= VTL_REG_TR) {
 		vtl_regs_seg_to_hv(seg_of(&r->sregs, name - VTL_REG_ES), val);
-		return ST_OK;
+		return HV_STATUS_SUCCESS;
 	}
 	if (name >= VTL_REG_DR0 && name <= VTL_REG_DR7) {
 		struct kvm_debugregs d;
 
 		if (ioctl(v->fd, KVM_GET_DEBUGREGS, &d))
-			return ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
 		val[0] = name <= VTL_REG_DR0 + 3 ? d.db[name - VTL_REG_DR0] : name == VTL_REG_DR6 ? d.dr6 : d.dr7;
-		return ST_OK;
+		return HV_STATUS_SUCCESS;
 	}
 	switch (name) {
-	case VTL_REG_CR0: val[0] = r->sregs.cr0; return ST_OK;
-	case VTL_REG_CR2: val[0] = r->sregs.cr2; return ST_OK;
-	case VTL_REG_CR3: val[0] = r->sregs.cr3; return ST_OK;
-	case VTL_REG_CR4: val[0] = r->sregs.cr4; return ST_OK;
+	case VTL_REG_CR0: val[0] = r->sregs.cr0; return HV_STATUS_SUCCESS;
+	case VTL_REG_CR2: val[0] = r->sregs.cr2; return HV_STATUS_SUCCESS;
+	case VTL_REG_CR3: val[0] = r->sregs.cr3; return HV_STATUS_SUCCESS;
+	case VTL_REG_CR4: val[0] = r->sregs.cr4; return HV_STATUS_SUCCESS;
 	case VTL_REG_CR8:
 		val[0] = user_lapic(cpu, v) ? lapic_get_cr8(user_lapic(cpu, v)) : r->sregs.cr8;
-		return ST_OK;
-	case VTL_REG_EFER: val[0] = r->sregs.efer; return ST_OK;
+		return HV_STATUS_SUCCESS;
+	case VTL_REG_EFER: val[0] = r->sregs.efer; return HV_STATUS_SUCCESS;
 	case VTL_REG_APIC_BASE:
 		if (user_lapic(cpu, v))
-			return lapic_msr_read(user_lapic(cpu, v), LAPIC_MSR_APIC_BASE, &val[0]) ? ST_OK : ST_INVALID;
+			return lapic_msr_read(user_lapic(cpu, v), LAPIC_MSR_APIC_BASE, &val[0]) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
 		val[0] = r->sregs.apic_base;
-		return ST_OK;
-	case VTL_REG_IDTR: vtl_regs_table_to_hv(&r->sregs.idt, val); return ST_OK;
-	case VTL_REG_GDTR: vtl_regs_table_to_hv(&r->sregs.gdt, val); return ST_OK;
-	case VTL_REG_INITIAL_APIC_ID: val[0] = cpu->index; return ST_OK;
-	case VTL_REG_XFEM: return xcr0_read(v->fd, &val[0]) ? ST_OK : ST_INVALID;
+		return HV_STATUS_SUCCESS;
+	case VTL_REG_IDTR: vtl_regs_table_to_hv(&r->sregs.idt, val); return HV_STATUS_SUCCESS;
+	case VTL_REG_GDTR: vtl_regs_table_to_hv(&r->sregs.gdt, val); return HV_STATUS_SUCCESS;
+	case VTL_REG_INITIAL_APIC_ID: val[0] = cpu->index; return HV_STATUS_SUCCESS;
+	case VTL_REG_XFEM: return xcr0_read(v->fd, &val[0]) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
 	}
 	if (msr_of(name, &msr, &flags))
-		return kvm_vcpu_get_msr(v->fd, msr, &val[0]) ? ST_OK : ST_INVALID;
-	return ST_INVALID;
+		return kvm_vcpu_get_msr(v->fd, msr, &val[0]) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
+	return HV_STATUS_INVALID_PARAMETER;
 }
 
 uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const uint64_t val[2])
@@ -1093,7 +1045,7 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 	uint8_t flags;
 
 	if (!v)
-		return ST_INVALID;
+		return HV_STATUS_INVALID_PARAMETER;
 	r = &v->run->s.regs;
 	if (is_event_name(name) || name == VTL_REG_RFLAGS) {
 		struct vtl_event_state st;
@@ -1101,7 +1053,7 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 
 		event_state_load(v, &st);
 		s = vtl_regs_events_set(&st, name, val);
-		if (s != ST_OK)
+		if (s != HV_STATUS_SUCCESS)
 			return s;
 		if (memcmp(&st.ev, &r->events, sizeof(st.ev))) {
 			r->events = st.ev;
@@ -1116,12 +1068,12 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 			n.cr2 = st.cr2;
 			commit_sregs(cpu, v, &n);
 		}
-		return ST_OK;
+		return HV_STATUS_SUCCESS;
 	}
 	if (name >= VTL_REG_RAX && name < VTL_REG_RFLAGS) {
 		*gpr_of(&r->regs, name - VTL_REG_RAX) = x;
 		v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-		return ST_OK;
+		return HV_STATUS_SUCCESS;
 	}
 	if (name >= VTL_REG_XMM0 && name <= VTL_REG_XMM_CONTROL_STATUS)
 	{
@@ -1131,16 +1083,16 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 	n = r->sregs;
 	if (name >= VTL_REG_ES && name <= VTL_REG_TR) {
 		if (!vtl_regs_seg_from_hv(val, seg_of(&n, name - VTL_REG_ES)))
-			return ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
 		return update_sregs(cpu, v, &n, (int)(name - VTL_REG_ES));
 	}
 	if (name >= VTL_REG_DR0 && name <= VTL_REG_DR7) {
 		struct kvm_debugregs d;
 
 		if (name >= VTL_REG_DR6 && (x >> 32))
-			return ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
 		if (ioctl(v->fd, KVM_GET_DEBUGREGS, &d))
-			return ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
 		if (name <= VTL_REG_DR0 + 3)
 			d.db[name - VTL_REG_DR0] = x;
 		else if (name == VTL_REG_DR6)
@@ -1149,7 +1101,7 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 			d.dr7 = x;
 		d.flags = 0;
 		v->shared_known = false;	/* vtl.c's copy of DR0-3 is stale now */
-		return ioctl(v->fd, KVM_SET_DEBUGREGS, &d) ? ST_INVALID : ST_OK;
+		return ioctl(v->fd, KVM_SET_DEBUGREGS, &d) ? HV_STATUS_INVALID_PARAMETER : HV_STATUS_SUCCESS;
 	}
 	switch (name) {
 	case VTL_REG_CR0:
@@ -1157,18 +1109,18 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 		n.cr0 = x;
 		n.efer = (n.efer & ~EFER_LMA) | ((n.efer & EFER_LME) && (x & CR0_PG) ? EFER_LMA : 0);
 		return update_sregs(cpu, v, &n, -1);
-	case VTL_REG_CR2: n.cr2 = x; commit_sregs(cpu, v, &n); return ST_OK;
+	case VTL_REG_CR2: n.cr2 = x; commit_sregs(cpu, v, &n); return HV_STATUS_SUCCESS;
 	case VTL_REG_CR3: n.cr3 = x; return update_sregs(cpu, v, &n, -1);
 	case VTL_REG_CR4: n.cr4 = x; return update_sregs(cpu, v, &n, -1);
 	case VTL_REG_CR8:
 		if (user_lapic(cpu, v)) {
 			if (x > 15)
-				return ST_INVALID;
+				return HV_STATUS_INVALID_PARAMETER;
 			/* MOV to CR8: TPR[7:4] = CR8, TPR[3:0] = 0 */
 			lapic_set_tpr(user_lapic(cpu, v), (uint8_t)(x << 4));
 			r->sregs.cr8 = x;	/* keep the synced copy in step (applied only with other sregs) */
 			v->run->cr8 = x;
-			return ST_OK;
+			return HV_STATUS_SUCCESS;
 		}
 		n.cr8 = x;
 		return update_sregs(cpu, v, &n, -1);
@@ -1181,34 +1133,34 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 
 			guest_caps(v->fd, &g);
 			if (!lapic_msr_read(a, LAPIC_MSR_APIC_BASE, &old) || !apic_base_ok(&g, x, old))
-				return ST_INVALID;
-			return lapic_msr_write(a, LAPIC_MSR_APIC_BASE, x) ? ST_OK : ST_INVALID;
+				return HV_STATUS_INVALID_PARAMETER;
+			return lapic_msr_write(a, LAPIC_MSR_APIC_BASE, x) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
 		}
 		n.apic_base = x;
 		return update_sregs(cpu, v, &n, -1);
 	case VTL_REG_IDTR: vtl_regs_table_from_hv(val, &n.idt); return update_sregs(cpu, v, &n, -1);
 	case VTL_REG_GDTR: vtl_regs_table_from_hv(val, &n.gdt); return update_sregs(cpu, v, &n, -1);
-	case VTL_REG_INITIAL_APIC_ID: return ST_INVALID;	/* read-only */
+	case VTL_REG_INITIAL_APIC_ID: return HV_STATUS_INVALID_PARAMETER;	/* read-only */
 	case VTL_REG_XFEM: {
 		struct kvm_xcrs xc = { .nr_xcrs = 1, .xcrs[0] = { .xcr = 0, .value = x } };
 		struct gcaps g;
 
 		guest_caps(v->fd, &g);
 		if (!xcr0_ok(&g, x))
-			return ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
 		v->shared_known = false;	/* vtl.c's copy of XCR0 is stale now */
-		return ioctl(v->fd, KVM_SET_XCRS, &xc) ? ST_INVALID : ST_OK;
+		return ioctl(v->fd, KVM_SET_XCRS, &xc) ? HV_STATUS_INVALID_PARAMETER : HV_STATUS_SUCCESS;
 	}
 	}
 	if (msr_of(name, &msr, &flags)) {
 		uint64_t cur;
 
 		if (!msr_value_ok(v, flags, x))
-			return ST_INVALID;
+			return HV_STATUS_INVALID_PARAMETER;
 		if (kvm_vcpu_set_msr(v->fd, msr, x))
-			return ST_OK;
+			return HV_STATUS_SUCCESS;
 		/* Writing back the value it has is fine even where KVM refuses writes (e.g. XSS=0 without XSAVES). */
-		return kvm_vcpu_get_msr(v->fd, msr, &cur) && cur == x ? ST_OK : ST_INVALID;
+		return kvm_vcpu_get_msr(v->fd, msr, &cur) && cur == x ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
 	}
-	return ST_INVALID;
+	return HV_STATUS_INVALID_PARAMETER;
 }
