@@ -19,27 +19,6 @@
 /* Header: Vector u32, TargetVtl HV_INPUT_VTL, Flags u8, rsvd u16, then ProcessorMask or HV_VP_SET. */
 enum { IPI_VECTOR = 0, IPI_TARGET_VTL = 4, IPI_FLAGS = 5, IPI_PROCESSOR_MASK = 8, IPI_VP_SET = 8 };
 
-#define HV_INPUT_VTL_TARGET(v)	((v) & 0xf)
-#define HV_INPUT_VTL_USE	0x10
-#define HV_INPUT_VTL_RSVDZ	0xe0
-
-/* HV_INPUT_VTL -> the VTL whose APIC is meant: the caller's unless UseTargetVtl. */
-static uint16_t ipi_target_vtl(uint8_t in, unsigned int caller, unsigned int *vtl)
-{
-	if (in & HV_INPUT_VTL_RSVDZ)
-		return HV_STATUS_INVALID_PARAMETER;
-	if (!(in & HV_INPUT_VTL_USE)) {
-		*vtl = caller;
-		return HV_STATUS_SUCCESS;
-	}
-	if (HV_INPUT_VTL_TARGET(in) >= HV_MAX_VTLS)
-		return HV_STATUS_INVALID_PARAMETER;	/* OpenVMM: Vtl::try_from */
-	/* A VTL at or below the caller's is enabled by definition, so this is the only state check. */
-	if (HV_INPUT_VTL_TARGET(in) > caller)
-		return HV_STATUS_ACCESS_DENIED;
-	*vtl = HV_INPUT_VTL_TARGET(in);
-	return HV_STATUS_SUCCESS;
-}
 
 static uint16_t send_ipi(struct hv_hypercall *hc, bool ex)
 {
@@ -48,13 +27,16 @@ static uint16_t send_ipi(struct hv_hypercall *hc, bool ex)
 	uint64_t mask[words];	/* words >= 1: the caller is a VP */
 	uint32_t vector;
 	uint16_t st;
+	int target;
 
 	memcpy(&vector, hc->in + IPI_VECTOR, sizeof(vector));
 
 	/* The VTL first: when several errors apply, ACCESS_DENIED is preferred (spec 2.7). */
-	st = ipi_target_vtl(hc->in[IPI_TARGET_VTL], hc->vtl, &vtl);
-	if (st != HV_STATUS_SUCCESS)
-		return st;
+	/* A VTL at or below the caller's is enabled by definition, so this is the only state check. */
+	target = hv_input_vtl(hc->in[IPI_TARGET_VTL], hc->vtl);
+	if (target < 0)
+		return (uint16_t)-target;
+	vtl = (unsigned int)target;
 	if (hc->in[IPI_FLAGS])
 		return HV_STATUS_INVALID_PARAMETER;
 	if (vector < 0x10 || vector > 0xff)

@@ -126,6 +126,10 @@
 #define HV_VSM_CONFIG_DEFAULT_MASK		(0xfull << 1)
 #define HV_VSM_CONFIG_ZERO_MEMORY_ON_RESET	(1ull << 5)
 #define HV_VSM_CONFIG_DENY_LOWER_VTL_STARTUP	(1ull << 6)
+/* HV_INPUT_VTL (TLFS 15.x): TargetVtl 3:0, UseTargetVtl 4, RsvdZ 7:5 */
+#define HV_INPUT_VTL_TARGET_MASK	0x0fu
+#define HV_INPUT_VTL_USE_TARGET		0x10u
+#define HV_INPUT_VTL_RSVDZ		0xe0u
 /* HV_MAP_GPA_* protection flags (spec 4.5) */
 #define HV_MAP_GPA_READABLE		(1ull << 0)
 #define HV_MAP_GPA_WRITABLE		(1ull << 1)

@@ -30,18 +30,22 @@ unsigned int hv_vp_enabled_vtls(const struct hv_partition *p, unsigned int vp)
 	return __atomic_load_n(&p->vps[vp].vsm.enabled_vtls, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * OpenVMM's order (HvInputVtl::target_vtl, then target_vtl_no_higher):
+ * reserved bits, a VTL that cannot exist, then one above the caller.
+ */
 int hv_input_vtl(uint8_t input_vtl, unsigned int caller)
 {
-	unsigned int vtl = input_vtl & 0xf;
+	unsigned int vtl = input_vtl & HV_INPUT_VTL_TARGET_MASK;
 
-	if (input_vtl & 0xe0)
+	if (input_vtl & HV_INPUT_VTL_RSVDZ)
 		return -HV_STATUS_INVALID_PARAMETER;
-	if (!(input_vtl & 0x10))
+	if (!(input_vtl & HV_INPUT_VTL_USE_TARGET))
 		return (int)caller;
-	if (vtl > caller)
-		return -HV_STATUS_ACCESS_DENIED;	/* a lower VTL never reaches higher-VTL state */
 	if (vtl >= HV_MAX_VTLS)
 		return -HV_STATUS_INVALID_PARAMETER;
+	if (vtl > caller)
+		return -HV_STATUS_ACCESS_DENIED;	/* a lower VTL never reaches higher-VTL state */
 	return (int)vtl;
 }
 

@@ -1181,7 +1181,9 @@ static void test_register_input_vtl(void)
 	EXPECT_EQ(get1(p, 0, 0, IN_VTL(1), st, &v), HV_STATUS_ACCESS_DENIED);
 	EXPECT_EQ(get1(p, 0, 0, IN_VTL(1), 0x20000, &v), HV_STATUS_ACCESS_DENIED);
 	EXPECT_EQ(get1(p, 0, 0, IN_VTL(2), st, &v), HV_STATUS_ACCESS_DENIED);
-	EXPECT_EQ(get1(p, 0, 0, IN_VTL(15), st, &v), HV_STATUS_ACCESS_DENIED);
+	/* A VTL that cannot exist is INVALID_PARAMETER first (OpenVMM: Vtl::try_from before target_vtl_no_higher). */
+	EXPECT_EQ(get1(p, 0, 0, IN_VTL(15), st, &v), HV_STATUS_INVALID_PARAMETER);
+	EXPECT_EQ(get1(p, 0, 1, IN_VTL(3), st, &v), HV_STATUS_INVALID_PARAMETER);
 	EXPECT_EQ(set1(p, 0, 0, IN_VTL(1), HV_REGISTER_VSM_VINA, 0), HV_STATUS_ACCESS_DENIED);
 	EXPECT_EQ(set1(p, 0, 0, IN_VTL(1), 0x20000, 0), HV_STATUS_ACCESS_DENIED);
 	EXPECT_EQ(nget + nset, 0);
