@@ -14,7 +14,7 @@
 #define NVPS		4
 #define RING_CALLS	200
 #define STIMER_VEC	0x70
-#define WAIT_100NS	(30ull * 10000000)	/* 30 s: only reached when something hangs */
+#define WAIT_US		30000000	/* 30 s: only reached when something hangs */
 
 static volatile unsigned int aps_ready, ring_done;
 static volatile bool race_go, race_done1, ring_go;
@@ -23,14 +23,6 @@ static volatile unsigned int ring_ok[NVPS], stimer_irqs;
 extern char vtl1_entry[];
 
 static void stimer_irq(struct irq_frame *f) { stimer_irqs++; apic_eoi(); }
-
-/* Spin (IF = 0) until cond or 30 s of reference time. */
-#define SPIN_UNTIL(cond) ({							\
-	uint64_t _end = hv_ref_time() + WAIT_100NS;				\
-	while (!(cond) && hv_ref_time() < _end)					\
-		pause();							\
-	(bool)(cond);								\
-})
 
 /* EnableVpVtl(self, VTL1) with VP0's own 64-bit context, bent by fn. */
 static uint64_t enable_with(void (*bend)(struct hv_initial_vp_context *))
@@ -129,7 +121,7 @@ static void test_race(void)
 
 	race_go = true;
 	race_status[0] = vsm_enable_vp_vtl1(~0u);
-	CHECK(SPIN_UNTIL(race_done1));
+	CHECK(SPIN_UNTIL(race_done1, WAIT_US));
 	wins = (race_status[0] == 0) + (race_status[1] == 0);
 	denied = (race_status[0] == HV_STATUS_ACCESS_DENIED) + (race_status[1] == HV_STATUS_ACCESS_DENIED);
 	check(wins == 1 && denied == 1, "one of two simultaneous VTL0 EnableVpVtl calls wins (0x%llx, 0x%llx)",
@@ -140,7 +132,7 @@ static void test_ring(void)
 {
 	ring_go = true;
 	ring(0);
-	check(SPIN_UNTIL(ring_done == NVPS), "4 VPs calling GetVpRegisters on each other finished (%u)", ring_done);
+	check(SPIN_UNTIL(ring_done == NVPS, WAIT_US), "4 VPs calling GetVpRegisters on each other finished (%u)", ring_done);
 	for (unsigned int vp = 0; vp < NVPS; vp++)
 		CHECK_EQ(ring_ok[vp], RING_CALLS);
 }
@@ -191,7 +183,7 @@ void test_main(const struct mb_info *mbi)
 	CHECK_EQ(vsm_enable_partition_vtl1(), 0);
 	test_contexts();
 	CHECK_EQ(smp_start_aps(), NVPS - 1);
-	CHECK(SPIN_UNTIL(aps_ready == NVPS - 1));
+	CHECK(SPIN_UNTIL(aps_ready == NVPS - 1, WAIT_US));
 	test_race();
 	test_ring();
 	test_stimer_periods();

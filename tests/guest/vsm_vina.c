@@ -16,6 +16,7 @@
 #define IPI_VEC		0x61
 #define VINA_STATUS	0x0c			/* VTL control: VinaStatus byte in the VP assist page */
 #define WAIT_100NS	(2ull * 10000000)	/* 2 s: only reached when VINA never comes */
+#define WAIT_US		2000000
 #define TIMER_NS	2000000u		/* VTL0's one-shot: 2 ms at the 1 GHz APIC clock */
 #define MAX_LATENCY_100NS (50ull * 10000)	/* 50 ms: generous, the host may be busy */
 
@@ -94,17 +95,6 @@ void ap_main(unsigned int id)
 		hlt();
 }
 
-/* VTL0: let interrupts in until cond, bounded by reference time (no APIC tick: the timer is under test). */
-#define SPIN_UNTIL(cond) ({							\
-	uint64_t _end = hv_ref_time() + WAIT_100NS;				\
-	while (!(cond) && hv_ref_time() < _end) {				\
-		sti();								\
-		pause();							\
-		cli();								\
-	}									\
-	(bool)(cond);								\
-})
-
 static void test_quiet(void)
 {
 	vsm_call(vtl1_quiet, 0, 0);
@@ -128,8 +118,8 @@ static void test_timer(void)
 	       (unsigned long long)(vtl1.seen > armed + TIMER_NS / 100 ? latency / 10 : 0));
 	check(vtl1.seen >= armed + TIMER_NS / 100, "VINA not before the timer expired");
 	check(vtl1.seen - armed <= TIMER_NS / 100 + MAX_LATENCY_100NS, "VINA within 50 ms of the expiry");
-	CHECK(SPIN_UNTIL(vina_irqs == 1));		/* VTL1's VINA interrupt, after its return */
-	CHECK(SPIN_UNTIL(timer_irqs == 1));		/* VTL0's own interrupt, delivered as usual */
+	CHECK(SPIN_UNTIL(vina_irqs == 1, WAIT_US));		/* VTL1's VINA interrupt, after its return */
+	CHECK(SPIN_UNTIL(timer_irqs == 1, WAIT_US));		/* VTL0's own interrupt, delivered as usual */
 	vsm_call(vtl1_read_status, 0, 0);
 	CHECK_EQ(vina_status_seen & 1, 0);			/* AutoReset on the return */
 }
@@ -138,14 +128,14 @@ static void test_ipi(void)
 {
 	uint64_t latency;
 
-	CHECK(SPIN_UNTIL(ap_ready));
+	CHECK(SPIN_UNTIL(ap_ready, WAIT_US));
 	vsm_call(vtl1_wait_vina, 0, 0);
 	check(vtl1.asserted, "VINA asserted for a VTL0 IPI from VP1 while VTL1 spun with IF = 0");
 	latency = vtl1.seen > ap_sent_at ? vtl1.seen - ap_sent_at : 0;
 	printf("VINA latency, VTL0 IPI: %llu us\n", (unsigned long long)latency / 10);
 	check(latency <= MAX_LATENCY_100NS, "VINA within 50 ms of the IPI");
-	CHECK(SPIN_UNTIL(vina_irqs == 2));
-	CHECK(SPIN_UNTIL(ipi_irqs == 1));
+	CHECK(SPIN_UNTIL(vina_irqs == 2, WAIT_US));
+	CHECK(SPIN_UNTIL(ipi_irqs == 1, WAIT_US));
 }
 
 void test_main(const struct mb_info *mbi)

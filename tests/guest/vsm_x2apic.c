@@ -37,7 +37,7 @@
 #define TIMER_VEC	0xd0
 #define IPI_VEC		0xd1
 #define SELF_VEC	0xd2
-#define WAIT_100NS	(20ull * 10000000)	/* 20 s of reference time: only reached when something is wrong */
+#define WAIT_US		20000000	/* 20 s: only reached when something is wrong */
 
 static unsigned int ncpus;
 static volatile unsigned int timer_irqs, self_irqs, ipi_irqs[MAX_CPUS];
@@ -69,20 +69,6 @@ static void ipi_irq(struct irq_frame *f)
 	ipi_irqs[apic_id_any()]++;
 	wrmsr(X2_EOI, 0);
 }
-
-/* In VTL1: spin with interrupts enabled until cond or the timeout; returns cond. No APIC tick needed. */
-#define VTL1_WAIT(cond) ({							\
-	uint64_t _end = hv_ref_time() + WAIT_100NS;				\
-	bool _ok;								\
-	for (;;) {								\
-		cli();								\
-		if ((_ok = (cond)) || hv_ref_time() >= _end)			\
-			break;							\
-		sti();								\
-		pause();							\
-	}									\
-	_ok;									\
-})
 
 /* In VTL1: let pending interrupts in for about us microseconds, then disable them again. */
 static void vtl1_settle(unsigned int us)
@@ -168,7 +154,7 @@ static void vtl1_timer(void)
 	wrmsr(X2_LVT_TIMER, TIMER_VEC);
 	wrmsr(X2_TMICT, 1000000);
 	CHECK(rdmsr(X2_TMCCT) <= 1000000);
-	check(VTL1_WAIT(timer_irqs == 1), "x2APIC one-shot timer fired (%u)", timer_irqs);
+	check(SPIN_UNTIL(timer_irqs == 1, WAIT_US), "x2APIC one-shot timer fired (%u)", timer_irqs);
 	vtl1_settle(3000);
 	CHECK_EQ(timer_irqs, 1);
 	CHECK_EQ(rdmsr(X2_TMCCT), 0);
@@ -179,7 +165,7 @@ static void vtl1_timer(void)
 	n = timer_irqs;
 	wrmsr(X2_LVT_TIMER, TIMER_VEC | LVT_PERIODIC);
 	wrmsr(X2_TMICT, 500000);
-	check(VTL1_WAIT(timer_irqs >= n + 3), "x2APIC periodic timer: 3 interrupts (%u)", timer_irqs - n);
+	check(SPIN_UNTIL(timer_irqs >= n + 3, WAIT_US), "x2APIC periodic timer: 3 interrupts (%u)", timer_irqs - n);
 	wrmsr(X2_TMICT, 0);
 	vtl1_settle(1000);
 	n = timer_irqs;
@@ -189,7 +175,7 @@ static void vtl1_timer(void)
 	/* TSC deadline, about 1 ms ahead; IA32_TSC_DEADLINE reads 0 once it fired. */
 	wrmsr(X2_LVT_TIMER, TIMER_VEC | LVT_TSC_DEADLINE);
 	wrmsr(TSC_DEADLINE, rdtsc() + 1000000);
-	check(VTL1_WAIT(timer_irqs == n + 1), "x2APIC TSC-deadline timer fired (%u)", timer_irqs - n);
+	check(SPIN_UNTIL(timer_irqs == n + 1, WAIT_US), "x2APIC TSC-deadline timer fired (%u)", timer_irqs - n);
 	CHECK_EQ(rdmsr(TSC_DEADLINE), 0);
 	vtl1_settle(2000);
 	CHECK_EQ(timer_irqs, n + 1);
@@ -199,10 +185,10 @@ static void vtl1_timer(void)
 static void vtl1_self_ipi(void)
 {
 	wrmsr(X2_SELF_IPI, SELF_VEC);
-	check(VTL1_WAIT(self_irqs == 1), "x2APIC self-IPI delivered (%u)", self_irqs);
+	check(SPIN_UNTIL(self_irqs == 1, WAIT_US), "x2APIC self-IPI delivered (%u)", self_irqs);
 	/* Through the ICR with the self shorthand too. */
 	wrmsr(X2_ICR, 1u << 18 | SELF_VEC);
-	check(VTL1_WAIT(self_irqs == 2), "x2APIC ICR self-shorthand delivered (%u)", self_irqs);
+	check(SPIN_UNTIL(self_irqs == 2, WAIT_US), "x2APIC ICR self-shorthand delivered (%u)", self_irqs);
 	vtl1_settle(1000);
 	CHECK_EQ(self_irqs, 2);
 	CHECK_EQ(ipi_irqs[0], 0);
@@ -215,17 +201,17 @@ static void vtl1_ipis(void)
 
 	/* Physical destination: the x2APIC ID in bits 63:32. */
 	wrmsr(X2_ICR, (uint64_t)1 << 32 | IPI_VEC);
-	check(VTL1_WAIT(ipi_irqs[1] == 1), "x2APIC physical IPI to VP1 (%u)", ipi_irqs[1]);
+	check(SPIN_UNTIL(ipi_irqs[1] == 1, WAIT_US), "x2APIC physical IPI to VP1 (%u)", ipi_irqs[1]);
 	/* Logical destination: cluster 0, one bit per VP. */
 	wrmsr(X2_ICR, (uint64_t)x2apic_ldr(last) << 32 | ICR_LOGICAL | IPI_VEC);
-	check(VTL1_WAIT(ipi_irqs[last] == (last == 1 ? 2 : 1)), "x2APIC logical IPI to VP%u (%u)", last,
+	check(SPIN_UNTIL(ipi_irqs[last] == (last == 1 ? 2 : 1), WAIT_US), "x2APIC logical IPI to VP%u (%u)", last,
 	      ipi_irqs[last]);
 	/* Broadcast to all but self. */
 	wrmsr(X2_ICR, ICR_ALL_BUT_SELF | IPI_VEC);
 	for (unsigned int vp = 1; vp < ncpus; vp++) {
 		unsigned int want = 1 + (vp == 1) + (vp == last);
 
-		check(VTL1_WAIT(ipi_irqs[vp] == want), "x2APIC broadcast IPI reached VP%u (%u of %u)", vp,
+		check(SPIN_UNTIL(ipi_irqs[vp] == want, WAIT_US), "x2APIC broadcast IPI reached VP%u (%u of %u)", vp,
 		      ipi_irqs[vp], want);
 	}
 	vtl1_settle(2000);

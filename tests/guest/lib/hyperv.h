@@ -94,6 +94,24 @@ static inline uint64_t hv_ref_time(void) { return rdmsr(HV_X64_MSR_TIME_REF_COUN
 	tick_stop();								\
 	_ok;									\
 })
+/*
+ * Spin until cond or timeout_us (reference time) passed; returns cond.
+ * Interrupts are let in between two looks (sti; pause; cli), so handlers run,
+ * but no APIC tick is needed: usable in any VTL, and while the APIC timer is
+ * under test. Returns with interrupts disabled.
+ */
+#define SPIN_UNTIL(cond, timeout_us) ({						\
+	uint64_t _end = hv_ref_time() + (uint64_t)(timeout_us) * 10;		\
+	bool _ok;								\
+	for (;;) {								\
+		cli();								\
+		if ((_ok = (cond)) || hv_ref_time() >= _end)			\
+			break;							\
+		sti();								\
+		pause();							\
+	}									\
+	_ok;									\
+})
 /* Sleep (interrupts enabled, handlers run) for us microseconds. */
 #define delay_us(us) ((void)WAIT_UNTIL(false, (us)))
 
