@@ -149,22 +149,13 @@ struct reg_access {
 	uint16_t status;
 };
 
-/*
- * Registers shared by all VTLs (spec 4.3) live in the vCPU of the VTL the VP
- * runs: whichever VTL the caller names, that is where they are read and
- * written (vtl_enter carries them along).
- */
-static bool is_shared_register(uint32_t name)
+/* A register of one VTL's vCPU, for vtl_set_shared; the status is the access's. */
+static bool set_register(struct vcpu *cpu, unsigned int vtl, void *arg)
 {
-	return (name >= VTL_REG_RAX && name <= VTL_REG_R15 && name != VTL_REG_RSP) ||
-	       (name >= VTL_REG_XMM0 && name <= VTL_REG_XMM_CONTROL_STATUS) || name == VTL_REG_CR2 ||
-	       name == VTL_REG_XFEM || (name >= VTL_REG_DR0 && name <= VTL_REG_DR0 + 3);
-}
+	struct reg_access *a = arg;
 
-/* MTRRs are shared too, but KVM keeps a copy per vCPU: a write goes to every VTL (as vtl_write_shared_msr). */
-static bool is_mtrr_register(uint32_t name)
-{
-	return name >= VTL_REG_MTRR_DEF_TYPE && name <= VTL_REG_MTRR_FIX4K_C0000 + 7;
+	a->status = vtl_regs_set(cpu, vtl, a->name, a->val);
+	return a->status == HV_STATUS_SUCCESS;
 }
 
 static bool is_event_register(uint32_t name)
@@ -175,7 +166,8 @@ static bool is_event_register(uint32_t name)
 static void do_reg_access(struct vcpu *cpu, void *arg)
 {
 	struct reg_access *a = arg;
-	unsigned int vtl = is_shared_register(a->name) ? vcpu_vtl(cpu) : a->vtl;
+	/* Shared registers live in the vCPU of the VTL the VP runs, whichever VTL the caller names. */
+	unsigned int vtl = vtl_is_shared_register(a->name) ? vcpu_vtl(cpu) : a->vtl;
 	struct kvm_mp_state runnable = { .mp_state = KVM_MP_STATE_RUNNABLE };
 
 	/*
@@ -192,10 +184,11 @@ static void do_reg_access(struct vcpu *cpu, void *arg)
 		a->status = vtl_regs_get(cpu, vtl, a->name, a->val);
 		return;
 	}
+	if (vtl_is_mtrr_register(a->name)) {
+		vtl_set_shared(cpu, vtl, set_register, a);
+		return;
+	}
 	a->status = vtl_regs_set(cpu, vtl, a->name, a->val);
-	for (unsigned int v = 0; !a->status && is_mtrr_register(a->name) && v < cpu->vm->opts->vtls; v++)
-		if (v != vtl && vtl_regs_set(cpu, v, a->name, a->val))
-			die(KVSM_EXIT_HOST, "VTL%u refused MTRR register %#x that VTL%u took", v, a->name, vtl);
 	/* A #PF event sets CR2, which is shared: keep the running VTL's copy, which the switch carries. */
 	if (!a->status && is_event_register(a->name) && vtl != vcpu_vtl(cpu)) {
 		struct kvm_run *src = cpu->v[vtl].run, *dst = cpu->v[vcpu_vtl(cpu)].run;

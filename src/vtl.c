@@ -88,16 +88,54 @@ bool vtl_is_mtrr(uint32_t msr)
 	       (msr >= 0x268 && msr <= 0x26f) || msr == 0x2ff;
 }
 
-bool vtl_write_shared_msr(struct vcpu *cpu, uint32_t msr, uint64_t val)
+/*
+ * The one list of shared registers (spec 4.3), by HV_REGISTER_NAME: what
+ * switch_vcpu carries from VTL to VTL (every GPR but RSP, CR2, the x87/SSE/
+ * AVX state with XFEM, DR0-DR3). They live in the vCPU of the VTL the VP runs.
+ * MTRRs are shared too, but KVM keeps a copy in every vCPU: vtl_set_shared.
+ */
+bool vtl_is_shared_register(uint32_t name)
 {
-	/* The writing VTL first: if KVM refuses the value there, the guest gets #GP and nothing changed. */
-	if (!kvm_vcpu_set_msr(cpu->fd, msr, val))
+	return (name >= VTL_REG_RAX && name <= VTL_REG_R15 && name != VTL_REG_RSP) ||
+	       (name >= VTL_REG_XMM0 && name <= VTL_REG_XMM_CONTROL_STATUS) || name == VTL_REG_CR2 ||
+	       name == VTL_REG_XFEM || (name >= VTL_REG_DR0 && name <= VTL_REG_DR0 + 3);
+}
+
+bool vtl_is_mtrr_register(uint32_t name)
+{
+	return name >= VTL_REG_MTRR_DEF_TYPE && name <= VTL_REG_MTRR_FIX4K_C0000 + 7;
+}
+
+bool vtl_set_shared(struct vcpu *cpu, unsigned int first, bool (*set)(struct vcpu *, unsigned int, void *),
+		    void *arg)
+{
+	/* The writing VTL first: if KVM refuses the value there, the write fails and nothing changed. */
+	if (!set(cpu, first, arg))
 		return false;
 	for (unsigned int vtl = 0; vtl < cpu->vm->opts->vtls; vtl++)
-		if (vtl != vcpu_vtl(cpu) && !kvm_vcpu_set_msr(cpu->v[vtl].fd, msr, val))
-			die(KVSM_EXIT_HOST, "VTL%u refused MTRR %#x = %#llx that VTL%u took", vtl, msr,
-			    (unsigned long long)val, vcpu_vtl(cpu));
+		if (vtl != first && !set(cpu, vtl, arg))
+			die(KVSM_EXIT_HOST, "VP%u: VTL%u refused a shared (MTRR) write that VTL%u took", cpu->index, vtl,
+			    first);
 	return true;
+}
+
+struct msr_write {
+	uint32_t msr;
+	uint64_t val;
+};
+
+static bool set_msr(struct vcpu *cpu, unsigned int vtl, void *arg)
+{
+	const struct msr_write *w = arg;
+
+	return kvm_vcpu_set_msr(cpu->v[vtl].fd, w->msr, w->val);
+}
+
+bool vtl_write_shared_msr(struct vcpu *cpu, uint32_t msr, uint64_t val)
+{
+	struct msr_write w = { msr, val };
+
+	return vtl_set_shared(cpu, vcpu_vtl(cpu), set_msr, &w);
 }
 
 /* Move the VP from its vCPU of VTL `from` to that of `to`: shared state goes along (spec 4.3). */
