@@ -36,6 +36,20 @@ bool parse_size(const char *s, uint64_t *out);
 
 void *xcalloc(size_t n, size_t size);
 
+/* Unaligned little-endian 64-bit loads and stores (guest structures, XSAVE images). */
+static inline uint64_t ld64(const uint8_t *p)
+{
+	uint64_t v;
+
+	__builtin_memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void st64(uint8_t *p, uint64_t v)
+{
+	__builtin_memcpy(p, &v, sizeof(v));
+}
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t monotonic_ns(void);
 

@@ -55,6 +55,11 @@ struct vcpu {
 };
 
 void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index);
+/* The VP's vCPU of vtl, or NULL when the partition has no such VTL. */
+static inline struct vcpu_vtl *vcpu_vtl_of(struct vcpu *cpu, unsigned int vtl)
+{
+	return vtl < KVSM_MAX_VTLS && cpu->v[vtl].run ? &cpu->v[vtl] : NULL;
+}
 /* The VTL the VP runs: the core's record (hv_vtl_entered, which vtl_enter alone calls). */
 unsigned int vcpu_vtl(const struct vcpu *cpu);
 void vcpu_start(struct vcpu *cpu);

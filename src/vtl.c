@@ -192,13 +192,7 @@ static const struct {
 	{ 216, VTL_REG_PAT },
 };
 
-static uint64_t ld64(const uint8_t *p)
-{
-	uint64_t v;
 
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 /* Its segment registers, in the order CS, DS, ES, FS, GS, SS, TR, LDTR, from offset 24. */
 #define CONTEXT_SEGMENTS 24

@@ -25,19 +25,11 @@ enum { FLUSH_ADDRESS_SPACE = 0, FLUSH_FLAGS = 8, FLUSH_PROCESSOR_MASK = 16, FLUS
 /* Words of a VP mask; at least 1, as a hypercall always comes from some VP. */
 #define MASK_WORDS(p) (((p)->cfg.nr_vps + 63) / 64)
 
-static uint64_t ld64(const uint8_t *b)
-{
-	uint64_t v;
-
-	memcpy(&v, b, sizeof(v));
-	return v;
-}
-
 /* Decode Flags and the target set of any of the four calls into mask. */
 static uint16_t flush_targets(const struct hv_hypercall *hc, bool ex, bool list, uint64_t *mask)
 {
 	unsigned int nr = hc->p->cfg.nr_vps, words = MASK_WORDS(hc->p);
-	uint64_t flags = ld64(hc->in + FLUSH_FLAGS);
+	uint64_t flags = hv_ld64(hc->in + FLUSH_FLAGS);
 
 	if (flags & ~HV_FLUSH_VALID_FLAGS)
 		return HV_STATUS_INVALID_PARAMETER;
@@ -56,7 +48,7 @@ static uint16_t flush_targets(const struct hv_hypercall *hc, bool ex, bool list,
 			return HV_STATUS_INVALID_HYPERCALL_INPUT;
 	} else {
 		memset(mask, 0, words * sizeof(*mask));
-		mask[0] = ld64(hc->in + FLUSH_PROCESSOR_MASK);	/* covers VPs 0-63 only */
+		mask[0] = hv_ld64(hc->in + FLUSH_PROCESSOR_MASK);	/* covers VPs 0-63 only */
 		if (nr < 64)
 			mask[0] &= (1ull << nr) - 1;
 	}

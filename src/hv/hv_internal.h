@@ -121,6 +121,15 @@ struct hv_partition {
 	uint64_t hc_count_other;	/* [A] */
 };
 
+/* An unaligned little-endian 64-bit field of a hypercall input block. */
+static inline uint64_t hv_ld64(const uint8_t *b)
+{
+	uint64_t v;
+
+	__builtin_memcpy(&v, b, sizeof(v));
+	return v;
+}
+
 static inline bool hv_has_privilege(const struct hv_partition *p, uint64_t bit)
 {
 	return (p->privileges & bit) != 0;

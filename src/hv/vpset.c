@@ -6,14 +6,6 @@
 
 #include <string.h>
 
-static uint64_t ld64(const uint8_t *b)
-{
-	uint64_t v;
-
-	memcpy(&v, b, sizeof(v));
-	return v;
-}
-
 uint16_t hv_vp_set_parse(const uint8_t *buf, size_t size, unsigned int nr_vps, uint64_t *mask, size_t *consumed)
 {
 	unsigned int words = (nr_vps + 63) / 64;
@@ -25,8 +17,8 @@ uint16_t hv_vp_set_parse(const uint8_t *buf, size_t size, unsigned int nr_vps, u
 	/* Format and ValidBanksMask sit in the callers' fixed headers, so this only guards misuse. */
 	if (size < 16)
 		return HV_STATUS_INVALID_HYPERCALL_INPUT;
-	format = ld64(buf);
-	banks = ld64(buf + 8);
+	format = hv_ld64(buf);
+	banks = hv_ld64(buf + 8);
 
 	if (format == HV_GENERIC_SET_ALL) {
 		/*
@@ -54,7 +46,7 @@ uint16_t hv_vp_set_parse(const uint8_t *buf, size_t size, unsigned int nr_vps, u
 	for (unsigned int b = 0; b < 64; b++) {
 		if (!(banks & (1ull << b)))
 			continue;
-		uint64_t vps = ld64(bank);
+		uint64_t vps = hv_ld64(bank);
 
 		bank += 8;
 		if (b >= words)
