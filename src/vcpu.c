@@ -71,6 +71,8 @@ void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index)
 {
 	cpu->vm = vm;
 	cpu->index = index;
+	pthread_mutex_init(&cpu->req_lock, NULL);
+	vcpu_wait_init(cpu);
 	for (unsigned int vtl = 0; vtl < vm->opts->vtls; vtl++) {
 		struct vcpu_vtl *v = &cpu->v[vtl];
 
@@ -95,6 +97,7 @@ unsigned int vcpu_vtl(const struct vcpu *cpu)
 void vcpu_kick(struct vcpu *cpu)
 {
 	pthread_kill(cpu->thread, SIG_KICK);
+	vcpu_wake(cpu);
 }
 
 static void handle_io(struct vcpu *cpu)
@@ -162,16 +165,6 @@ static void handle_kick(struct vcpu *cpu)
 	}
 	/* A higher VTL's timer or pending interrupt takes the VP whatever the running VTL does. */
 	vcpu_answer_halt_round(cpu, dormant && !vtl_irq_may_wake(cpu));
-}
-
-static bool vcpu_stopping(struct vcpu *cpu)
-{
-	bool s;
-
-	pthread_mutex_lock(&cpu->vm->lock);
-	s = cpu->vm->stopping;
-	pthread_mutex_unlock(&cpu->vm->lock);
-	return s;
 }
 
 static void report_stop(struct vcpu *cpu, int status, const char *what)
@@ -274,7 +267,7 @@ static void *vcpu_thread(void *arg)
 				if (cpu->v[v].run)
 					cpu->v[v].run->immediate_exit = 0;
 			stat_inc(&cpu->vm->stats, STAT_EXIT_INTR);
-			if (vcpu_stopping(cpu))
+			if (vm_stopping(cpu->vm))
 				break;
 			handle_kick(cpu);
 			continue;

@@ -43,10 +43,16 @@ struct vcpu {
 	struct kvm_run *run;		/* [T] = v[vcpu_vtl()].run */
 	pthread_t thread;		/* [init] */
 	unsigned int halt_round_seen;	/* [T] */
-	unsigned int flush_pending;	/* [A] bit n: another VP asked this one to flush its VTL n TLB */
 	pid_t tid;			/* [init] host thread id (for directed timer signals) */
-	/* [A] A function another VP's thread wants run on this one (vcpu_run_on): one slot, taken by CAS. */
-	struct vcpu_request *request;
+	/* What other VPs' threads want run on this one (vcpu_request.c). */
+	pthread_mutex_t req_lock;
+	struct vcpu_request *requests;	/* [req_lock] */
+	/* Sleeping outside KVM_RUN (vcpu_wait.c). */
+	struct {
+		pthread_mutex_t lock;
+		pthread_cond_t cond;
+		unsigned int wakeups;	/* [lock, A] */
+	} wait;
 	uint64_t autoeoi_pending[4];	/* [A] SynIC AutoEOI vectors waiting for injection (autoeoi.c) */
 	timer_t autoeoi_timer;		/* [init] */
 	timer_t apic_timer;		/* [init] earliest user-space APIC timer deadline of this VP (vtl_irq.c) */
@@ -63,12 +69,22 @@ static inline struct vcpu_vtl *vcpu_vtl_of(struct vcpu *cpu, unsigned int vtl)
 /* The VTL the VP runs: the core's record (hv_vtl_entered, which vtl_enter alone calls). */
 unsigned int vcpu_vtl(const struct vcpu *cpu);
 void vcpu_start(struct vcpu *cpu);
-/* Make the vCPU leave KVM_RUN (or not enter it) and look at the VM's state. */
+/* Make the vCPU leave KVM_RUN (or not enter it), or its wait, and look at the VM's state. Any thread. */
 void vcpu_kick(struct vcpu *cpu);
+/*
+ * vcpu_wait.c: sleeping outside KVM_RUN. Take vcpu_wait_seq() before looking
+ * at what to wait for, then vcpu_wait_until(seq, deadline) sleeps until a
+ * vcpu_wake (or kick) since then, the monotonic deadline_ns (0: none) or the
+ * VM's stop; it returns false once the VM stops. Own thread; wake: any thread.
+ */
+void vcpu_wait_init(struct vcpu *cpu);
+unsigned int vcpu_wait_seq(struct vcpu *cpu);
+bool vcpu_wait_until(struct vcpu *cpu, unsigned int seen, uint64_t deadline_ns);
+void vcpu_wake(struct vcpu *cpu);
 /*
  * Flush the TLB of the caller's VTL on every VP in mask (the caller included;
  * a target running another VTL flushes its vCPU of the caller's VTL) and
- * return when all have done so. Called on the caller's own thread.
+ * return when all have done so (or the VM stops). Called on the caller's own thread.
  */
 void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask);
 /*
@@ -78,7 +94,7 @@ void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask);
  * fn not run, only when the VM stops before the target took the request.
  */
 bool vcpu_run_on(struct vcpu *self, struct vcpu *target, void (*fn)(struct vcpu *, void *), void *arg);
-/* Serve what other VPs asked of this one (TLB flushes, vcpu_run_on). Own thread only. */
+/* Serve what other VPs asked of this one (vcpu_run_on, TLB flushes). Own thread only. */
 void vcpu_service_requests(struct vcpu *cpu);
 /* This VP's answer to the current halt-detection round (once per round). */
 void vcpu_answer_halt_round(struct vcpu *cpu, bool dormant);

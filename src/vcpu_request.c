@@ -1,10 +1,12 @@
 /*
- * What one VP's thread asks of another: TLB flushes (HvCallFlushVirtualAddress*)
- * and running a function there (vCPU ioctls belong to the VP's own thread).
- * The target is kicked out of KVM_RUN and serves requests before it re-enters.
- * A requester never blocks: while it waits (for the target's request slot or
- * for the answer) it keeps serving its own requests, so VPs asking each other
- * in any cycle cannot deadlock.
+ * What one VP's thread asks of another: running a function there (vCPU
+ * ioctls belong to the VP's own thread): register access, context loads, TLB
+ * flushes. Each VP has a queue of requests; a requester posts its request
+ * (on its own stack), kicks the target out of KVM_RUN or its HLT wait, and
+ * sleeps until the target has run it. While it waits it keeps serving the
+ * requests posted to itself, and nothing is ever held while waiting, so VPs
+ * asking each other in any pattern cannot deadlock. A request the target
+ * never took when the VM stops is withdrawn, and the requester says so.
  */
 #include "util.h"
 #include "vcpu.h"
@@ -12,7 +14,16 @@
 #include "x86/arch.h"
 
 #include <sched.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
+
+struct vcpu_request {
+	void (*fn)(struct vcpu *target, void *arg);
+	void *arg;
+	struct vcpu *from;		/* woken when done */
+	struct vcpu_request *next;	/* in the target's queue (its req_lock) */
+	bool done;			/* [A] fn has run */
+};
 
 /*
  * Flush the TLB of this VP's vCPU of vtl. KVM has no ioctl for it, but changing CR4.PGE
@@ -34,93 +45,122 @@ static void flush_own_tlb(struct vcpu *cpu, unsigned int vtl)
 	stat_inc(&cpu->vm->stats, STAT_TLB_FLUSH);
 }
 
-struct vcpu_request {
-	void (*fn)(struct vcpu *, void *);
-	void *arg;
-	bool done;
-};
-
-
 void vcpu_service_requests(struct vcpu *cpu)
 {
-	struct vcpu_request *r = __atomic_exchange_n(&cpu->request, NULL, __ATOMIC_ACQ_REL);
-	unsigned int flush = __atomic_exchange_n(&cpu->flush_pending, 0, __ATOMIC_ACQ_REL);
+	struct vcpu_request *r;
 
-	if (flush) {
-		for (unsigned int vtl = 0; vtl < KVSM_MAX_VTLS; vtl++)
-			if (flush & (1u << vtl))
-				flush_own_tlb(cpu, vtl);
-		vm_wake_waiters(cpu->vm);
-	}
-	if (r) {
+	pthread_mutex_lock(&cpu->req_lock);
+	r = cpu->requests;
+	cpu->requests = NULL;
+	pthread_mutex_unlock(&cpu->req_lock);
+	while (r) {
+		struct vcpu_request *next = r->next;
+		struct vcpu *from = r->from;
+
 		r->fn(cpu, r->arg);
-		__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
-		vm_wake_waiters(cpu->vm);
+		__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);	/* r may be gone from here on */
+		vcpu_wake(from);
+		r = next;
 	}
 }
 
+static void post(struct vcpu *target, struct vcpu_request *r)
+{
+	pthread_mutex_lock(&target->req_lock);
+	r->next = target->requests;
+	target->requests = r;
+	pthread_mutex_unlock(&target->req_lock);
+	vcpu_kick(target);
+}
+
+/* Take r back out of target's queue; false if the target already took it. */
+static bool withdraw(struct vcpu *target, struct vcpu_request *r)
+{
+	struct vcpu_request **p;
+	bool found = false;
+
+	pthread_mutex_lock(&target->req_lock);
+	for (p = &target->requests; *p; p = &(*p)->next)
+		if (*p == r) {
+			*p = r->next;
+			found = true;
+			break;
+		}
+	pthread_mutex_unlock(&target->req_lock);
+	return found;
+}
+
+static bool all_done(struct vcpu_request *r, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (!__atomic_load_n(&r[i].done, __ATOMIC_ACQUIRE))
+			return false;
+	return true;
+}
+
+/*
+ * Wait until each of the n requests self posted to targets[i] is done.
+ * false: the VM stopped and at least one was withdrawn, never run. A request
+ * a target already took runs to its end, so its frame stays until then.
+ */
+static bool wait_done(struct vcpu *self, struct vcpu_request *r, struct vcpu **targets, unsigned int n)
+{
+	bool served = true;
+
+	for (;;) {
+		unsigned int seq = vcpu_wait_seq(self);
+
+		vcpu_service_requests(self);
+		if (all_done(r, n))
+			return served;
+		if (vcpu_wait_until(self, seq, 0))
+			continue;
+		for (unsigned int i = 0; i < n; i++)
+			if (!__atomic_load_n(&r[i].done, __ATOMIC_ACQUIRE) && withdraw(targets[i], &r[i])) {
+				r[i].done = true;
+				served = false;
+			}
+		while (!all_done(r, n))
+			sched_yield();
+		return served;
+	}
+}
 
 bool vcpu_run_on(struct vcpu *self, struct vcpu *target, void (*fn)(struct vcpu *, void *), void *arg)
 {
-	struct vcpu_request r = { .fn = fn, .arg = arg };
-	struct vcpu_request *none = NULL;
+	struct vcpu_request r = { .fn = fn, .arg = arg, .from = self };
 
 	if (self == target) {
 		fn(self, arg);
 		return true;
 	}
-	/* Take the target's one request slot (another VP may hold it); serve our own meanwhile. */
-	while (!__atomic_compare_exchange_n(&target->request, &none, &r, false, __ATOMIC_ACQ_REL,
-					    __ATOMIC_ACQUIRE)) {
-		none = NULL;
-		vcpu_service_requests(self);
-		if (!vm_wait_a_little(self->vm))
-			return false;		/* stopping: nothing of ours was posted */
-	}
-	vcpu_kick(target);
-	while (!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE)) {
-		vcpu_service_requests(self);
-		if (vm_wait_a_little(self->vm))
-			continue;
-		/*
-		 * The VM is stopping and the target may never serve us. Take the
-		 * request back if it is still in the slot; if the target already
-		 * took it, it is running fn now and sets done when finished, so
-		 * r (on this stack) must stay until then.
-		 */
-		none = &r;
-		if (__atomic_compare_exchange_n(&target->request, &none, NULL, false, __ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE))
-			return false;
-		while (!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE))
-			sched_yield();
-	}
-	return true;
+	post(target, &r);
+	return wait_done(self, &r, &target, 1);
+}
+
+static void flush_fn(struct vcpu *cpu, void *arg)
+{
+	flush_own_tlb(cpu, *(const unsigned int *)arg);
 }
 
 void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask)
 {
 	struct vm *vm = caller->vm;
-	bool waiting = false;
+	unsigned int vtl = vcpu_vtl(caller), n = 0;
+	struct vcpu_request *r = xcalloc(vm->nr_vcpus, sizeof(*r));
+	struct vcpu **targets = xcalloc(vm->nr_vcpus, sizeof(*targets));
 
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		if (!(mask[i / 64] & (1ull << (i % 64))) || i == caller->index)
 			continue;
-		__atomic_or_fetch(&vm->vcpus[i].flush_pending, 1u << vcpu_vtl(caller), __ATOMIC_ACQ_REL);
-		vcpu_kick(&vm->vcpus[i]);
-		waiting = true;
+		r[n] = (struct vcpu_request){ .fn = flush_fn, .arg = &vtl, .from = caller };
+		targets[n] = &vm->vcpus[i];
+		post(targets[n], &r[n]);
+		n++;
 	}
 	if (mask[caller->index / 64] & (1ull << (caller->index % 64)))
-		flush_own_tlb(caller, vcpu_vtl(caller));
-	/* Keep serving our own requests while waiting, so two VPs flushing each other cannot deadlock. */
-	while (waiting) {
-		vcpu_service_requests(caller);
-		waiting = false;
-		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-			waiting |= __atomic_load_n(&vm->vcpus[i].flush_pending, __ATOMIC_ACQUIRE) &&
-				   i != caller->index;
-		if (!waiting || !vm_wait_a_little(vm))
-			break;
-	}
+		flush_own_tlb(caller, vtl);
+	wait_done(caller, r, targets, n);	/* a VM that stops needs no flush */
+	free(targets);
+	free(r);
 }
-

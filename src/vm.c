@@ -166,7 +166,7 @@ void vm_stop(struct vm *vm, int status)
 {
 	pthread_mutex_lock(&vm->lock);
 	if (!vm->stopping) {
-		vm->stopping = true;
+		__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
 		vm->exit_status = status;
 		pthread_cond_broadcast(&vm->cond);
 	}
@@ -195,24 +195,9 @@ static struct timespec deadline_ms(long ms)
 	return t;
 }
 
-void vm_wake_waiters(struct vm *vm)
+bool vm_stopping(struct vm *vm)
 {
-	pthread_mutex_lock(&vm->lock);
-	pthread_cond_broadcast(&vm->cond);
-	pthread_mutex_unlock(&vm->lock);
-}
-
-bool vm_wait_a_little(struct vm *vm)
-{
-	struct timespec until = deadline_ms(1);
-	bool stopping;
-
-	pthread_mutex_lock(&vm->lock);
-	stopping = vm->stopping;
-	if (!stopping)
-		pthread_cond_timedwait(&vm->cond, &vm->lock, &until);
-	pthread_mutex_unlock(&vm->lock);
-	return !stopping;
+	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);
 }
 
 /*
@@ -256,7 +241,7 @@ int vm_run(struct vm *vm)
 			break;
 		dormant_rounds = halt_round(vm) ? dormant_rounds + 1 : 0;
 		if (dormant_rounds == HALT_ROUNDS_TO_STOP && !vm->stopping) {
-			vm->stopping = true;
+			__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
 			vm->exit_status = KVSM_EXIT_HALTED;
 			pr_warning("guest halted: every vCPU is halted with interrupts disabled");
 		}

@@ -47,7 +47,7 @@ struct vm {
 	/* Stop protocol: the first vm_stop() wins and sets the exit status. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	bool stopping;			/* [L] */
+	bool stopping;			/* [L] written, [A] read */
 	bool all_started;		/* [L] every VP thread has been created */
 	int exit_status;		/* [L] */
 
@@ -68,9 +68,7 @@ void vm_stop(struct vm *vm, int status);
 /* A vCPU's answer to the current halt-detection round. */
 void vm_halt_answer(struct vm *vm, unsigned int round, bool dormant);
 void vm_set_irq(void *vm, int irq, bool level);
-/* Wake every thread waiting on the VM's condition (a request done, an interrupt pending). */
-void vm_wake_waiters(struct vm *vm);
-/* Wait until woken or 1 ms passed; false (at once) if the VM is stopping. */
-bool vm_wait_a_little(struct vm *vm);
+/* Whether the VM is stopping (any thread, no lock). */
+bool vm_stopping(struct vm *vm);
 
 #endif

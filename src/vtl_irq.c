@@ -25,12 +25,11 @@ static uint64_t apic_tsc(void *ctx)
 	return __rdtsc() + v->cpu->vm->guest_tsc_delta;
 }
 
-/* Wake the VP that owns an APIC: out of KVM_RUN, or out of its HLT wait. */
+/* Wake the VP that owns an APIC: out of KVM_RUN, or out of its HLT wait (its own thread looks anyway). */
 static void wake(struct vcpu *cpu)
 {
 	if (!pthread_equal(pthread_self(), cpu->thread))
 		vcpu_kick(cpu);
-	vm_wake_waiters(cpu->vm);
 }
 
 static void apic_notify(void *ctx, struct lapic *apic)
@@ -90,9 +89,10 @@ static uint64_t earliest(uint64_t a, uint64_t b)
 
 /*
  * Fire due APIC timers and look for VTL0 interrupts VINA should report; keep
- * the VP's host timer armed for the earliest remaining deadline of either.
+ * the VP's host timer armed for the earliest remaining deadline of either,
+ * which it returns (0: none).
  */
-static void run_timers(struct vcpu *cpu)
+static uint64_t run_timers(struct vcpu *cpu)
 {
 	uint64_t next = 0, now = monotonic_ns();
 
@@ -115,6 +115,7 @@ static void run_timers(struct vcpu *cpu)
 		timer_settime(cpu->apic_timer, TIMER_ABSTIME, &its, NULL);
 		cpu->apic_timer_armed = next;
 	}
+	return next;
 }
 
 static bool vtl_has_interrupt(struct vcpu *cpu, unsigned int vtl)
@@ -272,8 +273,11 @@ bool vtl_irq_halt(struct vcpu *cpu)
 	bool if_set = cpu->run->s.regs.regs.rflags & RFLAGS_IF;
 
 	for (;;) {
+		unsigned int seq = vcpu_wait_seq(cpu);
+		uint64_t next;
+
 		vcpu_service_requests(cpu);
-		run_timers(cpu);
+		next = run_timers(cpu);
 		if ((if_set && lapic_pending_vector(&cpu->v[vtl].apic) >= 0) ||
 		    lapic_nmi_pending(&cpu->v[vtl].apic) || event_injected(cpu->run))
 			return true;
@@ -281,7 +285,8 @@ bool vtl_irq_halt(struct vcpu *cpu)
 			if ((hv_vp_enabled_vtls(vm->hv, cpu->index) & (1u << h)) && vtl_has_interrupt(cpu, h))
 				return true;
 		vcpu_answer_halt_round(cpu, !if_set && !vtl_irq_may_wake(cpu));
-		if (!vm_wait_a_little(vm))	/* bounded: APIC timers are polled here too */
+		/* Every source of a wake-up kicks the VP; timers and VINA looks are due at `next`. */
+		if (!vcpu_wait_until(cpu, seq, next))
 			return false;
 	}
 }

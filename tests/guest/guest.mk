@@ -39,3 +39,11 @@ $(B)/tsan/%.o: %.c
 
 $(B)/tsan/kvsm: $(TSAN_OBJS) $(B)/bench/bench_guest_blob.o
 	$(CC) -fsanitize=thread -o $@ $^ $(LDLIBS)
+
+# The cross-VP request unit test under ThreadSanitizer too (real threads, no KVM needed).
+$(B)/tests/unit/test_vcpu_request_tsan: tests/unit/test_vcpu_request.c $(UNIT_HDRS) \
+		$(filter-out $(B)/tsan/src/main.o $(B)/tsan/src/builtin-%.o,$(TSAN_OBJS))
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -O2 -MMD -MP,$(CFLAGS)) -O1 -fsanitize=thread -o $@ $< \
+		$(filter-out $(B)/tsan/src/main.o $(B)/tsan/src/builtin-%.o,$(TSAN_OBJS)) $(LDLIBS)
+unit: $(B)/tests/unit/test_vcpu_request_tsan
