@@ -5,7 +5,7 @@
  * initial contexts and VP start-up on the target VP's own thread.
  */
 #include "hv_host.h"
-#include "autoeoi.h"
+#include "irqchip.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -39,34 +39,15 @@ static void host_unmap_overlay(void *host, unsigned int vtl, uint64_t gpa)
 	overlay_unmap(&((struct vm *)host)->mem, vtl, gpa);
 }
 
-/*
- * A fixed, edge, physical-destination MSI to the VP's in-kernel local APIC
- * (VTL0): destination bits 7:0 in the address, and with KVM_CAP_X2APIC_API
- * bits 31:8 in address_hi, so VP 256 is not VP 0 (vm.c refuses --smp > 255
- * without it).
- */
+/* To the interrupt controller of (vp, vtl): KVM's APIC for VTL0, kvsm's above. */
 static void host_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi)
 {
-	struct vm *vm = host;
-	struct kvm_msi msi = {
-		.address_lo = 0xfee00000u | ((vp & 0xff) << 12),
-		.address_hi = vm->msi_32bit_dest ? vp & 0xffffff00u : 0,
-		.data = vector,
-	};
+	struct vcpu *cpu = &((struct vm *)host)->vcpus[vp];
 
 	/* A lower VTL's interrupt while the VP runs a higher one: VINA (spec 4.4). */
-	if (hv_vp_active_vtl(vm->hv, vp) > vtl)
-		hv_vina_notify(vm->hv, vp, vtl);
-	if (vtl != 0) {
-		vtl_irq_raise(vm, vp, vtl, vector, auto_eoi);
-		return;
-	}
-	if (auto_eoi) {
-		autoeoi_raise(&vm->vcpus[vp], vector);
-		return;
-	}
-	if (ioctl(vm->vm_fd[0], KVM_SIGNAL_MSI, &msi) < 0)
-		pr_warning("KVM_SIGNAL_MSI to vp%u vector %u: %s", vp, vector, strerror(errno));
+	if (hv_vp_active_vtl(cpu->vm->hv, vp) > vtl)
+		hv_vina_notify(cpu->vm->hv, vp, vtl);
+	cpu->v[vtl].chip->raise(cpu, vtl, vector, auto_eoi);
 }
 
 static void host_flush_tlb(void *host, unsigned int caller, const uint64_t *mask)

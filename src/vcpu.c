@@ -1,5 +1,5 @@
 #include "vcpu.h"
-#include "autoeoi.h"
+#include "irqchip.h"
 #include "hyperv.h"
 #include "vtl_irq.h"
 #include "util.h"
@@ -84,6 +84,9 @@ void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index)
 			die_errno(KVSM_EXIT_HOST, "mmap kvm_run of vCPU %u (VTL%u)", index, vtl);
 		sync_regs_init(v);
 		v->xsave = xcalloc(1, sizeof(*v->xsave));
+		v->cpu = cpu;
+		v->vtl = vtl;
+		v->chip = vtl == 0 ? &kernel_apic_chip : &user_apic_chip;
 	}
 	cpu->fd = cpu->v[0].fd;
 	cpu->run = cpu->v[0].run;
@@ -92,6 +95,12 @@ void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index)
 unsigned int vcpu_vtl(const struct vcpu *cpu)
 {
 	return hv_vp_active_vtl(cpu->vm->hv, cpu->index);
+}
+
+/* The interrupt controller of the VTL the VP runs. */
+static const struct irqchip_ops *chip(struct vcpu *cpu)
+{
+	return cpu->v[vcpu_vtl(cpu)].chip;
 }
 
 void vcpu_kick(struct vcpu *cpu)
@@ -194,17 +203,17 @@ static bool handle_exit(struct vcpu *cpu)
 		return true;
 	case KVM_EXIT_MMIO:
 		stat_inc(st, STAT_EXIT_MMIO);
-		if (!vtl_irq_handle_mmio(cpu))
+		if (!chip(cpu)->mmio(cpu))
 			handle_mmio(cpu);
 		return true;
 	case KVM_EXIT_HLT:		/* VTL >= 1 only: VTL0's HLT stays in KVM */
-		return vtl_irq_halt(cpu);
+		return chip(cpu)->halt(cpu);
 	case KVM_EXIT_IRQ_WINDOW_OPEN:	/* the next entry injects */
 	case KVM_EXIT_SET_TPR:		/* CR8 is synced after every exit */
 		return true;
 	case KVM_EXIT_X86_RDMSR:
 	case KVM_EXIT_X86_WRMSR:
-		if (!vtl_irq_handle_msr(cpu))
+		if (!chip(cpu)->msr(cpu))
 			hyperv_handle_msr(cpu);
 		return true;
 	case KVM_EXIT_SHUTDOWN:
@@ -244,7 +253,8 @@ static void *vcpu_thread(void *arg)
 
 	current_vcpu = cpu;
 	cpu->tid = gettid();
-	autoeoi_init(cpu);
+	for (unsigned int vtl = 0; vtl < cpu->vm->opts->vtls; vtl++)
+		cpu->v[vtl].chip->init(cpu, vtl);
 	vtl_irq_init(cpu);
 	snprintf(name, sizeof(name), "kvsm-vp%u", cpu->index);
 	pthread_setname_np(pthread_self(), name);
@@ -255,8 +265,7 @@ static void *vcpu_thread(void *arg)
 
 	for (;;) {
 		vtl_irq_prepare_run(cpu);
-		if (vcpu_vtl(cpu) == 0)
-			autoeoi_deliver(cpu);
+		chip(cpu)->before_run(cpu);
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
 			if (errno != EINTR && errno != EAGAIN) {
 				fprintf(stderr, "kvsm: vp%u: KVM_RUN: %s\n", cpu->index, strerror(errno));
@@ -272,7 +281,7 @@ static void *vcpu_thread(void *arg)
 			handle_kick(cpu);
 			continue;
 		}
-		vtl_irq_after_exit(cpu);
+		chip(cpu)->after_exit(cpu);
 		if (!handle_exit(cpu))
 			break;
 	}

@@ -15,6 +15,7 @@
 
 struct vm;
 struct vcpu_request;
+struct irqchip_ops;
 
 /*
  * Legend: [init] set by vcpu_create / vcpu_thread start, read-only after;
@@ -27,6 +28,7 @@ struct vcpu_vtl {
 	struct kvm_run *run;		/* [init] the mapping; its contents [T], immediate_exit also the kick signal */
 	struct vcpu *cpu;		/* [init] */
 	unsigned int vtl;		/* [init] */
+	const struct irqchip_ops *chip;	/* [init] this VTL's interrupt controller */
 	struct lapic apic;		/* [own] user-space local APIC (VTL >= 1 only) */
 	/* [T] DR0-3, XCR0 and the XSAVE area as last read or written by kvsm (valid: known). See vtl.c. */
 	bool shared_known;

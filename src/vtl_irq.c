@@ -1,4 +1,5 @@
 #include "vtl_irq.h"
+#include "irqchip.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -71,13 +72,13 @@ void vtl_irq_init_vm(struct vm *vm)
 	apic_ops.phys_bits = vm->phys_bits;
 }
 
+static void user_apic_init(struct vcpu *cpu, unsigned int vtl)
+{
+	lapic_init(&cpu->v[vtl].apic, cpu->index, cpu->index == 0, &apic_ops, &cpu->v[vtl]);
+}
+
 void vtl_irq_init(struct vcpu *cpu)
 {
-	for (unsigned int vtl = 1; vtl < cpu->vm->opts->vtls; vtl++) {
-		cpu->v[vtl].cpu = cpu;
-		cpu->v[vtl].vtl = vtl;
-		lapic_init(&cpu->v[vtl].apic, cpu->index, cpu->index == 0, &apic_ops, &cpu->v[vtl]);
-	}
 	if (cpu->vm->opts->vtls > 1)
 		vcpu_create_kick_timer(cpu, &cpu->apic_timer);
 }
@@ -125,14 +126,18 @@ static bool vtl_has_interrupt(struct vcpu *cpu, unsigned int vtl)
 	return lapic_pending_vector(a) >= 0 || lapic_nmi_pending(a);
 }
 
+static bool user_apic_may_wake(struct vcpu *cpu, unsigned int vtl)
+{
+	return vtl_has_interrupt(cpu, vtl) || lapic_timer_deadline(&cpu->v[vtl].apic) ||
+	       hv_vp_timer_armed(cpu->vm->hv, cpu->index, vtl);
+}
+
 bool vtl_irq_may_wake(struct vcpu *cpu)
 {
 	unsigned int enabled = hv_vp_enabled_vtls(cpu->vm->hv, cpu->index);
 
 	for (unsigned int h = vcpu_vtl(cpu) + 1; h < cpu->vm->opts->vtls; h++)
-		if ((enabled & (1u << h)) &&
-		    (vtl_has_interrupt(cpu, h) || lapic_timer_deadline(&cpu->v[h].apic) ||
-		     hv_vp_timer_armed(cpu->vm->hv, cpu->index, h)))
+		if ((enabled & (1u << h)) && cpu->v[h].chip->may_wake(cpu, h))
 			return true;
 	return false;
 }
@@ -157,7 +162,7 @@ static bool preempt(struct vcpu *cpu)
  * event), KVM will load the synced events at entry, so the interrupt must go
  * in there too, or KVM_RUN would overwrite what KVM_INTERRUPT/KVM_NMI queued.
  */
-static void inject(struct vcpu *cpu)
+static void user_apic_before_run(struct vcpu *cpu)
 {
 	struct lapic *a = &cpu->v[vcpu_vtl(cpu)].apic;
 	struct kvm_run *run = cpu->run;
@@ -204,24 +209,21 @@ void vtl_irq_prepare_run(struct vcpu *cpu)
 		if (preempt(cpu))
 			run_timers(cpu);	/* the entered VTL may want VINA: look now, arm for the next look */
 	}
-	if (vcpu_vtl(cpu) > 0)
-		inject(cpu);
 }
 
-void vtl_irq_after_exit(struct vcpu *cpu)
+static void user_apic_after_exit(struct vcpu *cpu)
 {
-	if (vcpu_vtl(cpu) > 0)
-		lapic_set_cr8(&cpu->v[vcpu_vtl(cpu)].apic, cpu->run->cr8);
+	lapic_set_cr8(&cpu->v[vcpu_vtl(cpu)].apic, cpu->run->cr8);
 }
 
-bool vtl_irq_handle_mmio(struct vcpu *cpu)
+static bool user_apic_mmio(struct vcpu *cpu)
 {
 	struct lapic *a = &cpu->v[vcpu_vtl(cpu)].apic;
 	struct kvm_run *run = cpu->run;
 	uint64_t base;
 	uint32_t val;
 
-	if (vcpu_vtl(cpu) == 0 || !lapic_mmio_base(a, &base) || run->mmio.phys_addr < base ||
+	if (!lapic_mmio_base(a, &base) || run->mmio.phys_addr < base ||
 	    run->mmio.phys_addr >= base + LAPIC_PAGE_SIZE)
 		return false;
 	if (run->mmio.is_write) {
@@ -235,7 +237,7 @@ bool vtl_irq_handle_mmio(struct vcpu *cpu)
 	return true;
 }
 
-bool vtl_irq_handle_msr(struct vcpu *cpu)
+static bool user_apic_msr(struct vcpu *cpu)
 {
 	struct kvm_run *run = cpu->run;
 	uint32_t msr = run->msr.index;
@@ -243,7 +245,7 @@ bool vtl_irq_handle_msr(struct vcpu *cpu)
 	uint64_t val = 0;
 	bool ok;
 
-	if (vcpu_vtl(cpu) == 0 || !(msr == LAPIC_MSR_APIC_BASE || msr == LAPIC_MSR_TSC_DEADLINE ||
+	if (!(msr == LAPIC_MSR_APIC_BASE || msr == LAPIC_MSR_TSC_DEADLINE ||
 			       (msr >= LAPIC_MSR_X2APIC_FIRST && msr <= LAPIC_MSR_X2APIC_LAST)))
 		return false;
 	if (run->exit_reason == KVM_EXIT_X86_RDMSR) {
@@ -266,7 +268,7 @@ static bool event_injected(const struct kvm_run *run)
 }
 
 /* HLT in a VTL >= 1: sleep until this VTL can take an interrupt, or a higher VTL has one. */
-bool vtl_irq_halt(struct vcpu *cpu)
+static bool user_apic_halt(struct vcpu *cpu)
 {
 	struct vm *vm = cpu->vm;
 	unsigned int vtl = vcpu_vtl(cpu);
@@ -291,7 +293,18 @@ bool vtl_irq_halt(struct vcpu *cpu)
 	}
 }
 
-void vtl_irq_raise(struct vm *vm, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi)
+static void user_apic_raise(struct vcpu *cpu, unsigned int vtl, uint8_t vector, bool auto_eoi)
 {
-	lapic_accept_irq(&vm->vcpus[vp].v[vtl].apic, vector, false, auto_eoi);
+	lapic_accept_irq(&cpu->v[vtl].apic, vector, false, auto_eoi);
 }
+
+const struct irqchip_ops user_apic_chip = {
+	.init = user_apic_init,
+	.before_run = user_apic_before_run,
+	.after_exit = user_apic_after_exit,
+	.halt = user_apic_halt,
+	.may_wake = user_apic_may_wake,
+	.mmio = user_apic_mmio,
+	.msr = user_apic_msr,
+	.raise = user_apic_raise,
+};
