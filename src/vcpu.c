@@ -13,46 +13,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
-#define SIG_KICK SIGUSR1
-
-static __thread struct vcpu *current_vcpu;
-
-static void kick_handler(int sig)
-{
-	(void)sig;
-	/*
-	 * KVM_RUN returns EINTR now, or at once when next entered (KVM_CAP_IMMEDIATE_EXIT).
-	 * Every VTL's vCPU is marked: the VP may be switching VTLs right now.
-	 */
-	if (current_vcpu)
-		for (unsigned int v = 0; v < KVSM_MAX_VTLS; v++)
-			if (current_vcpu->v[v].run)
-				current_vcpu->v[v].run->immediate_exit = 1;
-}
-
-void vcpu_create_kick_timer(struct vcpu *cpu, timer_t *timer)
-{
-	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIG_KICK };
-
-	sev._sigev_un._tid = cpu->tid;
-	if (timer_create(CLOCK_MONOTONIC, &sev, timer))
-		die_errno(KVSM_EXIT_HOST, "timer_create");
-}
-
-struct vcpu *vcpu_self(void)
-{
-	return current_vcpu;
-}
-
-void vcpu_init_signals(void)
-{
-	struct sigaction sa = { .sa_handler = kick_handler };
-
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIG_KICK, &sa, NULL))
-		die_errno(KVSM_EXIT_HOST, "sigaction");
-}
-
 /*
  * The synced register area of a vCPU is kvsm's copy of its registers between
  * runs (kvm_dirty_regs hands changes back), so fill it before the first run.
@@ -92,21 +52,10 @@ void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index)
 	cpu->run = cpu->v[0].run;
 }
 
-unsigned int vcpu_vtl(const struct vcpu *cpu)
-{
-	return hv_vp_active_vtl(cpu->vm->hv, cpu->index);
-}
-
 /* The interrupt controller of the VTL the VP runs. */
 static const struct irqchip_ops *chip(struct vcpu *cpu)
 {
 	return cpu->v[vcpu_vtl(cpu)].chip;
-}
-
-void vcpu_kick(struct vcpu *cpu)
-{
-	pthread_kill(cpu->thread, SIG_KICK);
-	vcpu_wake(cpu);
 }
 
 static void handle_io(struct vcpu *cpu)
@@ -141,20 +90,6 @@ static void handle_mmio(struct vcpu *cpu)
 		fprintf(stderr, "kvsm: trace: vp%u unassigned MMIO %s 0x%llx len %u\n", cpu->index,
 			run->mmio.is_write ? "write" : "read", (unsigned long long)run->mmio.phys_addr,
 			run->mmio.len);
-}
-
-void vcpu_answer_halt_round(struct vcpu *cpu, bool dormant)
-{
-	struct vm *vm = cpu->vm;
-	unsigned int round;
-
-	pthread_mutex_lock(&vm->lock);
-	round = vm->halt_round;
-	pthread_mutex_unlock(&vm->lock);
-	if (round == cpu->halt_round_seen)
-		return;
-	cpu->halt_round_seen = round;
-	vm_halt_answer(vm, round, dormant);
 }
 
 /* Kicked: serve requests; the VM may be stopping, or the halt detector wants to know if this vCPU can run. */
@@ -251,7 +186,7 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *cpu = arg;
 	char name[16];
 
-	current_vcpu = cpu;
+	vcpu_set_self(cpu);
 	cpu->tid = gettid();
 	for (unsigned int vtl = 0; vtl < cpu->vm->opts->vtls; vtl++)
 		cpu->v[vtl].chip->init(cpu, vtl);

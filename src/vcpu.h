@@ -102,8 +102,9 @@ void vcpu_service_requests(struct vcpu *cpu);
 void vcpu_answer_halt_round(struct vcpu *cpu, bool dormant);
 /* A timer whose expiry kicks this VP (own thread: it targets the calling thread). */
 void vcpu_create_kick_timer(struct vcpu *cpu, timer_t *timer);
-/* The VP whose thread is calling, or NULL on any other thread. */
+/* The VP whose thread is calling, or NULL on any other thread; set once by the VP's thread. */
 struct vcpu *vcpu_self(void);
+void vcpu_set_self(struct vcpu *cpu);
 /* Install the kick signal handler; once per process. */
 void vcpu_init_signals(void);
 

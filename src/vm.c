@@ -162,28 +162,6 @@ void vm_load_kernel(struct vm *vm, const struct kernel_image *img, const uint8_t
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_REGS");
 }
 
-void vm_stop(struct vm *vm, int status)
-{
-	pthread_mutex_lock(&vm->lock);
-	if (!vm->stopping) {
-		__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
-		vm->exit_status = status;
-		pthread_cond_broadcast(&vm->cond);
-	}
-	pthread_mutex_unlock(&vm->lock);
-}
-
-void vm_halt_answer(struct vm *vm, unsigned int round, bool dormant)
-{
-	pthread_mutex_lock(&vm->lock);
-	if (round == vm->halt_round) {
-		vm->halt_answers++;
-		vm->halt_dormant += dormant;
-		pthread_cond_broadcast(&vm->cond);
-	}
-	pthread_mutex_unlock(&vm->lock);
-}
-
 static struct timespec deadline_ms(long ms)
 {
 	struct timespec t;
@@ -193,11 +171,6 @@ static struct timespec deadline_ms(long ms)
 	t.tv_sec += ms / 1000 + t.tv_nsec / 1000000000L;
 	t.tv_nsec %= 1000000000L;
 	return t;
-}
-
-bool vm_stopping(struct vm *vm)
-{
-	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);
 }
 
 /*
