@@ -175,6 +175,20 @@ static void inject_ud(struct vcpu *cpu)
 
 #define OUT_IMM8_LEN 2
 
+/*
+ * The hypercall page issues `nop; out`. Where the call resumes: past the
+ * out when it is done (or switched VTLs), at the nop when it must be issued
+ * again (rep continuation) or fault at the call (#UD). RIP is always set
+ * explicitly: on hardware-virtualized KVM it still points at the out when
+ * the exit reaches kvsm, and KVM skips the out at the next entry only if RIP
+ * is unchanged; some software KVMs have already moved past it
+ * (vm->io_exit_rip_at_insn tells which).
+ */
+static uint64_t out_rip(const struct vcpu *cpu, const struct kvm_regs *r)
+{
+	return cpu->vm->io_exit_rip_at_insn ? r->rip : r->rip - OUT_IMM8_LEN;
+}
+
 bool hyperv_is_hypercall(struct vcpu *cpu)
 {
 	struct kvm_run *run = cpu->run;
@@ -193,7 +207,7 @@ void hyperv_handle_hypercall(struct vcpu *cpu)
 	enum hv_hypercall_outcome out;
 
 	if (!hypercall_allowed(s, r)) {
-		r->rip -= OUT_IMM8_LEN;
+		r->rip = out_rip(cpu, r) - 1;	/* at the call's nop */
 		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 		inject_ud(cpu);
 		return;
@@ -204,7 +218,9 @@ void hyperv_handle_hypercall(struct vcpu *cpu)
 	};
 	out = hv_hypercall(cpu->vm->hv, cpu->index, vcpu_vtl(cpu), &hr);
 	if (out == HV_HYPERCALL_SWITCH_VTL) {
-		/* KVM left the old VTL's RIP past the call; RAX/RCX/RDX are what the new VTL gets. */
+		/* The old VTL resumes past its call; RAX/RCX/RDX are what the new VTL gets. */
+		r->rip = out_rip(cpu, r) + OUT_IMM8_LEN;
+		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 		vtl_enter(cpu, hr.target_vtl, hr.entry_reason);
 		r = &cpu->run->s.regs.regs;
 		r->rax = hr.rax;
@@ -215,8 +231,8 @@ void hyperv_handle_hypercall(struct vcpu *cpu)
 	r->rax = hr.rax;
 	r->rcx = hr.rcx;
 	r->rdx = hr.rdx;
-	if (out != HV_HYPERCALL_DONE)
-		r->rip -= OUT_IMM8_LEN;		/* re-execute (continuation) or fault at the call */
+	/* Past the call when done; at its nop to issue it again (continuation) or fault there. */
+	r->rip = out == HV_HYPERCALL_DONE ? out_rip(cpu, r) + OUT_IMM8_LEN : out_rip(cpu, r) - 1;
 	if (out == HV_HYPERCALL_UD)
 		inject_ud(cpu);
 	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;

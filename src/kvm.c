@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 const struct kvm_cap_info kvm_caps[] = {
@@ -97,4 +99,49 @@ void kvm_require_caps(const struct kvm_host *h)
 		if (kvm_caps[i].required && !kvm_check_cap(h, kvm_caps[i].cap))
 			die(KVSM_EXIT_HOST, "KVM lacks %s (%s); see 'kvsm info'", kvm_caps[i].name,
 			    kvm_caps[i].use);
+}
+
+bool kvm_io_exit_rip_at_insn(const struct kvm_host *h)
+{
+	static const uint8_t code[] = { 0xE6, 0x80, 0xF4 };	/* out 0x80, al; hlt */
+	struct kvm_segment cs = { .limit = 0xffffffff, .selector = 8, .type = 11, .present = 1, .db = 1, .s = 1,
+				  .g = 1 };
+	struct kvm_segment ds = cs;
+	struct kvm_userspace_memory_region slot = { .memory_size = 4096 };
+	struct kvm_regs regs = { .rflags = 2 };
+	struct kvm_sregs sregs;
+	struct kvm_run *run = MAP_FAILED;
+	bool at_insn = true;		/* the documented VMX/SVM behaviour, if the probe cannot tell */
+	int vm, cpu = -1;
+	uint8_t *mem;
+
+	vm = ioctl(h->fd, KVM_CREATE_VM, 0);
+	mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (vm < 0 || mem == MAP_FAILED)
+		goto out;
+	memcpy(mem, code, sizeof(code));
+	slot.userspace_addr = (uintptr_t)mem;
+	ds.type = 3;
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot) || (cpu = ioctl(vm, KVM_CREATE_VCPU, 0)) < 0)
+		goto out;
+	run = mmap(NULL, (size_t)h->vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, cpu, 0);
+	if (run == MAP_FAILED || ioctl(cpu, KVM_GET_SREGS, &sregs))
+		goto out;
+	sregs.cs = cs;					/* flat 32-bit protected mode, no paging */
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = ds;
+	sregs.cr0 |= 1;
+	if (ioctl(cpu, KVM_SET_SREGS, &sregs) || ioctl(cpu, KVM_SET_REGS, &regs) || ioctl(cpu, KVM_RUN, 0) ||
+	    run->exit_reason != KVM_EXIT_IO || ioctl(cpu, KVM_GET_REGS, &regs))
+		goto out;
+	at_insn = regs.rip == 0;
+out:
+	if (run != MAP_FAILED)
+		munmap(run, (size_t)h->vcpu_mmap_size);
+	if (cpu >= 0)
+		close(cpu);
+	if (mem != MAP_FAILED)
+		munmap(mem, 4096);
+	if (vm >= 0)
+		close(vm);
+	return at_insn;
 }

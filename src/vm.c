@@ -108,6 +108,7 @@ void vm_init(struct vm *vm, const struct run_opts *opts)
 		die(KVSM_EXIT_USAGE, "--smp %u: VPs past 254 need KVM_CAP_X2APIC_API, which this KVM lacks",
 		    opts->smp);
 
+	vm->io_exit_rip_at_insn = kvm_io_exit_rip_at_insn(&vm->host);
 	guest_mem_init(&vm->mem, opts->mem);
 	/* Per VTL: SIMP, SIEFP and VP assist of each VP, the hypercall and reference TSC pages. */
 	overlays_init(&vm->mem.overlays, opts->vtls * (3 * opts->smp + 2));

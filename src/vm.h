@@ -43,6 +43,7 @@ struct vm {
 	uint64_t tsc_hz;		/* [init] guest TSC frequency */
 	unsigned int phys_bits;		/* [init] guest MAXPHYADDR: the GPA space is [0, 2^phys_bits) */
 	bool msi_32bit_dest;		/* [init] VTL0's MSIs carry x2APIC (32-bit) destinations (KVM_CAP_X2APIC_API) */
+	bool io_exit_rip_at_insn;	/* [init] RIP at a KVM_EXIT_IO still points at the OUT (kvm_io_exit_rip_at_insn) */
 
 	/* Stop protocol: the first vm_stop() wins and sets the exit status. */
 	pthread_mutex_t lock;

@@ -177,7 +177,6 @@ uint16_t vtl_regs_check_start_context(struct vcpu *cpu, unsigned int vtl, const 
 {
 	struct vcpu_vtl *v = vcpu_vtl_of(cpu, vtl);
 	bool long64 = (s->efer & EFER_LMA) && s->cs.l;
-	struct gcaps g;
 
 	if (!v || !(s->cr0 & CR0_PE) || (rflags & RFLAGS_VM))
 		return HV_STATUS_INVALID_PARAMETER;
@@ -187,9 +186,9 @@ uint16_t vtl_regs_check_start_context(struct vcpu *cpu, unsigned int vtl, const 
 	    (!s->ss.present || s->ss.unusable || !s->ss.s || (s->ss.type & SEG_TYPE_CODE) ||
 	     !(s->ss.type & SEG_TYPE_WRITABLE_DATA)))
 		return HV_STATUS_INVALID_PARAMETER;
-	guest_caps(v->fd, &g);
+	/* The first fetch's canonical width is the paging mode's: 57 bits with CR4.LA57, else 48. */
 	if (long64)
-		return canonical(rip, g.vaddr_bits) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
+		return canonical(rip, s->cr4 & CR4_LA57 ? 57 : 48) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
 	return rip <= s->cs.limit ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
 }
 

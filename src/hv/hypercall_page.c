@@ -1,15 +1,19 @@
 /*
  * The hypercall page (TLFS 3.13, spec section 2.3): the TLFS layout with the
  * VTL call/return thunks at their published offsets, but with VMCALL replaced
- * by `out HV_HYPERCALL_PORT, al; nop` (also 3 bytes): stock KVM handles VMCALL
+ * by `nop; out HV_HYPERCALL_PORT, al` (also 3 bytes): stock KVM handles VMCALL
  * in the kernel, while a port write always reaches kvsm and clobbers nothing.
+ * The nop comes first so that a call can be issued again (a rep
+ * continuation, a #UD at the call) by resuming at the nop: resuming at the
+ * out itself would not do, since hardware-virtualized KVM skips an OUT it
+ * exited for when the guest is re-entered at the same RIP.
  */
 #include "hypercall_page.h"
 #include "hv_internal.h"
 
 #include <string.h>
 
-#define HC	0xE6, HV_HYPERCALL_PORT, 0x90	/* out imm8, al; nop */
+#define HC	0x90, 0xE6, HV_HYPERCALL_PORT	/* nop; out imm8, al */
 #define RET	0xC3
 
 static const uint8_t thunks[] = {

@@ -25,6 +25,7 @@
 #define CR4_PGE			(1ull << 7)
 #define CR4_OSFXSR		(1ull << 9)
 #define CR4_OSXMMEXCPT		(1ull << 10)
+#define CR4_LA57		(1ull << 12)
 #define CR4_PCIDE		(1ull << 17)
 #define CR4_CET			(1ull << 23)
 

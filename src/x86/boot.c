@@ -51,6 +51,13 @@ void x86_boot_setup(struct guest_mem *gm, const struct kernel_image *img, struct
 	s->idt.limit = 0;
 	s->cs = lm ? flat_seg(BOOT_SEL_CODE64, 11, true, false) : flat_seg(BOOT_SEL_CODE32, 11, false, true);
 	s->ds = s->es = s->fs = s->gs = s->ss = data;
+	/*
+	 * TR and LDTR as the entry state promises them whatever KVM's reset
+	 * state is (SVM resets TR to a 16-bit busy TSS, VMX to a 32-bit one):
+	 * a busy 32/64-bit TSS and an unusable LDTR, both with selector 0.
+	 */
+	s->tr = (struct kvm_segment){ .limit = 0xffff, .type = 11, .present = 1 };
+	s->ldt = (struct kvm_segment){ .limit = 0xffff, .type = 2, .present = 1 };
 	s->cr0 = CR0_PE | CR0_ET;
 	if (lm) {
 		write_page_tables(gm);

@@ -61,6 +61,8 @@ void x86_cpuid_set_vcpu(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigne
 				 ((nr_vcpus > 255 ? 255 : nr_vcpus) << 16);
 			if (nr_vcpus > 1)
 				e->edx |= 1u << 28;	/* HTT: the count above is valid */
+			/* Hypervisor present: guests look at 0x40000000 only then (TLFS 2.4); KVM leaves it to the VMM. */
+			e->ecx |= 1u << 31;
 			break;
 		case 0xb:
 		case 0x1f:

@@ -93,10 +93,20 @@ static void test_page_msr(void)
 	CHECK(!wrmsr_safe(HV_X64_MSR_REFERENCE_TSC, 1ull << guest_phys_bits() | 1));	/* beyond MAXPHYADDR */
 	CHECK_EQ(rdmsr(HV_X64_MSR_REFERENCE_TSC), (uint64_t)page | 1);
 
-	/* Moved: the new page is filled the same way; disabled: the MSR keeps the GPA. */
+	/*
+	 * Moved: the new page is filled the same way, and the old GPA shows the RAM
+	 * beneath again (the page is an overlay); disabled: the MSR keeps the GPA.
+	 */
 	memset(other, 0xa5, 4096);
-	wrmsr(HV_X64_MSR_REFERENCE_TSC, (uint64_t)other | 1);
-	CHECK(other->sequence == page->sequence && other->scale == page->scale && other->offset == page->offset);
+	{
+		uint32_t seq = page->sequence;
+		uint64_t scale = page->scale;
+		int64_t offset = page->offset;
+
+		wrmsr(HV_X64_MSR_REFERENCE_TSC, (uint64_t)other | 1);
+		CHECK(other->sequence == seq && other->scale == scale && other->offset == offset);
+		CHECK_EQ(page->sequence, 0xa5a5a5a5u);
+	}
 	wrmsr(HV_X64_MSR_REFERENCE_TSC, (uint64_t)other);
 	CHECK_EQ(rdmsr(HV_X64_MSR_REFERENCE_TSC), (uint64_t)other);
 	wrmsr(HV_X64_MSR_REFERENCE_TSC, (uint64_t)page | 1);

@@ -52,16 +52,16 @@ guest exitcode-127 255 - "" $G/exitcode.elf -- code=127
 guest memmap-64M 1 26 "" --mem 64M $G/memmap.elf -- mem=67108864
 guest memmap-5G 1 30 "" --mem 5G $G/memmap.elf -- mem=5368709120
 guest smp-1 1 5 "" $G/smp.elf -- cpus=1
-guest smp-2 1 - "AP with APIC ID 1 is online" --smp 2 $G/smp.elf -- cpus=2
-guest smp-4 1 - "AP with APIC ID 3 is online" --smp 4 $G/smp.elf -- cpus=4
-guest apic-timer 1 COUNT "" $G/apic_timer.elf
-guest pit 1 COUNT "" $G/pit.elf
+guest smp-2 1 7 "AP with APIC ID 1 is online" --smp 2 $G/smp.elf -- cpus=2
+guest smp-4 1 11 "AP with APIC ID 3 is online" --smp 4 $G/smp.elf -- cpus=4
+guest apic-timer 1 6 "" $G/apic_timer.elf
+guest pit 1 4 "" $G/pit.elf
 guest triple-fault 6 - "guest shutdown (triple fault)" $G/triple_fault.elf
 guest halt-forever 8 - "every vCPU is halted with interrupts disabled" --smp 2 $G/halt.elf
 
 # The Hyper-V interface.
-guest hv-cpuid-msr 1 COUNT "" $G/hv_cpuid_msr.elf -- cpus=1
-guest hv-cpuid-msr-smp4 1 COUNT "" --smp 4 $G/hv_cpuid_msr.elf -- cpus=4
+guest hv-cpuid-msr 1 71 "" $G/hv_cpuid_msr.elf -- cpus=1
+guest hv-cpuid-msr-smp4 1 71 "" --smp 4 $G/hv_cpuid_msr.elf -- cpus=4
 guest hv-hypercall 1 39 "" $G/hv_hypercall.elf -- cpus=1
 guest hv-hypercall-unimplemented 1 - "kvsm: the guest called HvCallModifyVtlProtectionMask (0x000c), which kvsm does not implement" $G/hv_hypercall.elf -- cpus=1
 guest hv-cpl3 1 6 "" $G/hv_cpl3.elf
@@ -70,12 +70,12 @@ guest hv-hypercall-smp3 1 39 "" --smp 3 $G/hv_hypercall.elf -- cpus=3
 guest hv-synic-smp2 1 132 "" --testdev --smp 2 $G/hv_synic.elf -- cpus=2
 guest hv-synic-smp4 1 166 "" --testdev --smp 4 $G/hv_synic.elf -- cpus=4
 guest hv-stimer 1 101 "" --smp 2 $G/hv_stimer.elf -- cpus=2
-guest hv-time 1 22 "" $G/hv_time.elf -- cpus=1
-guest hv-time-smp2 1 24 "" --smp 2 $G/hv_time.elf -- cpus=2
+guest hv-time 1 23 "" $G/hv_time.elf -- cpus=1
+guest hv-time-smp2 1 25 "" --smp 2 $G/hv_time.elf -- cpus=2
 guest hv-ipi-flush 1 58 "" --smp 4 $G/hv_ipi_flush.elf -- cpus=4
 # This KVM has no stale-TLB window, so the guest cannot see a missing flush; kvsm's own count can:
 # 10 functional flushes (8 of VPs 1-3, 2 of all 4) and 3 successful status calls of all 4 VPs.
-guest hv-ipi-flush-count 1 - "TLB flushes (per VP)         44" --stats --smp 4 $G/hv_ipi_flush.elf -- cpus=4
+guest hv-ipi-flush-count 1 58 "TLB flushes (per VP)         44" --stats --smp 4 $G/hv_ipi_flush.elf -- cpus=4
 
 # Virtual Trust Levels.
 # VTL0-only guests behave the same when the partition could enable VTL1 (one KVM VM per VTL).
@@ -87,13 +87,13 @@ guest vsm-halt 1 - "VTL1 timer fired while VTL0 was halted" --vtls 2 $G/vsm_halt
 guest vsm-irq 1 18 "" --vtls 2 --smp 2 $G/vsm_irq.elf
 guest vsm-smp 1 96 "" --vtls 2 --smp 4 $G/vsm_smp.elf
 guest vsm-vtl2 1 75 "" --vtls 3 $G/vsm_vtl2.elf
-guest vsm-synic 1 89 "" --vtls 2 --testdev $G/vsm_synic.elf
+guest vsm-synic 1 88 "" --vtls 2 --testdev $G/vsm_synic.elf
 guest vsm-events 1 96 "" --vtls 2 $G/vsm_events.elf
 # VINA for VTL0's in-kernel interrupt sources (its APIC timer; an IPI from another VP).
 guest vsm-vina-smp1 1 10 "VINA latency, VTL0 timer expiry" --vtls 2 $G/vsm_vina.elf -- cpus=1
 guest vsm-vina-smp2 1 17 "VINA latency, VTL0 IPI" --vtls 2 --smp 2 $G/vsm_vina.elf -- cpus=2
 # Hostile VTL0: bad start contexts, an EnableVpVtl race, a GetVpRegisters ring on 4 VPs, timer storms.
-guest vsm-hostile 1 20 "" --vtls 2 --smp 4 $G/vsm_hostile.elf
+guest vsm-hostile 1 19 "" --vtls 2 --smp 4 $G/vsm_hostile.elf
 # VTL1 in x2APIC mode: its MSRs reach kvsm only as KVM_MSR_EXIT_REASON_INVAL exits.
 guest vsm-x2apic-smp2 1 64 "" --vtls 2 --smp 2 $G/vsm_x2apic.elf -- cpus=2
 guest vsm-x2apic-smp4 1 80 "" --vtls 2 --smp 4 $G/vsm_x2apic.elf -- cpus=4

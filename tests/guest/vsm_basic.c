@@ -112,7 +112,7 @@ static void test_call_return(void)
 	CHECK_EQ(seen[2], 3 | 1u << 16);
 	CHECK_EQ(seen[3], 1ull << 32);
 	CHECK_EQ(seen[4], 0x1111000);
-	CHECK_EQ(seen[5], (uint64_t)hv_hypercall_page + 0x0f + 10);	/* after VTL0's call thunk's port write */
+	CHECK_EQ(seen[5], (uint64_t)hv_hypercall_page + 0x0f + 11);	/* after VTL0's call thunk's port write */
 	CHECK_EQ(seen[6], 0);				/* VTL1's LSTAR is its own */
 	CHECK_EQ(seen[7], 0);
 	CHECK_EQ(seen[8], 1ull << 32);

@@ -287,7 +287,7 @@ static void vtl1_read_segments(void)
 static void test_pending_event0(void)
 {
 	vsm_call(vtl1_inject_pending_event, 0, 0);
-	CHECK_EQ(seen[0], (uint64_t)hv_hypercall_page + 0x0f + 10);	/* after the call thunk's port write */
+	CHECK_EQ(seen[0], (uint64_t)hv_hypercall_page + 0x0f + 11);	/* after the call thunk's port write */
 	CHECK_EQ(seen[1], OK_1);
 	CHECK_EQ(seen[2], 0);
 	CHECK_EQ(seen[3], OK_1);

@@ -16,7 +16,7 @@
 #define STIMER_VEC	0x70
 #define WAIT_US		30000000	/* 30 s: only reached when something hangs */
 
-static volatile unsigned int aps_ready, ring_done;
+static volatile unsigned int ring_done;
 static volatile bool race_go, race_done1, ring_go;
 static volatile uint64_t race_status[NVPS];
 static volatile unsigned int ring_ok[NVPS], stimer_irqs;
@@ -31,7 +31,7 @@ static uint64_t enable_with(void (*bend)(struct hv_initial_vp_context *))
 	struct hv_initial_vp_context *c = (void *)(in + 16);
 
 	*(uint64_t *)in = ~0ull;
-	*(uint32_t *)(in + 8) = ~0u;		/* HV_VP_INDEX_SELF */
+	*(uint32_t *)(in + 8) = ~1u;		/* HV_VP_INDEX_SELF */
 	in[12] = 1;
 	vsm_build_context(c, (uint64_t)vtl1_entry, (uint64_t)alloc_zeroed(4096) + 4096);
 	bend(c);
@@ -51,7 +51,8 @@ static void real_mode(struct hv_initial_vp_context *c)
 	c->tr.attr = 0x83;			/* busy 16-bit TSS */
 }
 
-static void noncanonical_rip(struct hv_initial_vp_context *c) { c->rip = 0x0000800000001000ull; }
+/* Not canonical with 4- or 5-level paging. */
+static void noncanonical_rip(struct hv_initial_vp_context *c) { c->rip = 0x0080000000001000ull; }
 static void cs_not_present(struct hv_initial_vp_context *c) { c->cs.attr &= ~0x80; }
 static void cs_data_segment(struct hv_initial_vp_context *c) { c->cs.attr = 0xc093; }
 static void lma_without_paging(struct hv_initial_vp_context *c) { c->cr0 &= ~(1ull << 31); }
@@ -103,11 +104,11 @@ static void ring(unsigned int me)
 
 void ap_main(unsigned int id)
 {
-	__atomic_add_fetch(&aps_ready, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&cpus_online, 1, __ATOMIC_SEQ_CST);	/* smp_start_aps waits for it */
 	if (id == 1) {
 		while (!race_go)
 			pause();
-		race_status[1] = vsm_enable_vp_vtl1(~0u);
+		race_status[1] = vsm_enable_vp_vtl1(1);
 		race_done1 = true;
 	}
 	ring(id);
@@ -120,7 +121,7 @@ static void test_race(void)
 	unsigned int wins, denied;
 
 	race_go = true;
-	race_status[0] = vsm_enable_vp_vtl1(~0u);
+	race_status[0] = vsm_enable_vp_vtl1(0);
 	CHECK(SPIN_UNTIL(race_done1, WAIT_US));
 	wins = (race_status[0] == 0) + (race_status[1] == 0);
 	denied = (race_status[0] == HV_STATUS_ACCESS_DENIED) + (race_status[1] == HV_STATUS_ACCESS_DENIED);
@@ -183,7 +184,6 @@ void test_main(const struct mb_info *mbi)
 	CHECK_EQ(vsm_enable_partition_vtl1(), 0);
 	test_contexts();
 	CHECK_EQ(smp_start_aps(), NVPS - 1);
-	CHECK(SPIN_UNTIL(aps_ready == NVPS - 1, WAIT_US));
 	test_race();
 	test_ring();
 	test_stimer_periods();

@@ -281,7 +281,7 @@ static void test_cross_vp_registers(void)
 	CHECK_EQ(cross.vp2_vtl1_assist, (uint64_t)vtl1_vps[2].assist | 1);
 	CHECK_EQ(cross.vp0_lstar, 0x0000111000);
 	CHECK_EQ(rdmsr(LSTAR), 0x0000111000);
-	CHECK_EQ(cross.vp2_vtl1_rip, (uint64_t)vtl1_hypercall_page + 0x26 + 10);
+	CHECK_EQ(cross.vp2_vtl1_rip, (uint64_t)vtl1_hypercall_page + 0x26 + 11);
 	CHECK_EQ(cross.rip_set_status, 1ull << 32);
 	CHECK_EQ(cross.rip_after, (uint64_t)vp2_wait_exit);
 	/* Wake VP2: it leaves the loop at the new RIP and sees the LSTAR VP0's VTL1 wrote for it. */

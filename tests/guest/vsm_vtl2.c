@@ -193,9 +193,9 @@ static void test_vtl1_calls_vtl2(void)
 	CHECK(vtl2_vps[0].assist != vtl1_vps[0].assist);
 	CHECK_EQ(vtl2_seen[7], 0);
 	CHECK_EQ(vtl2_seen[8], OK_1);
-	CHECK_EQ(vtl2_seen[9], (uint64_t)vtl1_hypercall_page + 0x0f + 10);	/* after VTL1's call thunk's port write */
+	CHECK_EQ(vtl2_seen[9], (uint64_t)vtl1_hypercall_page + 0x0f + 11);	/* after VTL1's call thunk's port write */
 	CHECK_EQ(vtl2_seen[10], OK_1);
-	CHECK_EQ(vtl2_seen[11], (uint64_t)hv_hypercall_page + 0x0f + 10);	/* VTL0's, still in its VtlCall */
+	CHECK_EQ(vtl2_seen[11], (uint64_t)hv_hypercall_page + 0x0f + 11);	/* VTL0's, still in its VtlCall */
 	CHECK_EQ(vtl2_seen[12], 0x1111000);
 	CHECK_EQ(vtl2_seen[13], 0x0000100000);
 	CHECK_EQ(vtl2_seen[14], ID(1));
