@@ -950,9 +950,11 @@ static void test_hypercall_enabled(void)
 	EXPECT_EQ(hv_msr_write(p, 0, 1, HV_X64_MSR_HYPERCALL, 0x6000 | 1), HV_MSR_OK);
 	EXPECT(hv_hypercall_enabled(p, 0, 1));
 	EXPECT(!hv_hypercall_enabled(p, 0, 2));
-	EXPECT_EQ(ram[0x6000], 0xE6);
-	EXPECT_EQ(ram[0x5000], 0xE6);				/* out 0xE8, al */
-	EXPECT_EQ(ram[0x5001], HV_HYPERCALL_PORT);
+	EXPECT_EQ(ram[0x6000], 0x90);
+	EXPECT_EQ(ram[0x5000], 0x90);				/* nop; out 0xE8, al; ret */
+	EXPECT_EQ(ram[0x5001], 0xE6);
+	EXPECT_EQ(ram[0x5002], HV_HYPERCALL_PORT);
+	EXPECT_EQ(ram[0x5003], 0xC3);
 	/* Clearing the guest OS ID disables the page again (of that VTL only). */
 	EXPECT_EQ(hv_msr_write(p, 0, 0, HV_X64_MSR_GUEST_OS_ID, 0), HV_MSR_OK);
 	EXPECT(!hv_hypercall_enabled(p, 0, 0));
