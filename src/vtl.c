@@ -179,25 +179,27 @@ void vtl_enter(struct vcpu *cpu, unsigned int to, enum hv_vtl_entry reason)
 		stat_inc(&cpu->vm->stats, STAT_VTL_INTERRUPT_ENTRY);
 }
 
-/* HV_INITIAL_VP_CONTEXT (spec 3.1): offsets of its fields and the registers they load. */
-#define CONTEXT_RIP 0
-#define CONTEXT_RFLAGS 16
+/*
+ * HV_INITIAL_VP_CONTEXT (spec 3.1): offsets of its fields. The segments come
+ * in the order CS, DS, ES, FS, GS, SS, TR, LDTR, 16 bytes each; then IDTR
+ * before GDTR.
+ */
+enum {
+	CONTEXT_RIP = 0, CONTEXT_RSP = 8, CONTEXT_RFLAGS = 16, CONTEXT_SEGMENTS = 24, CONTEXT_IDTR = 152,
+	CONTEXT_GDTR = 168, CONTEXT_EFER = 184, CONTEXT_CR0 = 192, CONTEXT_CR3 = 200, CONTEXT_CR4 = 208,
+	CONTEXT_PAT = 216,
+};
+
+/* The fields loaded as registers, after the control state is checked as a whole. */
 static const struct {
 	uint16_t off;
 	uint32_t name;
 } context_fields[] = {
 	{ CONTEXT_RIP, VTL_REG_RIP },
-	{ 8, VTL_REG_RSP },
+	{ CONTEXT_RSP, VTL_REG_RSP },
 	{ CONTEXT_RFLAGS, VTL_REG_RFLAGS },
-	{ 216, VTL_REG_PAT },
+	{ CONTEXT_PAT, VTL_REG_PAT },
 };
-
-
-
-/* Its segment registers, in the order CS, DS, ES, FS, GS, SS, TR, LDTR, from offset 24. */
-#define CONTEXT_SEGMENTS 24
-#define CONTEXT_IDTR 152
-#define CONTEXT_GDTR 168
 
 uint16_t vtl_load_initial_context(struct vcpu *cpu, unsigned int vtl, const uint8_t ctx[224])
 {
@@ -217,10 +219,10 @@ uint16_t vtl_load_initial_context(struct vcpu *cpu, unsigned int vtl, const uint
 	vtl_regs_table_from_hv(val, &s.idt);
 	memcpy(val, ctx + CONTEXT_GDTR, 16);
 	vtl_regs_table_from_hv(val, &s.gdt);
-	memcpy(&s.efer, ctx + 184, 8);
-	memcpy(&s.cr0, ctx + 192, 8);
-	memcpy(&s.cr3, ctx + 200, 8);
-	memcpy(&s.cr4, ctx + 208, 8);
+	s.efer = ld64(ctx + CONTEXT_EFER);
+	s.cr0 = ld64(ctx + CONTEXT_CR0);
+	s.cr3 = ld64(ctx + CONTEXT_CR3);
+	s.cr4 = ld64(ctx + CONTEXT_CR4);
 	st = vtl_regs_check_sregs(cpu, vtl, &s);
 	if (!st && vtl > 0)	/* VTL0 may start anywhere, real mode included */
 		st = vtl_regs_check_start_context(cpu, vtl, &s, ld64(ctx + CONTEXT_RIP), ld64(ctx + CONTEXT_RFLAGS));
