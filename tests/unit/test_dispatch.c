@@ -11,7 +11,7 @@
  * 64- and 32-bit callers, XMM fast input/output slot placement, rep
  * continuation every 256 elements and partial failure.
  */
-#include "fake_overlays.h"
+#include "fake_host.h"
 #include "test.h"
 #include "hv/hv_internal.h"
 
@@ -26,97 +26,15 @@
 
 static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
 
-/* ---- the fake host ---- */
+/* ---- the fake host (fake_host.h) ---- */
 
-static uint64_t xmm[6][2];			/* the calling VP's XMM0-5 */
-static unsigned int xmm_gets, xmm_sets, xmm_vp;
-
-struct irq { unsigned int vp, vtl; uint8_t vec; bool auto_eoi; };
-static pthread_mutex_t irq_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct irq irqs[256];
-static unsigned int nirqs;
-
-static unsigned int flushes, flush_caller;
-static uint64_t flush_mask[1];
-
-static void *f_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
-{
-	if (gpa >= RAM_SIZE || len > RAM_SIZE - gpa)
-		return NULL;
-	return ram + gpa;
-}
-
-static void f_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi)
-{
-	pthread_mutex_lock(&irq_lock);
-	if (nirqs < 256)
-		irqs[nirqs] = (struct irq){ vp, vtl, vector, auto_eoi };
-	nirqs++;
-	pthread_mutex_unlock(&irq_lock);
-}
-
-static void f_flush_tlb(void *host, unsigned int caller_vp, const uint64_t *mask)
-{
-	flushes++;
-	flush_caller = caller_vp;
-	flush_mask[0] = mask[0];
-}
-
-static uint64_t f_guest_tsc(void *host) { return 40000000ull * 3; }	/* 3 s at 40 MHz */
-static uint64_t f_vp_runtime(void *host, unsigned int vp) { return 0; }
-static bool f_apic_msr(void *h, unsigned int vp, unsigned int vtl, uint32_t m, bool w, uint64_t *v) { return false; }
-
-static uint16_t f_get_vp_register(void *h, unsigned int vp, unsigned int vtl, unsigned int caller_vtl, uint32_t name,
-				  uint64_t v[2])
-{
-	v[0] = name;
-	v[1] = vp;
-	return HV_STATUS_SUCCESS;
-}
-
-static uint16_t f_set_vp_register(void *h, unsigned int vp, unsigned int vtl, unsigned int caller_vtl, uint32_t name,
-				  const uint64_t v[2])
-{
-	return HV_STATUS_SUCCESS;
-}
-
-static uint16_t f_set_initial_context(void *h, unsigned int vp, unsigned int vtl, const uint8_t c[224])
-{
-	return HV_STATUS_SUCCESS;
-}
-
-static uint16_t f_start_vp(void *h, unsigned int vp, unsigned int vtl, const uint8_t c[224])
-{
-	return HV_STATUS_SUCCESS;
-}
-
-static void f_get_xmm(void *host, unsigned int vp, uint64_t x[6][2])
-{
-	xmm_gets++;
-	xmm_vp = vp;
-	memcpy(x, xmm, sizeof(xmm));
-}
-
-static void f_set_xmm(void *host, unsigned int vp, const uint64_t x[6][2])
-{
-	xmm_sets++;
-	xmm_vp = vp;
-	memcpy(xmm, x, sizeof(xmm));
-}
-
-static const struct hv_host_ops ops = {
-	.guest_access = f_guest_access, .map_overlay = fake_map_overlay, .unmap_overlay = fake_unmap_overlay, .raise_irq = f_raise_irq, .flush_tlb = f_flush_tlb,
-	.guest_tsc = f_guest_tsc, .vp_runtime = f_vp_runtime, .apic_msr = f_apic_msr,
-	.get_vp_register = f_get_vp_register, .set_vp_register = f_set_vp_register,
-	.set_initial_context = f_set_initial_context, .start_vp = f_start_vp,
-	.get_xmm = f_get_xmm, .set_xmm = f_set_xmm,
-};
+static struct fake_host fake;
 
 static struct hv_partition *new_partition(unsigned int max_vtl)
 {
 	struct hv_config cfg = {
 		.nr_vps = NR_VPS, .tsc_hz = 40000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE,
-		.gpa_limit = GPA_LIMIT, .max_vtl = max_vtl, .ops = &ops,
+		.gpa_limit = GPA_LIMIT, .max_vtl = max_vtl, .ops = &fake_host_ops, .host = &fake,
 	};
 	struct hv_partition *p = hv_partition_create(&cfg);
 
@@ -131,16 +49,13 @@ static void reset_host(void)
 {
 	memset(ram, 0, sizeof(ram));
 	memset(ram + OUT_GPA, CANARY, HV_PAGE_SIZE);
+	fake_reset(&fake, ram, RAM_SIZE, NR_VPS, 40000000ull * 3);	/* the TSC: 3 s at 40 MHz */
 	for (unsigned int i = 0; i < 6; i++) {
-		xmm[i][0] = 0x1111111111111111ull * (i + 1);
-		xmm[i][1] = 0xa0a0a0a0a0a0a0a0ull + i;
+		fake.xmm[i][0] = 0x1111111111111111ull * (i + 1);
+		fake.xmm[i][1] = 0xa0a0a0a0a0a0a0a0ull + i;
 	}
-	xmm_gets = xmm_sets = 0;
-	xmm_vp = ~0u;
-	nirqs = 0;
-	flushes = 0;
-	flush_caller = ~0u;
-	flush_mask[0] = 0;
+	fake.xmm_vp = ~0u;
+	fake.flush_caller = ~0u;
 }
 
 /* ---- building calls ---- */
@@ -459,7 +374,7 @@ static void test_check_order(void)
 	EXPECT_EQ(r.rbx, SENTINEL);
 	EXPECT_EQ(r.rsi, SENTINEL);
 	EXPECT_EQ(r.rdi, SENTINEL);
-	EXPECT_EQ(xmm_gets + xmm_sets, 0);
+	EXPECT_EQ(fake.xmm_gets + fake.xmm_sets, 0);
 	hv_partition_destroy(p);
 	hv_partition_destroy(pv);
 }
@@ -546,7 +461,7 @@ static void test_memory_blocks(void)
 	EXPECT_EQ(call64(p, HVCALL_NOTIFY_LONG_SPIN_WAIT, IN_GPA, IN_GPA), HV_STATUS_SUCCESS);
 	EXPECT_EQ(call64(p, HVCALL_NOTIFY_LONG_SPIN_WAIT, IN_GPA, ~0ull), HV_STATUS_SUCCESS);
 	EXPECT_EQ(call64(p, HVCALL_NOTIFY_LONG_SPIN_WAIT, IN_GPA + 1, 0), HV_STATUS_INVALID_ALIGNMENT);
-	EXPECT_EQ(xmm_gets + xmm_sets, 0);	/* memory form never touches XMM */
+	EXPECT_EQ(fake.xmm_gets + fake.xmm_sets, 0);	/* memory form never touches XMM */
 	hv_partition_destroy(p);
 }
 
@@ -562,20 +477,20 @@ static void test_fast_regs_64(void)
 	/* SendSyntheticClusterIpi: RDX = Vector | TargetVtl << 32 | Flags << 40, R8 = ProcessorMask. */
 	r = r64(ipi | HV_HYPERCALL_FAST, 0x40, 1ull << 2 | 1ull << 35);
 	EXPECT_EQ(run64(p, 3, 0, &r), 0);
-	EXPECT_EQ(nirqs, 2);
-	EXPECT(irqs[0].vp == 2 && irqs[0].vtl == 0 && irqs[0].vec == 0x40 && !irqs[0].auto_eoi);
-	EXPECT(irqs[1].vp == 35 && irqs[1].vtl == 0 && irqs[1].vec == 0x40);
+	EXPECT_EQ(fake.nirqs, 2);
+	EXPECT(fake.irq[0].vp == 2 && fake.irq[0].vtl == 0 && fake.irq[0].vector == 0x40 && !fake.irq[0].auto_eoi);
+	EXPECT(fake.irq[1].vp == 35 && fake.irq[1].vtl == 0 && fake.irq[1].vector == 0x40);
 	EXPECT_EQ(r.rdx, 0x40);			/* fast input registers keep their values */
 	EXPECT_EQ(r.r8, 1ull << 2 | 1ull << 35);
 	EXPECT_EQ(r.rcx, ipi | HV_HYPERCALL_FAST);
 	EXPECT_EQ(r.rbx, SENTINEL);
-	EXPECT_EQ(xmm_gets + xmm_sets, 0);	/* 16 bytes: no XMM register involved */
+	EXPECT_EQ(fake.xmm_gets + fake.xmm_sets, 0);	/* 16 bytes: no XMM register involved */
 
-	nirqs = 0;
+	fake.nirqs = 0;
 	EXPECT_EQ(call64(p, ipi | HV_HYPERCALL_FAST, 0x40 | 1ull << 40, 1), HV_STATUS_INVALID_PARAMETER); /* Flags */
 	EXPECT_EQ(call64(p, ipi | HV_HYPERCALL_FAST, 0x40 | 0x11ull << 32, 1), HV_STATUS_ACCESS_DENIED);	/* VTL1 */
 	EXPECT_EQ(call64(p, ipi | HV_HYPERCALL_FAST, 0x0f, 1), HV_STATUS_INVALID_PARAMETER);		/* vector */
-	EXPECT_EQ(nirqs, 0);
+	EXPECT_EQ(fake.nirqs, 0);
 
 	/* NotifyLongSpinWait: 8 bytes in RDX. */
 	r = r64(HVCALL_NOTIFY_LONG_SPIN_WAIT | HV_HYPERCALL_FAST, 1000, 0x77);
@@ -584,9 +499,9 @@ static void test_fast_regs_64(void)
 	EXPECT_EQ(r.r8, 0x77);
 
 	/* GetVpIndexFromApicId: the header is RDX (PartitionId) and R8 (TargetVtl); APIC IDs from XMM0. */
-	xmm[0][0] = 9;
+	fake.xmm[0][0] = 9;
 	EXPECT_EQ(call64(p, ctl(HVCALL_GET_VP_INDEX_FROM_APIC_ID, true, 0, 1, 0), HV_PARTITION_ID_SELF, 0), 0);
-	EXPECT_EQ((uint32_t)xmm[1][0], 9);
+	EXPECT_EQ((uint32_t)fake.xmm[1][0], 9);
 	EXPECT_EQ(call64(p, ctl(HVCALL_GET_VP_INDEX_FROM_APIC_ID, true, 0, 1, 0), 0, 0),
 		  HV_STATUS_INVALID_PARTITION_ID);
 	EXPECT_EQ(call64(p, ctl(HVCALL_GET_VP_INDEX_FROM_APIC_ID, true, 0, 1, 0), HV_PARTITION_ID_SELF, 1),
@@ -606,18 +521,18 @@ static void test_fast_regs_32(void)
 	EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
 	EXPECT_EQ((uint32_t)r.rax, 0);
 	EXPECT_EQ((uint32_t)r.rdx, 0);
-	EXPECT_EQ(nirqs, 2);
-	EXPECT(irqs[0].vp == 1 && irqs[0].vec == 0x41);
-	EXPECT(irqs[1].vp == 33 && irqs[1].vec == 0x41);
+	EXPECT_EQ(fake.nirqs, 2);
+	EXPECT(fake.irq[0].vp == 1 && fake.irq[0].vector == 0x41);
+	EXPECT(fake.irq[1].vp == 33 && fake.irq[1].vector == 0x41);
 	EXPECT_EQ(r.rbx, GARBAGE_HI);
 	EXPECT_EQ(r.rcx, GARBAGE_HI | 0x41);
 	EXPECT_EQ(r.rsi, GARBAGE_HI | 2);
 	EXPECT_EQ(r.rdi, GARBAGE_HI | 2);
 	EXPECT_EQ(r.r8, SENTINEL);
-	EXPECT_EQ(xmm_gets + xmm_sets, 0);
+	EXPECT_EQ(fake.xmm_gets + fake.xmm_sets, 0);
 
 	/* EBX is the high half of the first parameter: Flags (byte 5) and TargetVtl (byte 4). */
-	nirqs = 0;
+	fake.nirqs = 0;
 	r = r32(ipi, 0x41 | 1ull << 40, 1);
 	EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
 	EXPECT_EQ((uint32_t)r.rax, HV_STATUS_INVALID_PARAMETER);
@@ -625,7 +540,7 @@ static void test_fast_regs_32(void)
 	r = r32(ipi, 0x41 | 0x11ull << 32, 1);
 	EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
 	EXPECT_EQ((uint32_t)r.rax, HV_STATUS_ACCESS_DENIED);
-	EXPECT_EQ(nirqs, 0);
+	EXPECT_EQ(fake.nirqs, 0);
 
 	/* EDX is the high half of the input value: EDX = 1 is a rep count on a simple call. */
 	r = r32(HVCALL_NOTIFY_LONG_SPIN_WAIT | HV_HYPERCALL_FAST | 1ull << 32, 0, 0);
@@ -643,8 +558,8 @@ static void test_fast_regs_32(void)
 	r = r32(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE | HV_HYPERCALL_FAST, 0, HV_FLUSH_ALL_PROCESSORS);
 	EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
 	EXPECT_EQ((uint32_t)r.rax, HV_STATUS_INVALID_HYPERCALL_INPUT);
-	EXPECT_EQ(flushes, 0);
-	EXPECT_EQ(xmm_gets + xmm_sets, 0);
+	EXPECT_EQ(fake.flushes, 0);
+	EXPECT_EQ(fake.xmm_gets + fake.xmm_sets, 0);
 
 	/* Memory form: input GPA in EBX:ECX, output GPA in EDI:ESI; result in EDX:EAX. */
 	apic_input(IN_GPA, 3, ~0u);
@@ -673,7 +588,7 @@ static void test_fast_regs_32(void)
 /* Fast GetVpIndexFromApicId with n APIC IDs: header in RDX/R8, IDs from XMM0 on. */
 static uint16_t xmm_apic_call(struct hv_partition *p, unsigned int n, struct hv_hypercall_regs *r)
 {
-	uint8_t *x = (uint8_t *)xmm;
+	uint8_t *x = (uint8_t *)fake.xmm;
 
 	reset_host();
 	for (unsigned int i = 0; i < n && i < 24; i++) {
@@ -689,7 +604,7 @@ static uint32_t xmm32(unsigned int byte)
 {
 	uint32_t v;
 
-	memcpy(&v, (uint8_t *)xmm + byte, 4);
+	memcpy(&v, (uint8_t *)fake.xmm + byte, 4);
 	return v;
 }
 
@@ -700,14 +615,14 @@ static void test_xmm_fast(void)
 
 	/* 20-byte input ({RDX, R8}, 4 bytes of XMM0): the output starts at XMM1. */
 	EXPECT_EQ(xmm_apic_call(p, 1, &r), 0);
-	EXPECT_EQ(xmm_gets, 1);
-	EXPECT_EQ(xmm_sets, 1);
-	EXPECT_EQ(xmm_vp, 5);
+	EXPECT_EQ(fake.xmm_gets, 1);
+	EXPECT_EQ(fake.xmm_sets, 1);
+	EXPECT_EQ(fake.xmm_vp, 5);
 	EXPECT_EQ(xmm32(16), apic_of(0));
-	EXPECT_EQ(xmm[0][0], apic_of(0) | 0x1111111100000000ull);	/* input register untouched */
-	EXPECT_EQ(xmm[0][1], 0xa0a0a0a0a0a0a0a0ull);
-	EXPECT_EQ(xmm[2][0], 0x3333333333333333ull);
-	EXPECT_EQ(xmm[5][1], 0xa0a0a0a0a0a0a0a5ull);
+	EXPECT_EQ(fake.xmm[0][0], apic_of(0) | 0x1111111100000000ull);	/* input register untouched */
+	EXPECT_EQ(fake.xmm[0][1], 0xa0a0a0a0a0a0a0a0ull);
+	EXPECT_EQ(fake.xmm[2][0], 0x3333333333333333ull);
+	EXPECT_EQ(fake.xmm[5][1], 0xa0a0a0a0a0a0a0a5ull);
 	EXPECT_EQ(r.rdx, HV_PARTITION_ID_SELF);
 	EXPECT_EQ(r.r8, 0);
 	EXPECT_EQ(r.rax, 1ull << 32);
@@ -718,15 +633,15 @@ static void test_xmm_fast(void)
 		EXPECT_EQ(xmm32(16 + 4 * i), apic_of(i));
 		EXPECT_EQ(xmm32(4 * i), apic_of(i));
 	}
-	EXPECT_EQ(xmm[2][0], 0x3333333333333333ull);
+	EXPECT_EQ(fake.xmm[2][0], 0x3333333333333333ull);
 
 	/* 36 bytes in (XMM0 and 4 bytes of XMM1): output from XMM2, 20 bytes. */
 	EXPECT_EQ(xmm_apic_call(p, 5, &r), 0);
 	for (unsigned int i = 0; i < 5; i++)
 		EXPECT_EQ(xmm32(32 + 4 * i), apic_of(i));
 	EXPECT_EQ(xmm32(16), apic_of(4));	/* the last input ID is still in XMM1 */
-	EXPECT_EQ(xmm[1][1], 0xa0a0a0a0a0a0a0a1ull);
-	EXPECT_EQ(xmm[4][0], 0x5555555555555555ull);
+	EXPECT_EQ(fake.xmm[1][1], 0xa0a0a0a0a0a0a0a1ull);
+	EXPECT_EQ(fake.xmm[4][0], 0x5555555555555555ull);
 
 	/* The largest GetVpIndexFromApicId that fits: 64 bytes in (4 slots), 48 out (XMM3-XMM5). */
 	EXPECT_EQ(xmm_apic_call(p, 12, &r), 0);
@@ -738,18 +653,18 @@ static void test_xmm_fast(void)
 
 	/* Resumed at rep start 2 (of 4): elements 2-3 land at bytes 8-15 of XMM1, bytes 0-7 are kept. */
 	reset_host();
-	xmm[0][0] = 1 | 2ull << 32;
-	xmm[0][1] = 3 | 4ull << 32;
+	fake.xmm[0][0] = 1 | 2ull << 32;
+	fake.xmm[0][1] = 3 | 4ull << 32;
 	r = r64(ctl(HVCALL_GET_VP_INDEX_FROM_APIC_ID, true, 0, 4, 2), HV_PARTITION_ID_SELF, 0);
 	EXPECT_EQ(run64(p, 0, 0, &r), 4ull << 32);
-	EXPECT_EQ(xmm[1][0], 0x2222222222222222ull);
-	EXPECT_EQ(xmm[1][1], 3 | 4ull << 32);
+	EXPECT_EQ(fake.xmm[1][0], 0x2222222222222222ull);
+	EXPECT_EQ(fake.xmm[1][1], 3 | 4ull << 32);
 
 	/* 68 bytes in (5 slots) leaves 32 bytes for 52 of output: refused before anything runs. */
 	EXPECT_EQ(xmm_apic_call(p, 13, &r), HV_STATUS_INVALID_HYPERCALL_INPUT);
 	EXPECT_EQ(reps_of(r.rax), 0);
-	EXPECT_EQ(xmm_sets, 0);
-	EXPECT_EQ(xmm[5][1], 0xa0a0a0a0a0a0a0a5ull);
+	EXPECT_EQ(fake.xmm_sets, 0);
+	EXPECT_EQ(fake.xmm[5][1], 0xa0a0a0a0a0a0a0a5ull);
 	EXPECT_EQ(xmm_apic_call(p, 20, &r), HV_STATUS_INVALID_HYPERCALL_INPUT);
 
 	/*
@@ -757,21 +672,21 @@ static void test_xmm_fast(void)
 	 * (AddressSpace in RDX, Flags in R8, ProcessorMask in XMM0 low) and 8-byte GVA ranges.
 	 */
 	reset_host();
-	xmm[0][0] = 1ull << 6 | 1ull << 39;
+	fake.xmm[0][0] = 1ull << 6 | 1ull << 39;
 	EXPECT_EQ(call64(p, ctl(HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST, true, 0, 11, 0), 0x1000, 0), 0);
-	EXPECT_EQ(flushes, 1);
-	EXPECT_EQ(flush_mask[0], 1ull << 6 | 1ull << 39);
-	EXPECT_EQ(xmm_gets, 1);
-	EXPECT_EQ(xmm_sets, 0);			/* no output: XMM registers are not written */
+	EXPECT_EQ(fake.flushes, 1);
+	EXPECT_EQ(fake.flush_mask[0], 1ull << 6 | 1ull << 39);
+	EXPECT_EQ(fake.xmm_gets, 1);
+	EXPECT_EQ(fake.xmm_sets, 0);			/* no output: XMM registers are not written */
 	reset_host();
 	EXPECT_EQ(call64(p, ctl(HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST, true, 0, 12, 0), 0x1000, 0),
 		  HV_STATUS_INVALID_HYPERCALL_INPUT);
-	EXPECT_EQ(flushes, 0);
+	EXPECT_EQ(fake.flushes, 0);
 	/* FlushVirtualAddressSpace fast (24 bytes): the flags come from R8, the mask from XMM0. */
 	reset_host();
-	xmm[0][0] = 1ull << 3;
+	fake.xmm[0][0] = 1ull << 3;
 	EXPECT_EQ(call64(p, HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE | HV_HYPERCALL_FAST, 0, 0), 0);
-	EXPECT_EQ(flush_mask[0], 1ull << 3);
+	EXPECT_EQ(fake.flush_mask[0], 1ull << 3);
 	EXPECT_EQ(call64(p, HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE | HV_HYPERCALL_FAST, 0, 1ull << 8),
 		  HV_STATUS_INVALID_PARAMETER);
 	hv_partition_destroy(p);
@@ -914,14 +829,14 @@ static void test_rep_failure(void)
 
 	/* XMM fast form: the outputs of the elements before the failing one reach their registers. */
 	reset_host();
-	xmm[0][0] = 1 | 2ull << 32;
-	xmm[0][1] = (uint64_t)(NR_VPS + 1) | 3ull << 32;
+	fake.xmm[0][0] = 1 | 2ull << 32;
+	fake.xmm[0][1] = (uint64_t)(NR_VPS + 1) | 3ull << 32;
 	r = r64(ctl(HVCALL_GET_VP_INDEX_FROM_APIC_ID, true, 0, 4, 0), HV_PARTITION_ID_SELF, 0);
 	EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
 	EXPECT_EQ(r.rax, HV_STATUS_INVALID_PARAMETER | 2ull << 32);
 	EXPECT_EQ(xmm32(16), 1);
 	EXPECT_EQ(xmm32(20), 2);
-	EXPECT_EQ(xmm[1][1], 0xa0a0a0a0a0a0a0a1ull);	/* elements 2 and 3: not written */
+	EXPECT_EQ(fake.xmm[1][1], 0xa0a0a0a0a0a0a0a1ull);	/* elements 2 and 3: not written */
 	hv_partition_destroy(p);
 }
 
@@ -994,7 +909,7 @@ static void test_vtl_call_without_vsm(void)
 		EXPECT(regs_eq(&r, &before));
 	}
 	EXPECT_EQ(hv_vp_active_vtl(p, 0), 0);
-	EXPECT_EQ(xmm_gets + xmm_sets, 0);
+	EXPECT_EQ(fake.xmm_gets + fake.xmm_sets, 0);
 	hv_partition_destroy(p);
 }
 

@@ -3,97 +3,32 @@
  * directly through their descriptors with a fake host; hypercall.c's
  * decoding is not involved.
  */
-#include "fake_overlays.h"
+#include "fake_host.h"
 #include "test.h"
 #include "hv/hv_internal.h"
 
 #include <stdlib.h>
 
 #define RAM_SIZE (1u << 20)
-#define MAX_IRQS 512
-
-/* The fake VMM behind struct hv_host_ops: records what the core asks of it. */
-struct fake {
-	unsigned int nr_vps;
-	uint8_t *ram;
-	unsigned int irqs;
-	struct { unsigned int vp, vtl; uint8_t vector; } irq[MAX_IRQS];
-	unsigned int flushes;
-	unsigned int flush_caller;
-	uint64_t flush_mask[64];
-};
-
-static void *fake_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
-{
-	struct fake *f = host;
-
-	return gpa + len <= RAM_SIZE ? f->ram + gpa : NULL;
-}
-
-static void fake_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi)
-{
-	struct fake *f = host;
-
-	if (f->irqs < MAX_IRQS) {
-		f->irq[f->irqs].vp = vp;
-		f->irq[f->irqs].vtl = vtl;
-		f->irq[f->irqs].vector = vector;
-	}
-	f->irqs++;
-}
-
-static void fake_flush_tlb(void *host, unsigned int caller_vp, const uint64_t *mask)
-{
-	struct fake *f = host;
-
-	f->flushes++;
-	f->flush_caller = caller_vp;
-	memcpy(f->flush_mask, mask, (f->nr_vps + 63) / 64 * sizeof(*mask));
-}
-
-static uint64_t fake_guest_tsc(void *host)
-{
-	return 123456789;
-}
-
-static uint64_t fake_vp_runtime(void *host, unsigned int vp)
-{
-	return 0;
-}
-
-static void fake_get_xmm(void *host, unsigned int vp, uint64_t xmm[6][2])
-{
-	memset(xmm, 0, 6 * sizeof(xmm[0]));
-}
-
-static void fake_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2])
-{
-}
-
-static const struct hv_host_ops fake_ops = {
-	.guest_access = fake_guest_access, .map_overlay = fake_map_overlay, .unmap_overlay = fake_unmap_overlay, .raise_irq = fake_raise_irq, .flush_tlb = fake_flush_tlb,
-	.guest_tsc = fake_guest_tsc, .vp_runtime = fake_vp_runtime,
-	.get_xmm = fake_get_xmm, .set_xmm = fake_set_xmm,
-};
 
 /* Two partitions: 200 VPs (four mask words, the last partial) and 2 VPs (mask bits past nr_vps). */
-static struct fake f200 = { .nr_vps = 200 }, f2 = { .nr_vps = 2 };
+static struct fake_host f200, f2;	/* fake_host.h */
 static struct hv_partition *p200, *p2;
 
-static struct hv_partition *make_partition(struct fake *f)
+static struct hv_partition *make_partition(struct fake_host *f, unsigned int nr_vps)
 {
 	struct hv_config cfg = {
-		.nr_vps = f->nr_vps, .tsc_hz = 20000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE,
-		.gpa_limit = 1ull << 36, .ops = &fake_ops, .host = f,
+		.nr_vps = nr_vps, .tsc_hz = 20000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE,
+		.gpa_limit = 1ull << 36, .ops = &fake_host_ops, .host = f,
 	};
 
-	f->ram = calloc(1, RAM_SIZE);
+	fake_reset(f, calloc(1, RAM_SIZE), RAM_SIZE, nr_vps, 123456789);
 	return hv_partition_create(&cfg);
 }
 
-static void reset(struct fake *f)
+static void reset(struct fake_host *f)
 {
-	f->irqs = 0;
+	f->nirqs = 0;
 	f->flushes = 0;
 	f->flush_caller = ~0u;
 	memset(f->flush_mask, 0, sizeof(f->flush_mask));
@@ -274,7 +209,7 @@ static void test_vp_set_all_and_bad_format(void)
 
 /* ---- flush ---- */
 
-static void expect_flush(struct fake *f, unsigned int caller, uint64_t m0, uint64_t m1, uint64_t m2, uint64_t m3)
+static void expect_flush(struct fake_host *f, unsigned int caller, uint64_t m0, uint64_t m1, uint64_t m2, uint64_t m3)
 {
 	EXPECT_EQ(f->flushes, 1);
 	EXPECT_EQ(f->flush_caller, caller);
@@ -498,10 +433,10 @@ static void test_flush_list_ex(void)
 
 /* ---- cluster IPI ---- */
 
-static void expect_irq(struct fake *f, unsigned int n, unsigned int vp, unsigned int vtl, uint8_t vector)
+static void expect_irq(struct fake_host *f, unsigned int n, unsigned int vp, unsigned int vtl, uint8_t vector)
 {
-	EXPECT(n < f->irqs);
-	if (n >= f->irqs)
+	EXPECT(n < f->nirqs);
+	if (n >= f->nirqs)
 		return;
 	EXPECT_EQ(f->irq[n].vp, vp);
 	EXPECT_EQ(f->irq[n].vtl, vtl);
@@ -525,7 +460,7 @@ static void test_ipi(void)
 	put_ipi(0x30, 0, 0, 0);
 	put64(8, (1ull << 1) | (1ull << 3) | (1ull << 63));
 	EXPECT_EQ(run_simple(&hc), HV_STATUS_SUCCESS);
-	EXPECT_EQ(f200.irqs, 3);
+	EXPECT_EQ(f200.nirqs, 3);
 	expect_irq(&f200, 0, 1, 0, 0x30);
 	expect_irq(&f200, 1, 3, 0, 0x30);
 	expect_irq(&f200, 2, 63, 0, 0x30);
@@ -541,7 +476,7 @@ static void test_ipi(void)
 		put_ipi(vec[i].vector, 0, 0, 0);
 		put64(8, 1);
 		EXPECT_EQ(run_simple(&hc), vec[i].st);
-		EXPECT_EQ(f200.irqs, vec[i].st == HV_STATUS_SUCCESS);
+		EXPECT_EQ(f200.nirqs, vec[i].st == HV_STATUS_SUCCESS);
 	}
 
 	/* Flags is checked; the u16 after it is padding, ignored as OpenVMM does. */
@@ -549,24 +484,24 @@ static void test_ipi(void)
 	put_ipi(0x30, 0, 1, 0);
 	put64(8, 1);
 	EXPECT_EQ(run_simple(&hc), HV_STATUS_INVALID_PARAMETER);
-	EXPECT_EQ(f200.irqs, 0);
+	EXPECT_EQ(f200.nirqs, 0);
 	hc = call(p200, HVCALL_SEND_SYNTHETIC_CLUSTER_IPI, 0, 0, 0, 0);
 	put_ipi(0x30, 0, 0, 0xa5a5);
 	put64(8, 1);
 	EXPECT_EQ(run_simple(&hc), HV_STATUS_SUCCESS);
-	EXPECT_EQ(f200.irqs, 1);
+	EXPECT_EQ(f200.nirqs, 1);
 	expect_irq(&f200, 0, 0, 0, 0x30);
 
 	/* Empty mask; bits past nr_vps. */
 	hc = call(p200, HVCALL_SEND_SYNTHETIC_CLUSTER_IPI, 0, 0, 0, 0);
 	put_ipi(0x30, 0, 0, 0);
 	EXPECT_EQ(run_simple(&hc), HV_STATUS_SUCCESS);
-	EXPECT_EQ(f200.irqs, 0);
+	EXPECT_EQ(f200.nirqs, 0);
 	hc = call(p2, HVCALL_SEND_SYNTHETIC_CLUSTER_IPI, 0, 0, 0, 0);
 	put_ipi(0x40, 0, 0, 0);
 	put64(8, ~0ull);
 	EXPECT_EQ(run_simple(&hc), HV_STATUS_SUCCESS);
-	EXPECT_EQ(f2.irqs, 2);
+	EXPECT_EQ(f2.nirqs, 2);
 	expect_irq(&f2, 0, 0, 0, 0x40);
 	expect_irq(&f2, 1, 1, 0, 0x40);
 }
@@ -597,10 +532,10 @@ static void test_ipi_target_vtl(void)
 		put64(8, 1ull << 9);
 		EXPECT_EQ(run_simple(&hc), cases[i].st);
 		if (cases[i].st == HV_STATUS_SUCCESS) {
-			EXPECT_EQ(f200.irqs, 1);
+			EXPECT_EQ(f200.nirqs, 1);
 			expect_irq(&f200, 0, 9, cases[i].vtl, 0x50);
 		} else {
-			EXPECT_EQ(f200.irqs, 0);
+			EXPECT_EQ(f200.nirqs, 0);
 		}
 	}
 
@@ -618,7 +553,7 @@ static void test_ipi_ex(void)
 	put_ipi(0xef, 0x10, 0, 0);
 	put_sparse_0_65_130(8);
 	EXPECT_EQ(run_simple(&hc), HV_STATUS_SUCCESS);
-	EXPECT_EQ(f200.irqs, 3);
+	EXPECT_EQ(f200.nirqs, 3);
 	expect_irq(&f200, 0, 0, 0, 0xef);
 	expect_irq(&f200, 1, 65, 0, 0xef);
 	expect_irq(&f200, 2, 130, 0, 0xef);
@@ -628,7 +563,7 @@ static void test_ipi_ex(void)
 	put_ipi(0x31, 0, 0, 0);
 	put64(8, HV_GENERIC_SET_ALL);
 	EXPECT_EQ(run_simple(&hc), HV_STATUS_SUCCESS);
-	EXPECT_EQ(f200.irqs, 200);
+	EXPECT_EQ(f200.nirqs, 200);
 	for (unsigned int i = 0; i < 200; i++)
 		if (f200.irq[i].vp != i || f200.irq[i].vtl != 0 || f200.irq[i].vector != 0x31)
 			EXPECT(!"ALL delivers to VP i in order");
@@ -640,14 +575,14 @@ static void test_ipi_ex(void)
 	put64(24, (1ull << 7) | (1ull << 8));	/* VP 199, VP 200 */
 	put64(32, ~0ull);
 	EXPECT_EQ(run_simple(&hc), HV_STATUS_SUCCESS);
-	EXPECT_EQ(f200.irqs, 1);
+	EXPECT_EQ(f200.nirqs, 1);
 	expect_irq(&f200, 0, 199, 0, 0x31);
 
 	/* Empty set. */
 	hc = call(p200, HVCALL_SEND_SYNTHETIC_CLUSTER_IPI_EX, 0, 0, 0, 0);
 	put_ipi(0x31, 0, 0, 0);
 	EXPECT_EQ(run_simple(&hc), HV_STATUS_SUCCESS);
-	EXPECT_EQ(f200.irqs, 0);
+	EXPECT_EQ(f200.nirqs, 0);
 
 	/* Errors: format, bank count, vector, VTL, reserved. */
 	hc = call(p200, HVCALL_SEND_SYNTHETIC_CLUSTER_IPI_EX, 0, 0, 0, 0);
@@ -678,7 +613,7 @@ static void test_ipi_ex(void)
 	put_ipi(0x30, 0, 0x80, 0);
 	put_sparse_0_65_130(8);
 	EXPECT_EQ(run_simple(&hc), HV_STATUS_INVALID_PARAMETER);
-	EXPECT_EQ(f200.irqs, 0);
+	EXPECT_EQ(f200.nirqs, 0);
 }
 
 /* ---- misc ---- */
@@ -689,7 +624,7 @@ static void test_notify_long_spin_wait(void)
 
 	put64(0, ~0ull);	/* SpinCount and even the RsvdZ half: the call cannot fail */
 	EXPECT_EQ(run_simple(&hc), HV_STATUS_SUCCESS);
-	EXPECT_EQ(f200.irqs, 0);
+	EXPECT_EQ(f200.nirqs, 0);
 	EXPECT_EQ(f200.flushes, 0);
 }
 
@@ -773,8 +708,8 @@ static void test_get_vp_index_from_apic_id(void)
 
 int main(void)
 {
-	p200 = make_partition(&f200);
-	p2 = make_partition(&f2);
+	p200 = make_partition(&f200, 200);
+	p2 = make_partition(&f2, 2);
 	if (!p200 || !p2) {
 		printf("FAIL hv_partition_create\n");
 		return 1;

@@ -3,7 +3,7 @@
  * hyperv-testdev device, against a fake host: guest RAM is a static buffer,
  * raise_irq records its calls and the guest TSC is a settable value.
  */
-#include "fake_overlays.h"
+#include "fake_host.h"
 #include "test.h"
 #include "hv/hv_internal.h"
 #include "devices/hyperv_testdev.h"
@@ -24,45 +24,7 @@
 #define VEC3 0x51	/* SINT3 */
 
 static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
-static uint64_t fake_tsc;
-static unsigned int tsc_reads;	/* lets the timer-thread test see the thread look at the clock */
-
-struct irq { unsigned int vp, vtl; uint8_t vec; };
-static pthread_mutex_t irq_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct irq irqs[64];
-static unsigned int nirqs;
-
-static void *t_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
-{
-	if (gpa >= RAM_SIZE || len > RAM_SIZE - gpa)
-		return NULL;
-	return ram + gpa;
-}
-
-static void t_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi)
-{
-	pthread_mutex_lock(&irq_lock);
-	if (nirqs < 64)
-		irqs[nirqs] = (struct irq){ vp, vtl, vector };
-	nirqs++;
-	pthread_mutex_unlock(&irq_lock);
-}
-
-static uint64_t t_guest_tsc(void *host)
-{
-	__atomic_fetch_add(&tsc_reads, 1, __ATOMIC_SEQ_CST);
-	return __atomic_load_n(&fake_tsc, __ATOMIC_SEQ_CST);
-}
-
-static void t_flush_tlb(void *host, unsigned int caller_vp, const uint64_t *mask) {}
-static uint64_t t_vp_runtime(void *host, unsigned int vp) { return 0; }
-static void t_get_xmm(void *host, unsigned int vp, uint64_t xmm[6][2]) {}
-static void t_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2]) {}
-
-static const struct hv_host_ops ops = {
-	.guest_access = t_guest_access, .map_overlay = fake_map_overlay, .unmap_overlay = fake_unmap_overlay, .raise_irq = t_raise_irq, .flush_tlb = t_flush_tlb,
-	.guest_tsc = t_guest_tsc, .vp_runtime = t_vp_runtime, .get_xmm = t_get_xmm, .set_xmm = t_set_xmm,
-};
+static struct fake_host fake;	/* fake_host.h; its fake.tsc_reads let a test see the timer thread look at the clock */
 
 /*
  * A 20 MHz guest TSC: 2 ticks per 100 ns reference-time unit. (10 MHz would
@@ -70,36 +32,36 @@ static const struct hv_host_ops ops = {
  */
 static void set_now(uint64_t ref)
 {
-	__atomic_store_n(&fake_tsc, ref * 2, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&fake.tsc, ref * 2, __ATOMIC_SEQ_CST);
 }
 
 static unsigned int irq_count(void)
 {
 	unsigned int n;
 
-	pthread_mutex_lock(&irq_lock);
-	n = nirqs;
-	pthread_mutex_unlock(&irq_lock);
+	pthread_mutex_lock(&fake.irq_lock);
+	n = fake.nirqs;
+	pthread_mutex_unlock(&fake.irq_lock);
 	return n;
 }
 
 #define EXPECT_IRQ(i, vp_, vtl_, vec_) do { \
 	EXPECT((i) < irq_count()); \
-	EXPECT_EQ(irqs[i].vp, vp_); \
-	EXPECT_EQ(irqs[i].vtl, vtl_); \
-	EXPECT_EQ(irqs[i].vec, vec_); \
+	EXPECT_EQ(fake.irq[i].vp, vp_); \
+	EXPECT_EQ(fake.irq[i].vtl, vtl_); \
+	EXPECT_EQ(fake.irq[i].vector, vec_); \
 } while (0)
 
 static struct hv_partition *new_partition(unsigned int nr_vps, bool keep_thread)
 {
 	struct hv_config cfg = {
 		.nr_vps = nr_vps, .tsc_hz = 20000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE,
-		.gpa_limit = 1ull << 36, .ops = &ops,
+		.gpa_limit = 1ull << 36, .ops = &fake_host_ops, .host = &fake,
 	};
 	struct hv_partition *p;
 
 	memset(ram, 0, sizeof(ram));
-	set_now(0);
+	fake_reset(&fake, ram, RAM_SIZE, nr_vps, 0);
 	p = hv_partition_create(&cfg);
 	if (!p) {
 		printf("hv_partition_create failed\n");
@@ -108,7 +70,7 @@ static struct hv_partition *new_partition(unsigned int nr_vps, bool keep_thread)
 	/* Most tests drive the timers by hand through hv_stimer_run_expired. */
 	if (!keep_thread)
 		hv_stimer_stop_thread(p);
-	nirqs = 0;
+	fake.nirqs = 0;
 	return p;
 }
 
@@ -152,7 +114,7 @@ static struct hv_partition *setup(void)
 	enable_synic(p, 0, 0, SIMP0, SIEFP0);
 	enable_synic(p, 0, 1, SIMP0_VTL1, SIEFP0_VTL1);
 	enable_synic(p, 1, 0, SIMP1, SIEFP1);
-	nirqs = 0;
+	fake.nirqs = 0;
 	return p;
 }
 
@@ -996,12 +958,12 @@ static void test_stimer_thread(void)
 	unsigned int reads, i;
 
 	enable_synic(p, 0, 0, SIMP0, SIEFP0);
-	nirqs = 0;
+	fake.nirqs = 0;
 	set_now(1000);
 	EXPECT(wr(p, 0, 0, CNT(1), 1000 + 20000));
 	EXPECT(wr(p, 0, 0, CFG(1), HV_STIMER_ENABLE | SINTX(2)));
-	reads = __atomic_load_n(&tsc_reads, __ATOMIC_SEQ_CST);
-	for (i = 0; i < 20 && __atomic_load_n(&tsc_reads, __ATOMIC_SEQ_CST) < reads + 2; i++)
+	reads = __atomic_load_n(&fake.tsc_reads, __ATOMIC_SEQ_CST);
+	for (i = 0; i < 20 && __atomic_load_n(&fake.tsc_reads, __ATOMIC_SEQ_CST) < reads + 2; i++)
 		nanosleep(&ms, NULL);
 	EXPECT(i < 20);
 	EXPECT_EQ(irq_count(), 0);
@@ -1017,28 +979,28 @@ static void test_stimer_thread(void)
 static void test_overlay_msrs(void)
 {
 	struct hv_partition *p = setup();
-	int base = fake_overlays_live;
+	int base = fake.overlays_live;
 
 	EXPECT(wr(p, 1, 1, HV_X64_MSR_SIMP, 0x20000 | 1));
 	EXPECT(wr(p, 1, 1, HV_X64_MSR_SIEFP, 0x21000 | 1));
-	EXPECT_EQ(fake_overlays_live, base + 2);
+	EXPECT_EQ(fake.overlays_live, base + 2);
 	EXPECT(wr(p, 1, 1, HV_X64_MSR_SIMP, 0x22000 | 1));	/* moved */
 	EXPECT(wr(p, 1, 1, HV_X64_MSR_SIMP, 0x22000 | 1));	/* unchanged */
-	EXPECT_EQ(fake_overlays_live, base + 2);
+	EXPECT_EQ(fake.overlays_live, base + 2);
 	EXPECT(wr(p, 1, 1, HV_X64_MSR_SIMP, 0x22000));		/* disabled, GPA kept */
 	EXPECT(wr(p, 1, 1, HV_X64_MSR_SIEFP, 0));
-	EXPECT_EQ(fake_overlays_live, base);
+	EXPECT_EQ(fake.overlays_live, base);
 	/* VP assist, reference TSC and hypercall pages, and GUEST_OS_ID = 0 disabling the last. */
 	EXPECT_EQ(hv_msr_write(p, 1, 1, HV_X64_MSR_VP_ASSIST_PAGE, 0x23000 | 1), HV_MSR_OK);
 	EXPECT_EQ(hv_msr_write(p, 1, 1, HV_X64_MSR_REFERENCE_TSC, 0x24000 | 1), HV_MSR_OK);
 	EXPECT_EQ(hv_msr_write(p, 1, 1, HV_X64_MSR_GUEST_OS_ID, 0x8100000000000001ull), HV_MSR_OK);
 	EXPECT_EQ(hv_msr_write(p, 1, 1, HV_X64_MSR_HYPERCALL, 0x25000 | 1), HV_MSR_OK);
-	EXPECT_EQ(fake_overlays_live, base + 3);
+	EXPECT_EQ(fake.overlays_live, base + 3);
 	EXPECT_EQ(hv_msr_write(p, 1, 1, HV_X64_MSR_GUEST_OS_ID, 0), HV_MSR_OK);
-	EXPECT_EQ(fake_overlays_live, base + 2);
+	EXPECT_EQ(fake.overlays_live, base + 2);
 	EXPECT_EQ(hv_msr_write(p, 1, 1, HV_X64_MSR_VP_ASSIST_PAGE, 0), HV_MSR_OK);
 	EXPECT_EQ(hv_msr_write(p, 1, 1, HV_X64_MSR_REFERENCE_TSC, 0x24000), HV_MSR_OK);
-	EXPECT_EQ(fake_overlays_live, base);
+	EXPECT_EQ(fake.overlays_live, base);
 	hv_partition_destroy(p);
 }
 

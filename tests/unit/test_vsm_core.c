@@ -10,7 +10,7 @@
  * registers through HvCallGetVpRegisters/SetVpRegisters and
  * HvCallStartVirtualProcessor.
  */
-#include "fake_overlays.h"
+#include "fake_host.h"
 #include "test.h"
 #include "hv/hv_internal.h"
 #include "hv/hypercall_page.h"
@@ -29,116 +29,20 @@
 
 static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
 
-/* ---- the fake host ---- */
+/* ---- the fake host (fake_host.h) ---- */
 
-#define MAX_CALLS 32
-
-struct ctx_call { unsigned int vp, vtl; uint8_t ctx[CTX_SIZE]; };
-struct reg_call { unsigned int vp, vtl; uint32_t name; uint64_t val[2]; };
-struct irq { unsigned int vp, vtl; uint8_t vec; bool auto_eoi; };
-
-static struct ctx_call ctx_calls[MAX_CALLS], start_calls[MAX_CALLS];
-static unsigned int nctx, nstart;
-static uint16_t ctx_status, start_status;	/* what set_initial_context / start_vp return */
-static struct reg_call get_calls[MAX_CALLS], set_calls[MAX_CALLS];
-static unsigned int nget, nset;
-static uint16_t reg_status;			/* what get/set_vp_register return */
-static pthread_mutex_t irq_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct irq irqs[MAX_CALLS];
-static unsigned int nirqs;
-
-static void *f_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
-{
-	if (gpa >= RAM_SIZE || len > RAM_SIZE - gpa)
-		return NULL;
-	return ram + gpa;
-}
-
-static void f_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi)
-{
-	pthread_mutex_lock(&irq_lock);
-	if (nirqs < MAX_CALLS)
-		irqs[nirqs] = (struct irq){ vp, vtl, vector, auto_eoi };
-	nirqs++;
-	pthread_mutex_unlock(&irq_lock);
-}
-
-static void f_flush_tlb(void *host, unsigned int caller_vp, const uint64_t *mask) {}
-static uint64_t f_guest_tsc(void *host) { return 25000000ull * 7; }	/* 7 s at 25 MHz */
-static uint64_t f_vp_runtime(void *host, unsigned int vp) { return 0; }
-static bool f_apic_msr(void *h, unsigned int vp, unsigned int vtl, uint32_t m, bool w, uint64_t *v) { return false; }
-static void f_get_xmm(void *host, unsigned int vp, uint64_t x[6][2]) { memset(x, 0, 6 * sizeof(x[0])); }
-static void f_set_xmm(void *host, unsigned int vp, const uint64_t x[6][2]) {}
-
-static uint16_t f_get_vp_register(void *h, unsigned int vp, unsigned int vtl, unsigned int caller_vtl, uint32_t name,
-				  uint64_t v[2])
-{
-	if (nget < MAX_CALLS)
-		get_calls[nget] = (struct reg_call){ vp, vtl, name, { 0, 0 } };
-	nget++;
-	v[0] = 0x1000000ull + name;
-	v[1] = (uint64_t)vp << 8 | vtl;
-	return reg_status;
-}
-
-static uint16_t f_set_vp_register(void *h, unsigned int vp, unsigned int vtl, unsigned int caller_vtl, uint32_t name,
-				  const uint64_t v[2])
-{
-	if (nset < MAX_CALLS)
-		set_calls[nset] = (struct reg_call){ vp, vtl, name, { v[0], v[1] } };
-	nset++;
-	return reg_status;
-}
-
-/* Run during the next context load, while the core has dropped its lock (a racing VP's hypercall). */
-static void (*during_ctx_load)(void);
-
-static uint16_t f_set_initial_context(void *h, unsigned int vp, unsigned int vtl, const uint8_t c[224])
-{
-	void (*race)(void) = during_ctx_load;
-
-	during_ctx_load = NULL;
-	if (race)
-		race();
-	if (nctx < MAX_CALLS) {
-		ctx_calls[nctx].vp = vp;
-		ctx_calls[nctx].vtl = vtl;
-		memcpy(ctx_calls[nctx].ctx, c, CTX_SIZE);
-	}
-	nctx++;
-	return ctx_status;
-}
-
-static uint16_t f_start_vp(void *h, unsigned int vp, unsigned int vtl, const uint8_t c[224])
-{
-	if (nstart < MAX_CALLS) {
-		start_calls[nstart].vp = vp;
-		start_calls[nstart].vtl = vtl;
-		memcpy(start_calls[nstart].ctx, c, CTX_SIZE);
-	}
-	nstart++;
-	return start_status;
-}
-
-static const struct hv_host_ops ops = {
-	.guest_access = f_guest_access, .map_overlay = fake_map_overlay, .unmap_overlay = fake_unmap_overlay, .raise_irq = f_raise_irq, .flush_tlb = f_flush_tlb,
-	.guest_tsc = f_guest_tsc, .vp_runtime = f_vp_runtime, .apic_msr = f_apic_msr,
-	.get_vp_register = f_get_vp_register, .set_vp_register = f_set_vp_register,
-	.set_initial_context = f_set_initial_context, .start_vp = f_start_vp,
-	.get_xmm = f_get_xmm, .set_xmm = f_set_xmm,
-};
+static struct fake_host fake;
 
 static struct hv_partition *new_partition(unsigned int max_vtl)
 {
 	struct hv_config cfg = {
 		.nr_vps = NR_VPS, .tsc_hz = 25000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE,
-		.gpa_limit = 1ull << 40, .max_vtl = max_vtl, .ops = &ops,
+		.gpa_limit = 1ull << 40, .max_vtl = max_vtl, .ops = &fake_host_ops, .host = &fake,
 	};
 	struct hv_partition *p;
 
 	memset(ram, 0, sizeof(ram));
-	nctx = nstart = nget = nset = nirqs = 0;
-	ctx_status = start_status = reg_status = HV_STATUS_SUCCESS;
+	fake_reset(&fake, ram, RAM_SIZE, NR_VPS, 25000000ull * 7);	/* the TSC: 7 s at 25 MHz */
 	p = hv_partition_create(&cfg);
 	if (!p) {
 		printf("hv_partition_create failed\n");
@@ -348,7 +252,7 @@ static struct hv_partition *vtl1_partition(unsigned int max_vtl)
 
 	EXPECT_EQ(enable_partition_vtl(p, 0, 1), HV_STATUS_SUCCESS);
 	EXPECT_EQ(enable_vp_vtl(p, 0, 0, HV_VP_INDEX_SELF, 1), HV_STATUS_SUCCESS);
-	nctx = 0;
+	fake.nctx = 0;
 	return p;
 }
 
@@ -411,7 +315,7 @@ static void test_enable_partition_vtl(void)
 	EXPECT_EQ(enable_partition_vtl(p, 1, 1), HV_STATUS_VTL_ALREADY_ENABLED);
 	/* The partition enable does not enable the VTL on any VP. */
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 0), 1);
-	EXPECT_EQ(nctx, 0);
+	EXPECT_EQ(fake.nctx, 0);
 	hv_partition_destroy(p);
 
 	/* The fast form (RDX = partition id, R8 = TargetVtl/Flags). */
@@ -464,7 +368,7 @@ static void test_enable_vp_vtl(void)
 
 	/* Not enabled for the partition yet. */
 	EXPECT_EQ(enable_vp_vtl(p, 0, 0, HV_VP_INDEX_SELF, 1), HV_STATUS_INVALID_VTL_STATE);
-	EXPECT_EQ(nctx, 0);
+	EXPECT_EQ(fake.nctx, 0);
 	EXPECT_EQ(enable_partition_vtl(p, 0, 1), HV_STATUS_SUCCESS);
 
 	/* Header checks. */
@@ -475,15 +379,15 @@ static void test_enable_vp_vtl(void)
 	EXPECT_EQ(enable_vp_vtl(p, 0, 0, 0, 3), HV_STATUS_INVALID_PARAMETER);
 	EXPECT_EQ(enable_vp_vtl(p, 0, 0, 0, 0x21), HV_STATUS_INVALID_PARAMETER);
 	EXPECT_EQ(enable_vp_vtl(p, 0, 0, 0, 2), HV_STATUS_INVALID_VTL_STATE);	/* above MaximumVtl */
-	EXPECT_EQ(nctx, 0);
+	EXPECT_EQ(fake.nctx, 0);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 0), 1);
 
 	/* VTL0 enables VTL1 on the boot VP: the context reaches the host byte for byte. */
 	EXPECT_EQ(vp_ctx_call(p, HVCALL_ENABLE_VP_VTL, 0, 0, HV_PARTITION_ID_SELF, 0, 1, 0x3c), HV_STATUS_SUCCESS);
-	EXPECT_EQ(nctx, 1);
-	EXPECT_EQ(ctx_calls[0].vp, 0);
-	EXPECT_EQ(ctx_calls[0].vtl, 1);
-	EXPECT(ctx_is(ctx_calls[0].ctx, 0x3c));
+	EXPECT_EQ(fake.nctx, 1);
+	EXPECT_EQ(fake.ctx[0].vp, 0);
+	EXPECT_EQ(fake.ctx[0].vtl, 1);
+	EXPECT(ctx_is(fake.ctx[0].ctx, 0x3c));
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 0), 3);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 1), 1);
 	EXPECT_EQ(hv_vp_active_vtl(p, 0), 0);		/* enabling does not switch */
@@ -492,18 +396,18 @@ static void test_enable_vp_vtl(void)
 	/* Again on the same VP, from VTL1 (which may enable VTL1): VTL_ALREADY_ENABLED, host untouched. */
 	EXPECT_EQ(enable_vp_vtl(p, 0, 1, HV_VP_INDEX_SELF, 1), HV_STATUS_VTL_ALREADY_ENABLED);
 	EXPECT_EQ(enable_vp_vtl(p, 1, 1, 0, 1), HV_STATUS_VTL_ALREADY_ENABLED);
-	EXPECT_EQ(nctx, 1);
+	EXPECT_EQ(fake.nctx, 1);
 
 	/* VTL1 now runs on a VP: further enables must come from VTL1. */
 	EXPECT_EQ(enable_vp_vtl(p, 0, 0, 1, 1), HV_STATUS_ACCESS_DENIED);
 	EXPECT_EQ(enable_vp_vtl(p, 1, 0, HV_VP_INDEX_SELF, 1), HV_STATUS_ACCESS_DENIED);
-	EXPECT_EQ(nctx, 1);
+	EXPECT_EQ(fake.nctx, 1);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 1), 1);
 	EXPECT_EQ(vp_ctx_call(p, HVCALL_ENABLE_VP_VTL, 0, 1, HV_PARTITION_ID_SELF, 1, 1, 0x77), HV_STATUS_SUCCESS);
-	EXPECT_EQ(nctx, 2);
-	EXPECT_EQ(ctx_calls[1].vp, 1);
-	EXPECT_EQ(ctx_calls[1].vtl, 1);
-	EXPECT(ctx_is(ctx_calls[1].ctx, 0x77));
+	EXPECT_EQ(fake.nctx, 2);
+	EXPECT_EQ(fake.ctx[1].vp, 1);
+	EXPECT_EQ(fake.ctx[1].vtl, 1);
+	EXPECT(ctx_is(fake.ctx[1].ctx, 0x77));
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 1), 3);
 	EXPECT_EQ(hv_vp_active_vtl(p, 1), 0);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 2), 1);
@@ -513,8 +417,8 @@ static void test_enable_vp_vtl(void)
 	p = new_partition(1);
 	EXPECT_EQ(enable_partition_vtl(p, 0, 1), HV_STATUS_SUCCESS);
 	EXPECT_EQ(enable_vp_vtl(p, 2, 0, HV_VP_INDEX_SELF, 1), HV_STATUS_SUCCESS);
-	EXPECT_EQ(nctx, 1);
-	EXPECT_EQ(ctx_calls[0].vp, 2);
+	EXPECT_EQ(fake.nctx, 1);
+	EXPECT_EQ(fake.ctx[0].vp, 2);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 2), 3);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 0), 1);
 	hv_partition_destroy(p);
@@ -533,7 +437,7 @@ static void test_enable_vp_vtl_precedence(void)
 	EXPECT_EQ(enable_vp_vtl(p, 0, 0, HV_VP_INDEX_SELF, 1), HV_STATUS_ACCESS_DENIED);
 	EXPECT_EQ(enable_vp_vtl(p, 1, 0, 0, 1), HV_STATUS_ACCESS_DENIED);
 	EXPECT_EQ(enable_vp_vtl(p, 0, 1, 0, 1), HV_STATUS_VTL_ALREADY_ENABLED);
-	EXPECT_EQ(nctx, 0);
+	EXPECT_EQ(fake.nctx, 0);
 	hv_partition_destroy(p);
 }
 
@@ -556,12 +460,12 @@ static void test_enable_vp_vtl_race(void)
 
 	race_p = p;
 	EXPECT_EQ(enable_partition_vtl(p, 0, 1), HV_STATUS_SUCCESS);
-	during_ctx_load = race_enable_from_vp1;
+	fake.during_ctx_load = race_enable_from_vp1;
 	EXPECT_EQ(vp_ctx_call(p, HVCALL_ENABLE_VP_VTL, 0, 0, HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF, 1, 0x3c),
 		  HV_STATUS_SUCCESS);
 	EXPECT_EQ(st_of(race_result), HV_STATUS_ACCESS_DENIED);
-	EXPECT_EQ(nctx, 1);
-	EXPECT_EQ(ctx_calls[0].vp, 0);
+	EXPECT_EQ(fake.nctx, 1);
+	EXPECT_EQ(fake.ctx[0].vp, 0);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 0), 3);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 1), 1);
 	hv_partition_destroy(p);
@@ -570,12 +474,12 @@ static void test_enable_vp_vtl_race(void)
 	p = new_partition(1);
 	race_p = p;
 	EXPECT_EQ(enable_partition_vtl(p, 0, 1), HV_STATUS_SUCCESS);
-	during_ctx_load = race_enable_from_vp1;
-	ctx_status = HV_STATUS_INVALID_PARAMETER;
+	fake.during_ctx_load = race_enable_from_vp1;
+	fake.ctx_status = HV_STATUS_INVALID_PARAMETER;
 	EXPECT_EQ(vp_ctx_call(p, HVCALL_ENABLE_VP_VTL, 0, 0, HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF, 1, 0x3c),
 		  HV_STATUS_INVALID_PARAMETER);
 	EXPECT_EQ(st_of(race_result), HV_STATUS_ACCESS_DENIED);
-	ctx_status = HV_STATUS_SUCCESS;
+	fake.ctx_status = HV_STATUS_SUCCESS;
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 0), 1);
 	EXPECT_EQ(enable_vp_vtl(p, 1, 0, HV_VP_INDEX_SELF, 1), HV_STATUS_SUCCESS);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 1), 3);
@@ -587,22 +491,22 @@ static void test_enable_vp_vtl_context_failure(void)
 	struct hv_partition *p = new_partition(1);
 
 	EXPECT_EQ(enable_partition_vtl(p, 0, 1), HV_STATUS_SUCCESS);
-	ctx_status = HV_STATUS_INVALID_REGISTER_VALUE;
+	fake.ctx_status = HV_STATUS_INVALID_REGISTER_VALUE;
 	EXPECT_EQ(enable_vp_vtl(p, 0, 0, 0, 1), HV_STATUS_INVALID_REGISTER_VALUE);
-	EXPECT_EQ(nctx, 1);
+	EXPECT_EQ(fake.nctx, 1);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 0), 1);
 	EXPECT_EQ(get1v(p, 0, 0, HV_REGISTER_VSM_VP_STATUS), 0x10000);
 	/* Nothing was left half-enabled: VTL calls still #UD, and VTL0 may try again. */
 	EXPECT_EQ(vtl_call(p, 0, 0, 0), HV_HYPERCALL_UD);
-	ctx_status = HV_STATUS_SUCCESS;
+	fake.ctx_status = HV_STATUS_SUCCESS;
 	EXPECT_EQ(enable_vp_vtl(p, 0, 0, 0, 1), HV_STATUS_SUCCESS);
-	EXPECT_EQ(nctx, 2);
+	EXPECT_EQ(fake.nctx, 2);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 0), 3);
 	/* A failure for a second VP neither enables it nor blocks the next try. */
-	ctx_status = HV_STATUS_INVALID_VP_STATE;
+	fake.ctx_status = HV_STATUS_INVALID_VP_STATE;
 	EXPECT_EQ(enable_vp_vtl(p, 0, 1, 1, 1), HV_STATUS_INVALID_VP_STATE);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 1), 1);
-	ctx_status = HV_STATUS_SUCCESS;
+	fake.ctx_status = HV_STATUS_SUCCESS;
 	EXPECT_EQ(enable_vp_vtl(p, 0, 1, 1, 1), HV_STATUS_SUCCESS);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 1), 3);
 	hv_partition_destroy(p);
@@ -617,10 +521,10 @@ static void test_enable_vp_vtl_vtl2(void)
 	EXPECT_EQ(enable_vp_vtl(p, 0, 0, 0, 1), HV_STATUS_SUCCESS);
 	/* VTL0 is not the highest enabled VTL below VTL2. */
 	EXPECT_EQ(enable_vp_vtl(p, 0, 0, 0, 2), HV_STATUS_ACCESS_DENIED);
-	EXPECT_EQ(nctx, 1);
+	EXPECT_EQ(fake.nctx, 1);
 	EXPECT_EQ(enable_vp_vtl(p, 0, 1, 0, 2), HV_STATUS_SUCCESS);
-	EXPECT_EQ(nctx, 2);
-	EXPECT_EQ(ctx_calls[1].vtl, 2);
+	EXPECT_EQ(fake.nctx, 2);
+	EXPECT_EQ(fake.ctx[1].vtl, 2);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 0), 7);
 	EXPECT_EQ(get1v(p, 0, 0, HV_REGISTER_VSM_VP_STATUS), 0x70000);
 	/* Now VTL2 runs somewhere: VTL1 may no longer enable it elsewhere, VTL2 may. */
@@ -866,30 +770,30 @@ static void test_vina(void)
 
 	/* Not enabled: nothing. */
 	hv_vina_notify(p, 0, 0);
-	EXPECT_EQ(nirqs, 0);
+	EXPECT_EQ(fake.nirqs, 0);
 	EXPECT_EQ(vina_status(), 0);
 
 	EXPECT_EQ(set1(p, 0, 1, 0, HV_REGISTER_VSM_VINA, 0x31 | HV_VINA_ENABLED), HV_STATUS_SUCCESS);
 	EXPECT_EQ(get1v(p, 0, 1, HV_REGISTER_VSM_VINA), 0x31 | HV_VINA_ENABLED);
 	hv_vina_notify(p, 0, 0);
-	EXPECT_EQ(nirqs, 1);
-	EXPECT(irqs[0].vp == 0 && irqs[0].vtl == 1 && irqs[0].vec == 0x31 && !irqs[0].auto_eoi);
+	EXPECT_EQ(fake.nirqs, 1);
+	EXPECT(fake.irq[0].vp == 0 && fake.irq[0].vtl == 1 && fake.irq[0].vector == 0x31 && !fake.irq[0].auto_eoi);
 	EXPECT_EQ(vina_status(), 1);
 	/* Once until VinaAsserted is cleared. */
 	hv_vina_notify(p, 0, 0);
 	hv_vina_notify(p, 0, 0);
-	EXPECT_EQ(nirqs, 1);
+	EXPECT_EQ(fake.nirqs, 1);
 	ram[ASSIST1 + HV_VP_ASSIST_VINA_STATUS] = 0;	/* the guest clears it */
 	hv_vina_notify(p, 0, 0);
-	EXPECT_EQ(nirqs, 2);
+	EXPECT_EQ(fake.nirqs, 2);
 	EXPECT_EQ(vina_status(), 1);
 
 	/* AutoEoi reaches the host. */
 	ram[ASSIST1 + HV_VP_ASSIST_VINA_STATUS] = 0;
 	EXPECT_EQ(set1(p, 0, 1, 0, HV_REGISTER_VSM_VINA, 0x42 | HV_VINA_ENABLED | HV_VINA_AUTO_EOI), 0);
 	hv_vina_notify(p, 0, 0);
-	EXPECT_EQ(nirqs, 3);
-	EXPECT(irqs[2].vtl == 1 && irqs[2].vec == 0x42 && irqs[2].auto_eoi);
+	EXPECT_EQ(fake.nirqs, 3);
+	EXPECT(fake.irq[2].vtl == 1 && fake.irq[2].vector == 0x42 && fake.irq[2].auto_eoi);
 
 	/* Without AutoReset a return leaves VinaAsserted set. */
 	EXPECT_EQ(vtl_return(p, 0, 1, 1), HV_HYPERCALL_SWITCH_VTL);
@@ -897,13 +801,13 @@ static void test_vina(void)
 	/* In VTL0 there is no higher VTL running: nothing to notify. */
 	ram[ASSIST1 + HV_VP_ASSIST_VINA_STATUS] = 0;
 	hv_vina_notify(p, 0, 0);
-	EXPECT_EQ(nirqs, 3);
+	EXPECT_EQ(fake.nirqs, 3);
 	EXPECT_EQ(vina_status(), 0);
 	/* A disabled VINA stays silent. */
 	EXPECT_EQ(vtl_call(p, 0, 0, 0), HV_HYPERCALL_SWITCH_VTL);
 	EXPECT_EQ(set1(p, 0, 1, 0, HV_REGISTER_VSM_VINA, 0x42), 0);
 	hv_vina_notify(p, 0, 0);
-	EXPECT_EQ(nirqs, 3);
+	EXPECT_EQ(fake.nirqs, 3);
 	EXPECT_EQ(vina_status(), 0);
 	/* VTL1 of VP1 is not involved. */
 	EXPECT_EQ(hv_vp_active_vtl(p, 1), 0);
@@ -918,7 +822,7 @@ static void test_vina_auto_reset(void)
 	EXPECT_EQ(vtl_call(p, 0, 0, 0), HV_HYPERCALL_SWITCH_VTL);
 	EXPECT_EQ(set1(p, 0, 1, 0, HV_REGISTER_VSM_VINA, 0x50 | HV_VINA_ENABLED | HV_VINA_AUTO_RESET), 0);
 	hv_vina_notify(p, 0, 0);
-	EXPECT_EQ(nirqs, 1);
+	EXPECT_EQ(fake.nirqs, 1);
 	EXPECT_EQ(vina_status(), 1);
 	ram[ASSIST1 + HV_VP_ASSIST_VINA_STATUS] |= 0x80;	/* other bits of the byte are not VINA's */
 
@@ -927,7 +831,7 @@ static void test_vina_auto_reset(void)
 	EXPECT_EQ(vina_status(), 0x80);
 	EXPECT_EQ(vtl_call(p, 0, 0, 0), HV_HYPERCALL_SWITCH_VTL);
 	hv_vina_notify(p, 0, 0);
-	EXPECT_EQ(nirqs, 2);
+	EXPECT_EQ(fake.nirqs, 2);
 	EXPECT_EQ(vina_status() & 1, 1);
 	EXPECT_EQ(vtl_return(p, 0, 1, 0), HV_HYPERCALL_SWITCH_VTL);
 	EXPECT_EQ(vina_status() & 1, 0);
@@ -955,7 +859,7 @@ static void test_vsm_status_registers(void)
 	for (unsigned int i = 0; i < 4; i++)
 		EXPECT_EQ(get64(OUT_GPA + 16 * i + 8), 0);
 	EXPECT_EQ(get64(OUT_GPA + 0x40), 0xccccccccccccccccull);
-	EXPECT_EQ(nget, 0);					/* VSM registers are not the host's */
+	EXPECT_EQ(fake.nget, 0);					/* VSM registers are not the host's */
 
 	/* A 32-bit caller gets the 32-bit thunk offsets (the result value in EDX:EAX). */
 	res = get_regs(p, 0, 0, HV_VP_INDEX_SELF, 0, names, 4, false);
@@ -1021,7 +925,7 @@ static void test_vsm_readonly_and_unknown(void)
 			EXPECT_EQ(set1(p, 0, vtl, 0, unknown[i], 0), HV_STATUS_INVALID_PARAMETER);
 		}
 	}
-	EXPECT_EQ(nget + nset, 0);
+	EXPECT_EQ(fake.nget + fake.nset, 0);
 
 	/* A read-only set after a good element: reps completed 1, the first element applied. */
 	{
@@ -1167,7 +1071,7 @@ static void test_secure_config(void)
 	EXPECT_EQ(set1(p, 0, 2, 0, sc1, 1), HV_STATUS_INVALID_PARAMETER);
 	EXPECT_EQ(get1(p, 0, 2, 0, sc2, &v), HV_STATUS_INVALID_PARAMETER);
 	EXPECT_EQ(get1(p, 0, 2, IN_VTL(1), sc0, &v), 0);	/* VTL1's instance, named by VTL2 */
-	EXPECT_EQ(nget + nset, 0);
+	EXPECT_EQ(fake.nget + fake.nset, 0);
 	hv_partition_destroy(p);
 }
 
@@ -1186,7 +1090,7 @@ static void test_register_input_vtl(void)
 	EXPECT_EQ(get1(p, 0, 1, IN_VTL(3), st, &v), HV_STATUS_INVALID_PARAMETER);
 	EXPECT_EQ(set1(p, 0, 0, IN_VTL(1), HV_REGISTER_VSM_VINA, 0), HV_STATUS_ACCESS_DENIED);
 	EXPECT_EQ(set1(p, 0, 0, IN_VTL(1), 0x20000, 0), HV_STATUS_ACCESS_DENIED);
-	EXPECT_EQ(nget + nset, 0);
+	EXPECT_EQ(fake.nget + fake.nset, 0);
 	/* Without UseTargetVtl the TargetVtl bits do not matter. */
 	EXPECT_EQ(get1(p, 0, 0, 0x01, st, &v), 0);
 	/* HV_INPUT_VTL reserved bits. */
@@ -1223,35 +1127,35 @@ static void test_host_registers(void)
 
 	res = get_regs(p, 0, 1, 1, IN_VTL(0), names, 3, true);
 	EXPECT_EQ(res, 3ull << 32);
-	EXPECT_EQ(nget, 2);
-	EXPECT(get_calls[0].vp == 1 && get_calls[0].vtl == 0 && get_calls[0].name == 0x20000);
-	EXPECT(get_calls[1].vp == 1 && get_calls[1].vtl == 0 && get_calls[1].name == 0x40002);
+	EXPECT_EQ(fake.nget, 2);
+	EXPECT(fake.get[0].vp == 1 && fake.get[0].vtl == 0 && fake.get[0].name == 0x20000);
+	EXPECT(fake.get[1].vp == 1 && fake.get[1].vtl == 0 && fake.get[1].name == 0x40002);
 	EXPECT_EQ(get64(OUT_GPA), 0x1020000);
 	EXPECT_EQ(get64(OUT_GPA + 8), 1 << 8 | 0);
 	EXPECT_EQ(get64(OUT_GPA + 16), 1ull << 17);
 	EXPECT_EQ(get64(OUT_GPA + 32), 0x1040002);
 
 	/* A failing host register stops the call at its element. */
-	nget = 0;
-	reg_status = HV_STATUS_INVALID_REGISTER_VALUE;
+	fake.nget = 0;
+	fake.reg_status = HV_STATUS_INVALID_REGISTER_VALUE;
 	res = get_regs(p, 0, 1, HV_VP_INDEX_SELF, 0, names + 1, 2, true);
 	EXPECT_EQ(res, HV_STATUS_INVALID_REGISTER_VALUE | 1ull << 32);
 	EXPECT_EQ(get64(OUT_GPA), 1ull << 17);
 	EXPECT_EQ(get64(OUT_GPA + 16), 0xccccccccccccccccull);
-	reg_status = 0;
+	fake.reg_status = 0;
 
 	/* Set: the full 16-byte value reaches the host. */
 	{
 		struct set_elem e = { .name = 0x20001, .val = { 0x1234, 0x5678 } };
 
 		EXPECT_EQ(set_regs(p, 0, 1, HV_VP_INDEX_SELF, IN_VTL(0), &e, 1), 1ull << 32);
-		EXPECT_EQ(nset, 1);
-		EXPECT(set_calls[0].vp == 0 && set_calls[0].vtl == 0 && set_calls[0].name == 0x20001);
-		EXPECT(set_calls[0].val[0] == 0x1234 && set_calls[0].val[1] == 0x5678);
+		EXPECT_EQ(fake.nset, 1);
+		EXPECT(fake.set[0].vp == 0 && fake.set[0].vtl == 0 && fake.set[0].name == 0x20001);
+		EXPECT(fake.set[0].val[0] == 0x1234 && fake.set[0].val[1] == 0x5678);
 	}
 
 	/* Synthetic MSR names stay in the core: VP assist page (0x90013) of VTL1 and VP index (0x90003). */
-	nget = nset = 0;
+	fake.nget = fake.nset = 0;
 	EXPECT_EQ(set1(p, 0, 1, 0, 0x90013, ASSIST1 | 1), 0);
 	{
 		uint64_t v;
@@ -1263,33 +1167,18 @@ static void test_host_registers(void)
 	}
 	EXPECT_EQ(get1v(p, 1, 0, 0x90003), 1);
 	EXPECT_EQ(set1(p, 0, 1, 0, 0x90003, 5), HV_STATUS_INVALID_PARAMETER);	/* read-only */
-	EXPECT_EQ(nget + nset, 0);
+	EXPECT_EQ(fake.nget + fake.nset, 0);
 	hv_partition_destroy(p);
 }
 
 /* HvCallGetVpRegisters in the XMM fast form: a 20-byte input puts the value in XMM1. */
-static uint64_t fx[6][2];
-static void fx_get(void *host, unsigned int vp, uint64_t x[6][2]) { memcpy(x, fx, sizeof(fx)); }
-static void fx_set(void *host, unsigned int vp, const uint64_t x[6][2]) { memcpy(fx, x, sizeof(fx)); }
-
 static void test_registers_xmm(void)
 {
-	struct hv_host_ops xops = ops;
-	struct hv_config cfg = {
-		.nr_vps = NR_VPS, .tsc_hz = 25000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE,
-		.gpa_limit = 1ull << 40, .max_vtl = 1, .ops = &xops,
-	};
-	struct hv_partition *p;
+	struct hv_partition *p = new_partition(1);
+	uint64_t (*fx)[2] = fake.xmm;
 	struct hv_hypercall_regs r;
 
-	xops.get_xmm = fx_get;
-	xops.set_xmm = fx_set;
-	p = hv_partition_create(&cfg);
-	if (!p) {
-		EXPECT(p);
-		return;
-	}
-	memset(fx, 0x77, sizeof(fx));
+	memset(fx, 0x77, sizeof(fake.xmm));
 	fx[0][0] = HV_REGISTER_VSM_PARTITION_STATUS;
 	r = (struct hv_hypercall_regs){
 		.rcx = HVCALL_GET_VP_REGISTERS | HV_HYPERCALL_FAST | 1ull << 32,
@@ -1303,7 +1192,7 @@ static void test_registers_xmm(void)
 	EXPECT_EQ(fx[2][0], 0x7777777777777777ull);
 
 	/* SetVpRegisters fast: header in RDX/R8, the 32-byte element in XMM0-1. */
-	memset(fx, 0, sizeof(fx));
+	memset(fx, 0, sizeof(fake.xmm));
 	fx[0][0] = HV_REGISTER_VSM_VINA;
 	fx[1][0] = 0x2e | HV_VINA_ENABLED;
 	r.rcx = HVCALL_SET_VP_REGISTERS | HV_HYPERCALL_FAST | 1ull << 32;
@@ -1325,15 +1214,15 @@ static void test_start_vp(void)
 
 	/* No VTL enabled yet: starting another VP in VTL0 is fine. */
 	EXPECT_EQ(vp_ctx_call(p, HVCALL_START_VIRTUAL_PROCESSOR, 0, 0, HV_PARTITION_ID_SELF, 2, 0, 0x44), 0);
-	EXPECT_EQ(nstart, 1);
-	EXPECT(start_calls[0].vp == 2 && start_calls[0].vtl == 0);
-	EXPECT(ctx_is(start_calls[0].ctx, 0x44));
-	EXPECT_EQ(nctx, 0);
+	EXPECT_EQ(fake.nstart, 1);
+	EXPECT(fake.start[0].vp == 2 && fake.start[0].vtl == 0);
+	EXPECT(ctx_is(fake.start[0].ctx, 0x44));
+	EXPECT_EQ(fake.nctx, 0);
 
 	EXPECT_EQ(enable_partition_vtl(p, 0, 1), 0);
 	EXPECT_EQ(enable_vp_vtl(p, 0, 0, 0, 1), 0);
 	EXPECT_EQ(enable_vp_vtl(p, 0, 1, 1, 1), 0);
-	nstart = 0;
+	fake.nstart = 0;
 
 	/* Self (by index or SELF), or no such VP: INVALID_VP_INDEX. */
 	EXPECT_EQ(start_vp(p, 0, 0, 0, 0), HV_STATUS_INVALID_VP_INDEX);
@@ -1349,27 +1238,27 @@ static void test_start_vp(void)
 	EXPECT_EQ(start_vp(p, 0, 0, 1, 0x10), HV_STATUS_INVALID_PARAMETER);
 	/* The target VTL must be enabled on the target VP. */
 	EXPECT_EQ(start_vp(p, 0, 1, 2, 1), HV_STATUS_INVALID_VP_STATE);
-	EXPECT_EQ(nstart, 0);
+	EXPECT_EQ(fake.nstart, 0);
 
 	/* VTL1 starts VP1 in VTL1, VTL0 starts VP2 in VTL0; the context goes through exactly. */
 	EXPECT_EQ(start_vp(p, 0, 1, 1, 1), 0);
-	EXPECT_EQ(nstart, 1);
-	EXPECT(start_calls[0].vp == 1 && start_calls[0].vtl == 1);
-	EXPECT(ctx_is(start_calls[0].ctx, 0x21));
+	EXPECT_EQ(fake.nstart, 1);
+	EXPECT(fake.start[0].vp == 1 && fake.start[0].vtl == 1);
+	EXPECT(ctx_is(fake.start[0].ctx, 0x21));
 	EXPECT_EQ(start_vp(p, 1, 0, 2, 0), 0);
-	EXPECT(start_calls[1].vp == 2 && start_calls[1].vtl == 0);
+	EXPECT(fake.start[1].vp == 2 && fake.start[1].vtl == 0);
 	EXPECT_EQ(start_vp(p, 0, 1, 2, 0), 0);		/* a higher VTL may start a lower one */
-	EXPECT(start_calls[2].vp == 2 && start_calls[2].vtl == 0);
+	EXPECT(fake.start[2].vp == 2 && fake.start[2].vtl == 0);
 	/* The host's answer (e.g. the VP already runs) is the call's status. */
-	start_status = HV_STATUS_INVALID_VP_STATE;
+	fake.start_status = HV_STATUS_INVALID_VP_STATE;
 	EXPECT_EQ(start_vp(p, 0, 0, 2, 0), HV_STATUS_INVALID_VP_STATE);
-	EXPECT_EQ(nstart, 4);
+	EXPECT_EQ(fake.nstart, 4);
 	hv_partition_destroy(p);
 
 	/* Without VSM the call is not available. */
 	p = new_partition(0);
 	EXPECT_EQ(start_vp(p, 0, 0, 1, 0), HV_STATUS_ACCESS_DENIED);
-	EXPECT_EQ(nstart, 0);
+	EXPECT_EQ(fake.nstart, 0);
 	hv_partition_destroy(p);
 }
 
@@ -1382,15 +1271,15 @@ static void test_start_vp_deny_lower(void)
 	EXPECT(hv_lower_vtl_startup_denied(p, 0));
 	EXPECT(!hv_lower_vtl_startup_denied(p, 1));
 	EXPECT_EQ(start_vp(p, 0, 0, 1, 0), HV_STATUS_ACCESS_DENIED);
-	EXPECT_EQ(nstart, 0);
+	EXPECT_EQ(fake.nstart, 0);
 	EXPECT_EQ(start_vp(p, 0, 1, 1, 0), 0);		/* VTL1 itself may */
-	EXPECT_EQ(nstart, 1);
-	EXPECT(start_calls[0].vp == 1 && start_calls[0].vtl == 0);
+	EXPECT_EQ(fake.nstart, 1);
+	EXPECT(fake.start[0].vp == 1 && fake.start[0].vtl == 0);
 	/* Cleared again: VTL0 may start VPs. */
 	EXPECT_EQ(set1(p, 0, 1, 0, HV_REGISTER_VSM_PARTITION_CONFIG, 0), 0);
 	EXPECT(!hv_lower_vtl_startup_denied(p, 0));
 	EXPECT_EQ(start_vp(p, 0, 0, 1, 0), 0);
-	EXPECT_EQ(nstart, 2);
+	EXPECT_EQ(fake.nstart, 2);
 
 	/* VTL2's flag denies VTL1 and VTL0, not VTL2. */
 	EXPECT_EQ(enable_partition_vtl(p, 1, 2), 0);
@@ -1402,7 +1291,7 @@ static void test_start_vp_deny_lower(void)
 	EXPECT_EQ(start_vp(p, 0, 1, 1, 0), HV_STATUS_ACCESS_DENIED);
 	EXPECT_EQ(start_vp(p, 0, 0, 2, 0), HV_STATUS_ACCESS_DENIED);
 	EXPECT_EQ(start_vp(p, 0, 2, 2, 0), 0);
-	EXPECT_EQ(nstart, 3);
+	EXPECT_EQ(fake.nstart, 3);
 	hv_partition_destroy(p);
 }
 

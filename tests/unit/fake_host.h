@@ -1,0 +1,192 @@
+/*
+ * The fake VMM behind struct hv_host_ops that the core's unit tests and the
+ * hypercall fuzzer share. Guest RAM is one buffer that every VTL sees (no
+ * protections, overlays only counted); each operation records what the core
+ * asked, in the struct fake_host its host pointer names. Header-only: each
+ * test is one translation unit.
+ */
+#ifndef KVSM_TEST_FAKE_HOST_H
+#define KVSM_TEST_FAKE_HOST_H
+
+#include "kvsm/hv.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#define FAKE_MAX_CALLS 512
+
+struct fake_irq { unsigned int vp, vtl; uint8_t vector; bool auto_eoi; };
+/* A register access (name, val) or a context load (ctx) the core asked for. */
+struct fake_call { unsigned int vp, vtl; uint32_t name; uint64_t val[2]; uint8_t ctx[224]; };
+
+struct fake_host {
+	uint8_t *ram;
+	uint64_t ram_size;
+	unsigned int nr_vps;			/* for the width of flush masks */
+	uint64_t tsc;				/* what guest_tsc returns (atomic) */
+	unsigned int tsc_reads;			/* (atomic) */
+	pthread_mutex_t irq_lock;		/* raise_irq may come from the timer thread */
+	struct fake_irq irq[FAKE_MAX_CALLS];
+	unsigned int nirqs;
+	unsigned int flushes, flush_caller;
+	uint64_t flush_mask[64];
+	uint64_t xmm[6][2];			/* the calling VP's XMM0-5 */
+	unsigned int xmm_gets, xmm_sets, xmm_vp;
+	struct fake_call ctx[FAKE_MAX_CALLS], start[FAKE_MAX_CALLS], get[FAKE_MAX_CALLS], set[FAKE_MAX_CALLS];
+	unsigned int nctx, nstart, nget, nset;
+	uint16_t ctx_status, start_status, reg_status;	/* what those operations return */
+	void (*during_ctx_load)(void);		/* run once during the next context load (a racing VP) */
+	int overlays_live;			/* overlay maps minus unmaps */
+};
+
+static void *fake_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
+{
+	struct fake_host *f = host;
+
+	return gpa < f->ram_size && len <= f->ram_size - gpa ? f->ram + gpa : NULL;
+}
+
+static bool fake_map_overlay(void *host, unsigned int vtl, uint64_t gpa)
+{
+	__atomic_add_fetch(&((struct fake_host *)host)->overlays_live, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+static void fake_unmap_overlay(void *host, unsigned int vtl, uint64_t gpa)
+{
+	__atomic_sub_fetch(&((struct fake_host *)host)->overlays_live, 1, __ATOMIC_RELAXED);
+}
+
+static void fake_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi)
+{
+	struct fake_host *f = host;
+
+	pthread_mutex_lock(&f->irq_lock);
+	if (f->nirqs < FAKE_MAX_CALLS)
+		f->irq[f->nirqs] = (struct fake_irq){ vp, vtl, vector, auto_eoi };
+	f->nirqs++;
+	pthread_mutex_unlock(&f->irq_lock);
+}
+
+static void fake_flush_tlb(void *host, unsigned int caller_vp, const uint64_t *mask)
+{
+	struct fake_host *f = host;
+
+	f->flushes++;
+	f->flush_caller = caller_vp;
+	memcpy(f->flush_mask, mask, (f->nr_vps + 63) / 64 * sizeof(*mask));
+}
+
+static uint64_t fake_guest_tsc(void *host)
+{
+	struct fake_host *f = host;
+
+	__atomic_fetch_add(&f->tsc_reads, 1, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&f->tsc, __ATOMIC_SEQ_CST);
+}
+
+static uint64_t fake_vp_runtime(void *host, unsigned int vp)
+{
+	return 0;
+}
+
+static bool fake_apic_msr(void *host, unsigned int vp, unsigned int vtl, uint32_t msr, bool write, uint64_t *val)
+{
+	return false;
+}
+
+static void fake_get_xmm(void *host, unsigned int vp, uint64_t xmm[6][2])
+{
+	struct fake_host *f = host;
+
+	f->xmm_gets++;
+	f->xmm_vp = vp;
+	memcpy(xmm, f->xmm, sizeof(f->xmm));
+}
+
+static void fake_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2])
+{
+	struct fake_host *f = host;
+
+	f->xmm_sets++;
+	f->xmm_vp = vp;
+	memcpy(f->xmm, xmm, sizeof(f->xmm));
+}
+
+static void fake_record(struct fake_call *calls, unsigned int *n, unsigned int vp, unsigned int vtl, uint32_t name,
+			const uint64_t val[2], const uint8_t *ctx)
+{
+	if (*n < FAKE_MAX_CALLS) {
+		calls[*n] = (struct fake_call){ .vp = vp, .vtl = vtl, .name = name };
+		if (val)
+			memcpy(calls[*n].val, val, sizeof(calls[*n].val));
+		if (ctx)
+			memcpy(calls[*n].ctx, ctx, sizeof(calls[*n].ctx));
+	}
+	(*n)++;
+}
+
+/* Reads give 0x1000000 + name and (vp << 8 | vtl). */
+static uint16_t fake_get_vp_register(void *host, unsigned int vp, unsigned int vtl, unsigned int caller_vtl,
+				     uint32_t name, uint64_t v[2])
+{
+	struct fake_host *f = host;
+
+	fake_record(f->get, &f->nget, vp, vtl, name, NULL, NULL);
+	v[0] = 0x1000000ull + name;
+	v[1] = (uint64_t)vp << 8 | vtl;
+	return f->reg_status;
+}
+
+static uint16_t fake_set_vp_register(void *host, unsigned int vp, unsigned int vtl, unsigned int caller_vtl,
+				     uint32_t name, const uint64_t v[2])
+{
+	struct fake_host *f = host;
+
+	fake_record(f->set, &f->nset, vp, vtl, name, v, NULL);
+	return f->reg_status;
+}
+
+static uint16_t fake_set_initial_context(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224])
+{
+	struct fake_host *f = host;
+	void (*race)(void) = f->during_ctx_load;
+
+	f->during_ctx_load = NULL;
+	if (race)
+		race();
+	fake_record(f->ctx, &f->nctx, vp, vtl, 0, NULL, ctx);
+	return f->ctx_status;
+}
+
+static uint16_t fake_start_vp(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224])
+{
+	struct fake_host *f = host;
+
+	fake_record(f->start, &f->nstart, vp, vtl, 0, NULL, ctx);
+	return f->start_status;
+}
+
+static const struct hv_host_ops fake_host_ops = {
+	.guest_access = fake_guest_access, .map_overlay = fake_map_overlay, .unmap_overlay = fake_unmap_overlay,
+	.raise_irq = fake_raise_irq, .flush_tlb = fake_flush_tlb, .guest_tsc = fake_guest_tsc,
+	.vp_runtime = fake_vp_runtime, .apic_msr = fake_apic_msr,
+	.get_vp_register = fake_get_vp_register, .set_vp_register = fake_set_vp_register,
+	.set_initial_context = fake_set_initial_context, .start_vp = fake_start_vp,
+	.get_xmm = fake_get_xmm, .set_xmm = fake_set_xmm,
+};
+
+/* Back to a fresh host over ram (keeps nothing of earlier calls). */
+static void fake_reset(struct fake_host *f, uint8_t *ram, uint64_t ram_size, unsigned int nr_vps, uint64_t tsc)
+{
+	memset(f, 0, sizeof(*f));
+	pthread_mutex_init(&f->irq_lock, NULL);
+	f->ram = ram;
+	f->ram_size = ram_size;
+	f->nr_vps = nr_vps;
+	f->tsc = tsc;
+}
+
+#endif
