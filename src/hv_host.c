@@ -84,38 +84,44 @@ static bool host_apic_msr(void *host, unsigned int vp, unsigned int vtl, uint32_
 	return write ? kvm_vcpu_set_msr(vm->vcpus[vp].fd, msr, *val) : kvm_vcpu_get_msr(vm->vcpus[vp].fd, msr, val);
 }
 
-/* XMM registers live in the XSAVE legacy area (FX_XMM0); XSTATE_BV's SSE bit says they are valid. */
-
-static void host_get_xmm(void *host, unsigned int vp, uint64_t xmm[6][2])
+/*
+ * XMM0-5 of the calling VP (fast hypercalls): the XSAVE legacy area at
+ * FX_XMM0, valid when XSTATE_BV has the SSE bit (else all zero). The vCPU is
+ * the running VTL's: XMM registers are shared between VTLs.
+ */
+static uint8_t *read_xsave(struct vm *vm, unsigned int vp, uint64_t *bv)
 {
-	struct vm *vm = host;
 	static __thread struct kvm_xsave xs;
-	uint64_t bv;
+	uint8_t *x = (uint8_t *)xs.region;
 
 	if (ioctl(vm->vcpus[vp].fd, KVM_GET_XSAVE, &xs))
 		die_errno(KVSM_EXIT_HOST, "KVM_GET_XSAVE");
-	memcpy(&bv, (uint8_t *)xs.region + XSAVE_XSTATE_BV, 8);
+	*bv = ld64(x + XSAVE_XSTATE_BV);
+	return x;
+}
+
+static void host_get_xmm(void *host, unsigned int vp, uint64_t xmm[6][2])
+{
+	uint64_t bv;
+	const uint8_t *x = read_xsave(host, vp, &bv);
+
 	if (bv & XFEATURE_SSE)
-		memcpy(xmm, (uint8_t *)xs.region + FX_XMM0, 6 * 16);
+		memcpy(xmm, x + FX_XMM0, 6 * 16);
 	else
-		memset(xmm, 0, 6 * 16);	/* SSE in its initial state: all zero */
+		memset(xmm, 0, 6 * 16);
 }
 
 static void host_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2])
 {
 	struct vm *vm = host;
-	static __thread struct kvm_xsave xs;
 	uint64_t bv;
+	uint8_t *x = read_xsave(vm, vp, &bv);
 
-	if (ioctl(vm->vcpus[vp].fd, KVM_GET_XSAVE, &xs))
-		die_errno(KVSM_EXIT_HOST, "KVM_GET_XSAVE");
-	memcpy(&bv, (uint8_t *)xs.region + XSAVE_XSTATE_BV, 8);
 	if (!(bv & XFEATURE_SSE))		/* the other XMM registers must read as their initial zeros */
-		memset((uint8_t *)xs.region + FX_XMM0, 0, 16 * 16);
-	bv |= XFEATURE_SSE;
-	memcpy((uint8_t *)xs.region + XSAVE_XSTATE_BV, &bv, 8);
-	memcpy((uint8_t *)xs.region + FX_XMM0, xmm, 6 * 16);
-	if (ioctl(vm->vcpus[vp].fd, KVM_SET_XSAVE, &xs))
+		memset(x + FX_XMM0, 0, 16 * 16);
+	st64(x + XSAVE_XSTATE_BV, bv | XFEATURE_SSE);
+	memcpy(x + FX_XMM0, xmm, 6 * 16);
+	if (ioctl(vm->vcpus[vp].fd, KVM_SET_XSAVE, x))
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_XSAVE");
 }
 
