@@ -44,7 +44,7 @@ check: deps
 check-qemu: deps
 	@$(MAKE) --no-print-directory all unit guests $(B)/fuzz/fuzz_hypercall $(B)/tsan/kvsm
 	@tests/kvm-in-qemu/setup.sh
-	@tests/kvm-in-qemu/run.sh 'tests/run-tests.sh'
+	@tests/kvm-in-qemu/run.sh 'KVSM_GUEST_TIMEOUT=300 tests/run-tests.sh'
 
 demo: deps
 	@$(MAKE) --no-print-directory all guests
