@@ -55,7 +55,7 @@ struct vcpu {
 		pthread_cond_t cond;
 		unsigned int wakeups;	/* [lock, A] */
 	} wait;
-	uint64_t autoeoi_pending[4];	/* [A] SynIC AutoEOI vectors waiting for injection (autoeoi.c) */
+	uint64_t autoeoi_pending[4];	/* [A] SynIC AutoEOI vectors waiting for injection (kernel_apic.c) */
 	timer_t autoeoi_timer;		/* [init] */
 	timer_t apic_timer;		/* [init] earliest user-space APIC timer deadline of this VP (vtl_irq.c) */
 	uint64_t apic_timer_armed;	/* [T] the deadline it is armed for, 0 = none */
