@@ -106,20 +106,25 @@ static uint16_t update_sregs(struct vcpu *cpu, struct vcpu_vtl *v, struct kvm_sr
 
 /* ---- MSR-backed registers ---- */
 
+/*
+ * M_KEPT: KVM may keep fewer bits than it accepts (SVM keeps SYSENTER_EIP/ESP
+ * 63:32 only for Intel-compatible guests): the value is read back and the
+ * write undone, INVALID_PARAMETER, when KVM did not keep all of it.
+ */
 enum { M_RO = 1, M_CANON = 2, M_LOW32 = 4, M_PAT = 8, M_MTRR_TYPES = 16, M_DEFTYPE = 32, M_VARBASE = 64,
-       M_DEBUGCTL = 128 };
+       M_DEBUGCTL = 128, M_KEPT = 256 };
 
 static const struct {
 	uint32_t name, msr;
-	uint8_t flags;
+	uint16_t flags;
 } msr_regs[] = {
 	/* The guest TSC is the partition's reference clock (docs/hyperv.md): kvsm never moves it. */
 	{ VTL_REG_TSC, 0x10, M_RO },
 	{ VTL_REG_KERNEL_GS_BASE, 0xC0000102, M_CANON },
 	{ VTL_REG_PAT, 0x277, M_PAT },
 	{ VTL_REG_SYSENTER_CS, 0x174, M_LOW32 },
-	{ VTL_REG_SYSENTER_EIP, 0x176, M_CANON },
-	{ VTL_REG_SYSENTER_ESP, 0x175, M_CANON },
+	{ VTL_REG_SYSENTER_EIP, 0x176, M_CANON | M_KEPT },
+	{ VTL_REG_SYSENTER_ESP, 0x175, M_CANON | M_KEPT },
 	{ VTL_REG_STAR, 0xC0000081, 0 },
 	{ VTL_REG_LSTAR, 0xC0000082, M_CANON },
 	{ VTL_REG_CSTAR, 0xC0000083, M_CANON },
@@ -146,7 +151,7 @@ static const struct {
 };
 
 /* The MSR behind name, or false. */
-static bool msr_of(uint32_t name, uint32_t *msr, uint8_t *flags)
+static bool msr_of(uint32_t name, uint32_t *msr, uint16_t *flags)
 {
 	if (name >= VTL_REG_MTRR_PHYS_BASE0 && name <= VTL_REG_MTRR_PHYS_BASE0 + 15) {
 		*msr = 0x200 + 2 * (name - VTL_REG_MTRR_PHYS_BASE0);
@@ -173,7 +178,7 @@ static bool mem_type_ok(unsigned int t, bool pat)
 	return t == 0 || t == 1 || t == 4 || t == 5 || t == 6 || (pat && t == 7);
 }
 
-static bool msr_value_ok(struct vcpu_vtl *v, uint8_t flags, uint64_t val)
+static bool msr_value_ok(struct vcpu_vtl *v, uint16_t flags, uint64_t val)
 {
 	if (flags & M_RO)
 		return false;
@@ -234,7 +239,7 @@ static bool is_event_name(uint32_t name)
 bool vtl_regs_handles(uint32_t name)
 {
 	uint32_t msr;
-	uint8_t flags;
+	uint16_t flags;
 
 	return is_event_name(name) || (name >= VTL_REG_RAX && name <= VTL_REG_RFLAGS) ||
 	       (name >= VTL_REG_XMM0 && name <= VTL_REG_XMM_CONTROL_STATUS) ||
@@ -261,7 +266,7 @@ uint16_t vtl_regs_get(struct vcpu *cpu, unsigned int vtl, uint32_t name, uint64_
 	struct vcpu_vtl *v = vcpu_vtl_of(cpu, vtl);
 	struct kvm_sync_regs *r;
 	uint32_t msr;
-	uint8_t flags;
+	uint16_t flags;
 
 	val[0] = val[1] = 0;
 	if (!v)
@@ -322,7 +327,7 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 	struct kvm_sregs n;
 	uint64_t x = val[0];
 	uint32_t msr;
-	uint8_t flags;
+	uint16_t flags;
 
 	if (!v)
 		return HV_STATUS_INVALID_PARAMETER;
@@ -433,12 +438,16 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 	}
 	}
 	if (msr_of(name, &msr, &flags)) {
-		uint64_t cur;
+		uint64_t cur, old = 0;
 
-		if (!msr_value_ok(v, flags, x))
+		if (!msr_value_ok(v, flags, x) || ((flags & M_KEPT) && !kvm_vcpu_get_msr(v->fd, msr, &old)))
 			return HV_STATUS_INVALID_PARAMETER;
-		if (kvm_vcpu_set_msr(v->fd, msr, x))
-			return HV_STATUS_SUCCESS;
+		if (kvm_vcpu_set_msr(v->fd, msr, x)) {
+			if (!(flags & M_KEPT) || (kvm_vcpu_get_msr(v->fd, msr, &cur) && cur == x))
+				return HV_STATUS_SUCCESS;
+			kvm_vcpu_set_msr(v->fd, msr, old);
+			return HV_STATUS_INVALID_PARAMETER;
+		}
 		/* Writing back the value it has is fine even where KVM refuses writes (e.g. XSS=0 without XSAVES). */
 		return kvm_vcpu_get_msr(v->fd, msr, &cur) && cur == x ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
 	}
