@@ -128,7 +128,7 @@ static void vtl1_read_vtl0(void)
 
 static void vtl1_arm_message_timer(void)
 {
-	timer_exp = hv_ref_time() + 2 * MS;
+	timer_exp = hv_ref_time() + 20 * MS;	/* far enough for VTL1 to have returned, even emulated */
 	wrmsr(HV_X64_MSR_STIMER_CONFIG(0), 0);
 	wrmsr(HV_X64_MSR_STIMER_COUNT(0), timer_exp);
 	wrmsr(HV_X64_MSR_STIMER_CONFIG(0), HV_STIMER_ENABLE | HV_STIMER_CONFIG_SINT(SINT_MSG));
@@ -137,7 +137,7 @@ static void vtl1_arm_message_timer(void)
 static void vtl1_arm_direct_timer(void)
 {
 	wrmsr(HV_X64_MSR_STIMER_CONFIG(1), 0);
-	wrmsr(HV_X64_MSR_STIMER_COUNT(1), hv_ref_time() + 2 * MS);
+	wrmsr(HV_X64_MSR_STIMER_COUNT(1), hv_ref_time() + 20 * MS);
 	wrmsr(HV_X64_MSR_STIMER_CONFIG(1), HV_STIMER_ENABLE | HV_STIMER_DIRECT | HV_STIMER_VECTOR(VTL1_DIRECT_VEC));
 }
 
