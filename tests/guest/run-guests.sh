@@ -29,6 +29,8 @@ judge() {
 		echo "ok $name"
 		return
 	fi
+	# The guest's own FAIL lines first (they may lie far above the tail), then the tail.
+	grep '^FAIL' "$out" | head -20 | sed 's/^/    /'
 	sed 's/^/    /' "$out" | tail -40
 }
 

@@ -148,11 +148,15 @@ static unsigned int periodic_irqs(uint64_t count)
 	wrmsr(HV_X64_MSR_STIMER_CONFIG(0), HV_STIMER_ENABLE | HV_STIMER_PERIODIC | HV_STIMER_DIRECT |
 					     HV_STIMER_VECTOR(STIMER_VEC));
 	end = hv_ref_time() + 200000;
-	while (hv_ref_time() < end) {
-		sti();
+	/*
+	 * Interrupts stay enabled over the whole wait: a one-instruction window
+	 * (sti; pause; cli) is enough on hardware, but an emulator that looks for
+	 * interrupts only between translated blocks (QEMU TCG) never sees it.
+	 */
+	sti();
+	while (hv_ref_time() < end)
 		pause();
-		cli();
-	}
+	cli();
 	wrmsr(HV_X64_MSR_STIMER_CONFIG(0), 0);
 	return stimer_irqs - n0;
 }
