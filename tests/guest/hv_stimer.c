@@ -48,9 +48,12 @@ static void msg_irq(struct irq_frame *f)
 	if (consume_in_irq[me]) {
 		struct hv_message *m = &simp[me][TSINT];
 
-		if (m->message_type == HVMSG_TIMER_EXPIRED && m->payload_size == 24 && plog_n[me] < 16)
-			memcpy(&plog[me][plog_n[me]++], m->payload, sizeof(struct hv_timer_payload));
-		else {
+		/* Only the first 16 are kept: on a slow (emulated) host the wait may see many more. */
+		if (m->message_type == HVMSG_TIMER_EXPIRED && m->payload_size == 24) {
+			if (plog_n[me] < 16)
+				memcpy(&plog[me][plog_n[me]], m->payload, sizeof(struct hv_timer_payload));
+			plog_n[me]++;
+		} else {
 			plog_bad[me]++;
 			plog_bad_type[me] = m->message_type;
 		}
@@ -139,7 +142,7 @@ static void test_periodic(unsigned int me)
 	wrmsr(CONFIG(1), 0);
 	delay_us(2000);			/* an expiry racing with the disable is consumed too */
 	consume_in_irq[me] = false;
-	check(!plog_bad[me], "VP%u periodic: %u interrupts without a fresh timer message (last slot type 0x%x, %u logged)",
+	check(!plog_bad[me], "VP%u periodic: %u interrupts without a fresh timer message (last slot type 0x%x, %u good)",
 	      me, plog_bad[me], plog_bad_type[me], plog_n[me]);
 	/* The first deadline is one period after the CONFIG write; then exactly one period apart. */
 	check(plog[me][0].expiration_time >= t0 + MS && plog[me][0].expiration_time <= t1 + MS,
