@@ -31,7 +31,7 @@ void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index)
 {
 	cpu->vm = vm;
 	cpu->index = index;
-	pthread_mutex_init(&cpu->req_lock, NULL);
+	vcpu_requests_init(cpu);
 	vcpu_wait_init(cpu);
 	for (unsigned int vtl = 0; vtl < vm->opts->vtls; vtl++) {
 		struct vcpu_vtl *v = &cpu->v[vtl];

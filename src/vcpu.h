@@ -49,7 +49,9 @@ struct vcpu {
 	/* What other VPs' threads want run on this one (vcpu_request.c). */
 	pthread_mutex_t req_lock;
 	struct vcpu_request *requests;	/* [req_lock] */
-	/* Sleeping outside KVM_RUN (vcpu_wait.c). */
+	struct vcpu_request *flush_reqs;	/* [T] vcpu_flush_tlbs' requests to the other VPs (nr_vcpus) */
+	struct vcpu **flush_targets;	/* [T] and their targets (nr_vcpus) */
+	/* Sleeping outside KVM_RUN (vcpu_kick.c). */
 	struct {
 		pthread_mutex_t lock;
 		pthread_cond_t cond;
@@ -74,7 +76,7 @@ void vcpu_start(struct vcpu *cpu);
 /* Make the vCPU leave KVM_RUN (or not enter it), or its wait, and look at the VM's state. Any thread. */
 void vcpu_kick(struct vcpu *cpu);
 /*
- * vcpu_wait.c: sleeping outside KVM_RUN. Take vcpu_wait_seq() before looking
+ * vcpu_kick.c: sleeping outside KVM_RUN. Take vcpu_wait_seq() before looking
  * at what to wait for, then vcpu_wait_until(seq, deadline) sleeps until a
  * vcpu_wake (or kick) since then, the monotonic deadline_ns (0: none) or the
  * VM's stop; it returns false once the VM stops. Own thread; wake: any thread.
@@ -96,6 +98,8 @@ void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask);
  * fn not run, only when the VM stops before the target took the request.
  */
 bool vcpu_run_on(struct vcpu *self, struct vcpu *target, void (*fn)(struct vcpu *, void *), void *arg);
+/* The VP's request queue and its flush scratch, sized for the VM's VPs (vcpu_create). */
+void vcpu_requests_init(struct vcpu *cpu);
 /* Serve what other VPs asked of this one (vcpu_run_on, TLB flushes). Own thread only. */
 void vcpu_service_requests(struct vcpu *cpu);
 /* This VP's answer to the current halt-detection round (once per round). */

@@ -14,7 +14,6 @@
 #include "x86/arch.h"
 
 #include <sched.h>
-#include <stdlib.h>
 #include <sys/ioctl.h>
 
 struct vcpu_request {
@@ -43,6 +42,14 @@ static void flush_own_tlb(struct vcpu *cpu, unsigned int vtl)
 	if (ioctl(cpu->v[vtl].fd, KVM_SET_SREGS, &s))
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_SREGS");
 	stat_inc(&cpu->vm->stats, STAT_TLB_FLUSH);
+}
+
+void vcpu_requests_init(struct vcpu *cpu)
+{
+	pthread_mutex_init(&cpu->req_lock, NULL);
+	/* Allocated once: a flush hypercall must not allocate. */
+	cpu->flush_reqs = xcalloc(cpu->vm->nr_vcpus, sizeof(*cpu->flush_reqs));
+	cpu->flush_targets = xcalloc(cpu->vm->nr_vcpus, sizeof(*cpu->flush_targets));
 }
 
 void vcpu_service_requests(struct vcpu *cpu)
@@ -147,8 +154,8 @@ void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask)
 {
 	struct vm *vm = caller->vm;
 	unsigned int vtl = vcpu_vtl(caller), n = 0;
-	struct vcpu_request *r = xcalloc(vm->nr_vcpus, sizeof(*r));
-	struct vcpu **targets = xcalloc(vm->nr_vcpus, sizeof(*targets));
+	struct vcpu_request *r = caller->flush_reqs;
+	struct vcpu **targets = caller->flush_targets;
 
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		if (!(mask[i / 64] & (1ull << (i % 64))) || i == caller->index)
@@ -161,6 +168,4 @@ void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask)
 	if (mask[caller->index / 64] & (1ull << (caller->index % 64)))
 		flush_own_tlb(caller, vtl);
 	wait_done(caller, r, targets, n);	/* a VM that stops needs no flush */
-	free(targets);
-	free(r);
 }

@@ -30,6 +30,10 @@ static void count_call(struct vcpu *target, void *arg)
 
 static void setup(void)
 {
+	for (unsigned int i = 0; i < NVPS; i++) {	/* the previous case's */
+		free(cpus[i].flush_reqs);
+		free(cpus[i].flush_targets);
+	}
 	memset(&vm, 0, sizeof(vm));
 	memset(cpus, 0, sizeof(cpus));
 	memset(served, 0, sizeof(served));
@@ -41,7 +45,7 @@ static void setup(void)
 	for (unsigned int i = 0; i < NVPS; i++) {
 		cpus[i].vm = &vm;
 		cpus[i].index = i;
-		pthread_mutex_init(&cpus[i].req_lock, NULL);
+		vcpu_requests_init(&cpus[i]);
 		vcpu_wait_init(&cpus[i]);
 	}
 }
