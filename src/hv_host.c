@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
-#include <x86intrin.h>
 
 /* kvsm's own mappings: no VTL protections yet, so every VTL may read and write all of its RAM and overlays. */
 static void *host_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
@@ -59,7 +58,7 @@ static uint64_t host_guest_tsc(void *host)
 {
 	struct vm *vm = host;
 
-	return __rdtsc() + vm->guest_tsc_delta;
+	return vm_guest_tsc(vm);
 }
 
 static uint64_t host_vp_runtime(void *host, unsigned int vp)

@@ -59,7 +59,7 @@ static void sync_tsc(struct vm *vm)
 				if (!tsc_offset_attr(fd, &offset, true))
 					die_errno(KVSM_EXIT_HOST, "setting the TSC offset of vp%u vtl%u", i, vtl);
 			} else if (i || vtl) {
-				if (!kvm_vcpu_set_msr(fd, MSR_IA32_TSC, __rdtsc() + vm->guest_tsc_delta))
+				if (!kvm_vcpu_set_msr(fd, MSR_IA32_TSC, vm_guest_tsc(vm)))
 					die_errno(KVSM_EXIT_HOST, "KVM_SET_MSRS(IA32_TSC)");
 			}
 		}

@@ -25,7 +25,6 @@
 
 #include <string.h>
 #include <sys/ioctl.h>
-#include <x86intrin.h>
 
 #define VINA_POLL_NS		1000000ull	/* IRR poll period while VINA is wanted */
 #define KVM_APIC_NS_PER_CYCLE	1		/* KVM's APIC bus runs at 1 GHz */
@@ -74,7 +73,7 @@ static uint64_t timer_deadline(struct vcpu *cpu, const struct kvm_lapic_state *s
 					  : 0;
 	if (!kvm_vcpu_get_msr(cpu->v[0].fd, MSR_IA32_TSC_DEADLINE, &deadline) || !deadline)
 		return 0;
-	tsc = __rdtsc() + cpu->vm->guest_tsc_delta;
+	tsc = vm_guest_tsc(cpu->vm);
 	if (deadline <= tsc)
 		return now;
 	return now + (uint64_t)((unsigned __int128)(deadline - tsc) * 1000000000u / cpu->vm->tsc_hz);

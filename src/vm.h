@@ -1,5 +1,5 @@
 /*
- * A kvsm virtual machine: guest RAM, one KVM VM per VTL (only VTL0 so far),
+ * A kvsm virtual machine: guest RAM, one KVM VM per VTL,
  * the virtual processors and the PC devices.
  */
 #ifndef KVSM_VM_H
@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <x86intrin.h>
 
 struct vcpu;
 
@@ -71,5 +72,10 @@ void vm_halt_answer(struct vm *vm, unsigned int round, bool dormant);
 void vm_set_irq(void *vm, int irq, bool level);
 /* Whether the VM is stopping (any thread, no lock). */
 bool vm_stopping(struct vm *vm);
+/* The guest's TSC now: every VP's reads the host TSC plus one offset (hyperv.c sets it). */
+static inline uint64_t vm_guest_tsc(const struct vm *vm)
+{
+	return __rdtsc() + vm->guest_tsc_delta;
+}
 
 #endif

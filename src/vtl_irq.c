@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
-#include <x86intrin.h>
 
 
 static uint64_t apic_now_ns(void *ctx)
@@ -23,7 +22,7 @@ static uint64_t apic_tsc(void *ctx)
 {
 	struct vcpu_vtl *v = ctx;
 
-	return __rdtsc() + v->cpu->vm->guest_tsc_delta;
+	return vm_guest_tsc(v->cpu->vm);
 }
 
 /* Wake the VP that owns an APIC: out of KVM_RUN, or out of its HLT wait (its own thread looks anyway). */
