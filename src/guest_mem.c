@@ -1,6 +1,8 @@
 #include "guest_mem.h"
 #include "util.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -61,9 +63,82 @@ void *guest_mem_priv(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 	return gm->priv + guest_mem_offset(gpa);
 }
 
-void *guest_mem_access(struct guest_mem *gm, unsigned int vtl, uint64_t gpa, uint64_t len)
+int guest_mem_prot(const struct guest_mem *gm, unsigned int vtl, uint64_t gpa)
+{
+	const uint8_t *t = __atomic_load_n(&gm->prot[vtl], __ATOMIC_ACQUIRE);
+
+	return t ? __atomic_load_n(&t[guest_mem_offset(gpa) / GUEST_PAGE_SIZE], __ATOMIC_RELAXED)
+		 : PROT_READ | PROT_WRITE;
+}
+
+void *guest_mem_access(struct guest_mem *gm, unsigned int vtl, uint64_t gpa, uint64_t len, bool write)
 {
 	uint8_t *ov = overlay_find(gm, vtl, gpa);
 
-	return ov ? ov : guest_mem_priv(gm, gpa, len);
+	if (ov)
+		return ov;
+	if (!guest_range_is_ram(gm->size, gpa, len) ||
+	    !(guest_mem_prot(gm, vtl, gpa) & (write ? PROT_WRITE : PROT_READ)))
+		return NULL;
+	return guest_mem_priv(gm, gpa, len);
+}
+
+/* mprotect one run of memfd pages [first, end) of VTL vtl's view, in pieces around its overlay pages. */
+static bool protect_run(struct guest_mem *gm, unsigned int vtl, uint64_t first, uint64_t end, int prot)
+{
+	while (first < end) {
+		uint64_t stop = end;
+
+		/* Overlays are few (a handful per VP): skip any inside the run. */
+		for (unsigned int i = 0; i < gm->overlays.count[vtl]; i++) {
+			uint64_t pg = guest_mem_offset(gm->overlays.vtl[vtl][i].gpa) / GUEST_PAGE_SIZE;
+
+			if (pg >= first && pg < stop)
+				stop = pg;
+		}
+		if (stop > first && mprotect(gm->view[vtl] + first * GUEST_PAGE_SIZE,
+					     (stop - first) * GUEST_PAGE_SIZE, prot))
+			return false;
+		first = stop + (stop < end);	/* past the overlay page, if one stopped the piece */
+	}
+	return true;
+}
+
+bool guest_mem_protect(struct guest_mem *gm, unsigned int vtl, uint64_t gpa, uint64_t npages, int prot)
+{
+	struct overlays *o = &gm->overlays;
+	uint64_t pages = gm->size / GUEST_PAGE_SIZE;
+	uint64_t end = gpa + npages * GUEST_PAGE_SIZE;
+	bool ok = true;
+
+	pthread_mutex_lock(&o->lock);
+	if (!gm->prot[vtl]) {
+		uint8_t *t = malloc(pages);
+
+		if (!t) {
+			pthread_mutex_unlock(&o->lock);
+			return false;
+		}
+		memset(t, PROT_READ | PROT_WRITE, pages);
+		__atomic_store_n(&gm->prot[vtl], t, __ATOMIC_RELEASE);
+	}
+	/* Clip to each RAM region: low RAM, then high RAM. */
+	for (int r = 0; r < 2 && ok; r++) {
+		uint64_t base = r ? GUEST_HIGH_RAM_BASE : 0;
+		uint64_t top = base + (r ? guest_high_ram(gm->size) : guest_low_ram(gm->size));
+		uint64_t a = gpa > base ? gpa : base, b = end < top ? end : top;
+		uint64_t first, last;
+
+		if (a >= b)
+			continue;
+		first = guest_mem_offset(a) / GUEST_PAGE_SIZE;
+		last = guest_mem_offset(b - 1) / GUEST_PAGE_SIZE + 1;
+		if (gm->view[vtl])
+			ok = protect_run(gm, vtl, first, last, prot);
+		if (ok)
+			for (uint64_t i = first; i < last; i++)
+				__atomic_store_n(&gm->prot[vtl][i], (uint8_t)prot, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&o->lock);
+	return ok;
 }

@@ -25,6 +25,12 @@ struct guest_mem {
 	uint8_t *view[KVSM_MAX_VTLS];		/* host mapping per VTL, NULL if absent */
 	uint8_t *priv;				/* kvsm's own mapping */
 	struct overlays overlays;		/* per-VTL overlay pages over the views */
+	/*
+	 * Per VTL, per page of the memfd: the PROT_* its view's RAM has (VTL
+	 * protections); NULL = read-write everywhere. Written under
+	 * overlays.lock, read without it (a byte).
+	 */
+	uint8_t *prot[KVSM_MAX_VTLS];
 };
 
 static inline uint64_t guest_low_ram(uint64_t size)
@@ -61,9 +67,20 @@ static inline void *guest_mem_view_addr(const struct guest_mem *gm, unsigned int
 }
 
 /*
- * kvsm's address of [gpa, gpa + len) (within one page) as VTL vtl sees it:
- * its overlay page there, else RAM through priv; NULL if not RAM.
+ * kvsm's address of [gpa, gpa + len) (within one page) as VTL vtl sees it,
+ * for a read or a write: its overlay page there, else RAM through priv if
+ * the VTL's protections allow that access; NULL otherwise.
  */
-void *guest_mem_access(struct guest_mem *gm, unsigned int vtl, uint64_t gpa, uint64_t len);
+void *guest_mem_access(struct guest_mem *gm, unsigned int vtl, uint64_t gpa, uint64_t len, bool write);
+
+/*
+ * Give RAM pages [gpa, gpa + npages * 4096) of VTL vtl's view the protection
+ * prot (PROT_NONE, PROT_READ or PROT_READ | PROT_WRITE), skipping what is not
+ * RAM; overlay pages keep theirs until they go. false (errno set, nothing
+ * changed) if the host refused, e.g. ENOMEM at vm.max_map_count.
+ */
+bool guest_mem_protect(struct guest_mem *gm, unsigned int vtl, uint64_t gpa, uint64_t npages, int prot);
+/* The PROT_* of RAM page gpa in VTL vtl's view. */
+int guest_mem_prot(const struct guest_mem *gm, unsigned int vtl, uint64_t gpa);
 
 #endif

@@ -18,14 +18,39 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <time.h>
 
-/* kvsm's own mappings: no VTL protections yet, so every VTL may read and write all of its RAM and overlays. */
+/* kvsm's own mapping of a VTL's overlays and RAM, as its protections allow. */
 static void *host_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
 {
 	struct vm *vm = host;
 
-	return guest_mem_access(&vm->mem, vtl, gpa, len);
+	return guest_mem_access(&vm->mem, vtl, gpa, len, write);
+}
+
+static bool host_is_ram(void *host, uint64_t gpa)
+{
+	return guest_range_is_ram(((struct vm *)host)->mem.size, gpa & ~(GUEST_PAGE_SIZE - 1), GUEST_PAGE_SIZE);
+}
+
+/*
+ * A VTL protection on the VTL's view (DESIGN.md section 3): reads and
+ * fetches need PROT_READ, writes PROT_WRITE; execution cannot be told apart,
+ * so the core only asks for no access, read+execute or everything.
+ */
+static bool host_protect(void *host, unsigned int vtl, uint64_t gpa, uint64_t npages, uint8_t access)
+{
+	struct vm *vm = host;
+	int prot = (access & HV_MAP_GPA_READABLE ? PROT_READ : 0) | (access & HV_MAP_GPA_WRITABLE ? PROT_WRITE : 0);
+
+	if (guest_mem_protect(&vm->mem, vtl, gpa, npages, prot)) {
+		stat_inc(&vm->stats, STAT_PROT_CHANGE);
+		return true;
+	}
+	pr_warning("cannot protect %llu page(s) at GPA %#llx of VTL%u: %s (see vm.max_map_count in docs/vsm.md)",
+		   (unsigned long long)npages, (unsigned long long)gpa, vtl, strerror(errno));
+	return false;
 }
 
 static bool host_map_overlay(void *host, unsigned int vtl, uint64_t gpa)
@@ -278,6 +303,8 @@ static uint16_t host_start_vp(void *host, unsigned int vp, unsigned int vtl, con
 
 const struct hv_host_ops kvm_hv_ops = {
 	.guest_access = host_guest_access,
+	.is_ram = host_is_ram,
+	.protect = host_protect,
 	.map_overlay = host_map_overlay,
 	.unmap_overlay = host_unmap_overlay,
 	.raise_irq = host_raise_irq,

@@ -143,6 +143,9 @@ void hyperv_init(struct vm *vm)
 		.apic_hz = KVM_APIC_HZ,
 		.ram_size = vm->mem.size,
 		.gpa_limit = 1ull << vm->phys_bits,	/* the guest's MAXPHYADDR (spec 2.2, 2.4) */
+		.ram_end = guest_high_ram(vm->mem.size) ? GUEST_HIGH_RAM_BASE + guest_high_ram(vm->mem.size)
+							: vm->mem.size,
+		.policy = vm->opts->policy == KVSM_POLICY_PERMISSIVE ? HV_POLICY_PERMISSIVE : HV_POLICY_STRICT,
 		.trace = vm->opts->trace,
 		.max_vtl = vm->opts->vtls - 1,
 		.ops = &kvm_hv_ops,

@@ -43,12 +43,12 @@ static struct overlay *find(struct overlays *o, unsigned int vtl, uint64_t gpa)
 	return NULL;
 }
 
-/* Put the page at file_off of fd at gpa's page of VTL vtl's view. */
-static void map_into_view(struct guest_mem *gm, unsigned int vtl, uint64_t gpa, int fd, uint64_t file_off)
+/* Put the page at file_off of fd at gpa's page of VTL vtl's view, with protection prot. */
+static void map_into_view(struct guest_mem *gm, unsigned int vtl, uint64_t gpa, int fd, uint64_t file_off, int prot)
 {
 	uint8_t *at = (uint8_t *)guest_mem_view_addr(gm, vtl, gpa);
 
-	if (mmap(at, GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, (off_t)file_off) ==
+	if (mmap(at, GUEST_PAGE_SIZE, prot, MAP_SHARED | MAP_FIXED, fd, (off_t)file_off) ==
 	    MAP_FAILED)
 		die_errno(KVSM_EXIT_HOST, "cannot map an overlay page at GPA %#llx (VTL%u)", (unsigned long long)gpa,
 			  vtl);
@@ -73,7 +73,7 @@ bool overlay_map(struct guest_mem *gm, unsigned int vtl, uint64_t gpa)
 		ov = &o->vtl[vtl][o->count[vtl]++];
 		*ov = (struct overlay){ .gpa = gpa, .page = o->free[--o->nfree], .refs = 1 };
 		memset(o->base + (uint64_t)ov->page * GUEST_PAGE_SIZE, 0, GUEST_PAGE_SIZE);
-		map_into_view(gm, vtl, gpa, o->memfd, (uint64_t)ov->page * GUEST_PAGE_SIZE);
+		map_into_view(gm, vtl, gpa, o->memfd, (uint64_t)ov->page * GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE);
 	}
 	pthread_mutex_unlock(&o->lock);
 	return ok;
@@ -90,7 +90,8 @@ void overlay_unmap(struct guest_mem *gm, unsigned int vtl, uint64_t gpa)
 	pthread_mutex_lock(&o->lock);
 	ov = find(o, vtl, gpa);
 	if (ov && --ov->refs == 0) {
-		map_into_view(gm, vtl, gpa, gm->memfd, guest_mem_offset(gpa));	/* the RAM beneath */
+		/* The RAM beneath, as the VTL's protections have it now. */
+		map_into_view(gm, vtl, gpa, gm->memfd, guest_mem_offset(gpa), guest_mem_prot(gm, vtl, gpa));
 		o->free[o->nfree++] = ov->page;
 		*ov = o->vtl[vtl][--o->count[vtl]];
 	}

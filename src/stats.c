@@ -14,6 +14,7 @@ static const char *const stat_names[STAT_NR] = {
 	[STAT_VTL_SWITCH] = "VTL switches",
 	[STAT_VTL_INTERRUPT_ENTRY] = "VTL entries for interrupts",
 	[STAT_VINA_POLL] = "VINA looks at VTL0's APIC",
+	[STAT_PROT_CHANGE] = "VTL protection changes (runs)",
 };
 
 void stats_print(const struct stats *s, FILE *f)

@@ -75,9 +75,27 @@ struct hv_host_ops {
 	 * vCPU of vtl and start it there; else HV_STATUS_INVALID_VP_STATE.
 	 */
 	uint16_t (*start_vp)(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224]);
+	/*
+	 * VTL protections (only used when cfg.max_vtl > 0). is_ram: whether
+	 * gpa's page is RAM (protections cover RAM only). protect: make pages
+	 * [gpa, gpa + npages * 4096) of VTL vtl's view allow only `access`, an
+	 * HV_MAP_GPA mask of R (1), W (2), KX (4), UX (8) that is always 0, R|KX|UX
+	 * or all four; pages that are not RAM are skipped, and overlay pages keep
+	 * their own access until they go. The host also refuses kvsm's own
+	 * accesses for that VTL accordingly (guest_access). Returns false,
+	 * changing nothing, if the host cannot (its mapping limits).
+	 */
+	bool (*is_ram)(void *host, uint64_t gpa);
+	bool (*protect)(void *host, unsigned int vtl, uint64_t gpa, uint64_t npages, uint8_t access);
 	/* XMM0-5 of the calling VP (fast hypercalls); loaded and stored only when used. */
 	void (*get_xmm)(void *host, unsigned int vp, uint64_t xmm[6][2]);
 	void (*set_xmm)(void *host, unsigned int vp, const uint64_t xmm[6][2]);
+};
+
+/* What the core does with a request stock KVM cannot enforce (docs/vsm.md). */
+enum hv_policy {
+	HV_POLICY_STRICT,	/* refuse it with an HV status and a log line */
+	HV_POLICY_PERMISSIVE,	/* accept it, enforce the nearest weaker rule, count it */
 };
 
 struct hv_config {
@@ -86,6 +104,8 @@ struct hv_config {
 	uint64_t apic_hz;		/* local APIC timer frequency */
 	uint64_t ram_size;		/* for GPA range checks: above this nothing is RAM */
 	uint64_t gpa_limit;		/* first GPA past the guest-physical address space */
+	uint64_t ram_end;		/* first GPA above all RAM (VTL protection tables cover [0, ram_end)) */
+	enum hv_policy policy;
 	bool trace;			/* log MSR accesses and hypercalls to stderr */
 	unsigned int max_vtl;		/* highest VTL the partition may enable (0 = no VSM) */
 	const struct hv_host_ops *ops;
@@ -175,6 +195,13 @@ void hv_vina_notify(struct hv_partition *p, unsigned int vp, unsigned int lower)
  * them only then.
  */
 bool hv_vina_wanted(struct hv_partition *p, unsigned int vp);
+/*
+ * VTL protections: the HV_MAP_GPA mask (R 1, W 2, KX 4, UX 8) VTL vtl may use
+ * on gpa's page as the VTLs above it set it (0xF where none did).
+ */
+uint8_t hv_vtl_prot_effective(const struct hv_partition *p, unsigned int vtl, uint64_t gpa);
+/* The nearest VTL above vtl whose mask denies `access` (HV_MAP_GPA bits) on gpa's page, or -1. */
+int hv_vtl_prot_denier(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, uint8_t access);
 /* Whether a synthetic timer of (vp, vtl) is armed or has an expiry waiting: it may still interrupt. */
 bool hv_vp_timer_armed(struct hv_partition *p, unsigned int vp, unsigned int vtl);
 /* Whether the higher VTL of vp let a lower VTL start APs (DenyLowerVtlStartup). */

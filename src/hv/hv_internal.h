@@ -117,6 +117,14 @@ struct hv_partition {
 
 	struct hv_vp *vps;			/* [init] cfg.nr_vps of them */
 
+	/* VTL protections (vtl_prot.c). */
+	pthread_mutex_t prot_lock;		/* serialises changes of the masks and their application */
+	uint64_t prot_pages;			/* [init] pages below cfg.ram_end */
+	/* [prot_lock; A] per VTL v >= 1: its HV_MAP_GPA mask for lower VTLs, per page; NULL = all RWX */
+	uint8_t *prot[HV_MAX_VTLS];
+	uint64_t prot_unenforced;		/* [A] unenforceable masks accepted (--policy permissive) */
+	bool prot_refusal_said;			/* [A] strict's refusal was logged once */
+
 	uint64_t hc_count[256];		/* [A] per hypercall code (all codes kvsm knows are < 256) */
 	uint64_t hc_count_other;	/* [A] */
 };
@@ -221,6 +229,14 @@ struct hv_hypercall {
 /* Returns an HV_STATUS. For rep calls, called once per element i (rep_start <= i < rep_count). */
 typedef uint16_t (*hv_hypercall_fn)(struct hv_hypercall *hc);
 typedef uint16_t (*hv_hypercall_rep_fn)(struct hv_hypercall *hc, unsigned int i);
+/*
+ * A rep call handled a batch at a time: elements [first, end), end - first <=
+ * HV_REP_BATCH_MAX; *done gets the index of the first element not completed.
+ */
+typedef uint16_t (*hv_hypercall_batch_fn)(struct hv_hypercall *hc, unsigned int first, unsigned int end,
+					  unsigned int *done);
+/* Rep elements handled per exit before yielding back to the guest (keeps interrupt latency bounded). */
+#define HV_REP_BATCH_MAX 256
 
 struct hv_hypercall_desc {
 	uint16_t code;
@@ -234,6 +250,7 @@ struct hv_hypercall_desc {
 	uint16_t out_elem;		/* rep output element bytes */
 	hv_hypercall_fn simple;
 	hv_hypercall_rep_fn rep_fn;
+	hv_hypercall_batch_fn rep_batch;	/* instead of rep_fn */
 };
 
 /* A decoded hypercall input value (hypercall.c); pure, so it can be fuzzed. */
@@ -254,8 +271,9 @@ void hv_stats_count(struct hv_partition *p, uint16_t code);
 
 /* Hypercall handlers, one file per family. */
 extern const struct hv_hypercall_desc hv_hc_flush[], hv_hc_ipi[], hv_hc_synic[], hv_hc_misc[], hv_hc_vsm[],
-	hv_hc_vp_regs[];
-extern const unsigned int hv_hc_flush_n, hv_hc_ipi_n, hv_hc_synic_n, hv_hc_misc_n, hv_hc_vsm_n, hv_hc_vp_regs_n;
+	hv_hc_vp_regs[], hv_hc_prot[];
+extern const unsigned int hv_hc_flush_n, hv_hc_ipi_n, hv_hc_synic_n, hv_hc_misc_n, hv_hc_vsm_n, hv_hc_vp_regs_n,
+	hv_hc_prot_n;
 
 /* vsm.c */
 #define HVCALL_VTL_CALL		0x0011
@@ -270,6 +288,14 @@ uint16_t hv_vsm_reg_set(struct hv_partition *p, unsigned int vp, unsigned int ca
 			uint32_t name, uint64_t val);
 /* Validate an HV_INPUT_VTL byte: the VTL it names (the caller's when UseTargetVtl = 0), or an HV_STATUS < 0. */
 int hv_input_vtl(uint8_t input_vtl, unsigned int caller);
+
+/* vtl_prot.c */
+void hv_vtl_prot_init(struct hv_partition *p);
+void hv_vtl_prot_destroy(struct hv_partition *p);
+/* Whether VTL vtl may set HV_MAP_GPA flags as a protection mask: an HV_STATUS (policy included). */
+uint16_t hv_vtl_prot_check(struct hv_partition *p, unsigned int vtl, uint32_t flags);
+/* EnableVtlProtection: VTL vtl's DefaultVtlProtectionMask over all RAM for the VTLs below. */
+uint16_t hv_vtl_prot_set_default(struct hv_partition *p, unsigned int vtl, uint32_t flags);
 
 /*
  * HV_VP_SET (TLFS 7.x, sparse 4K banks or all): parse from buf (size bytes,

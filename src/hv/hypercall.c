@@ -11,8 +11,6 @@
 #define FAST_REG_BYTES 16		/* RDX and R8 (32-bit: EBX:ECX and EDI:ESI) */
 #define XMM_FAST_BYTES 112		/* RDX, R8, XMM0-XMM5 */
 #define XMM_SLOTS 7			/* {RDX,R8} plus six XMM registers, 16 bytes each */
-/* Rep elements handled per exit before yielding back to the guest (keeps interrupt latency bounded). */
-#define REP_BUDGET 256
 
 static const struct {
 	const struct hv_hypercall_desc *table;
@@ -24,6 +22,7 @@ static const struct {
 	{ hv_hc_misc, &hv_hc_misc_n },
 	{ hv_hc_vsm, &hv_hc_vsm_n },
 	{ hv_hc_vp_regs, &hv_hc_vp_regs_n },
+	{ hv_hc_prot, &hv_hc_prot_n },
 };
 
 const struct hv_hypercall_desc *hv_hypercall_find(uint16_t code)
@@ -40,7 +39,7 @@ static const struct {
 	uint16_t code;
 	const char *name;
 } unimplemented[] = {
-	{ 0x000C, "HvCallModifyVtlProtectionMask" }, { 0x004D, "HvCallInstallIntercept" },
+	{ 0x004D, "HvCallInstallIntercept" },
 	{ 0x0052, "HvCallTranslateVirtualAddress" }, { 0x0094, "HvCallAssertVirtualInterrupt" },
 	{ 0x00AC, "HvCallTranslateVirtualAddressEx" }, { 0x00C0, "HvCallSignalEventDirect" },
 	{ 0x00C1, "HvCallPostMessageDirect" }, { 0x00D4, "HvCallCheckSparseGpaPageVtlAccess" },
@@ -240,10 +239,17 @@ enum hv_hypercall_outcome hv_hypercall(struct hv_partition *p, unsigned int vpi,
 		return HV_HYPERCALL_DONE;
 	}
 
-	for (i = in.rep_start, done = 0; i < in.rep_count && done < REP_BUDGET; i++, done++) {
-		st = in.desc->rep_fn(&hc, i);
-		if (st)
-			break;
+	if (in.desc->rep_batch) {
+		unsigned int end = in.rep_count - in.rep_start > HV_REP_BATCH_MAX ? in.rep_start + HV_REP_BATCH_MAX :
+										     in.rep_count;
+
+		st = in.desc->rep_batch(&hc, in.rep_start, end, &i);
+	} else {
+		for (i = in.rep_start, done = 0; i < in.rep_count && done < HV_REP_BATCH_MAX; i++, done++) {
+			st = in.desc->rep_fn(&hc, i);
+			if (st)
+				break;
+		}
 	}
 	write_output(p, vp, vtl, &cs, in.fast, (size_t)in.rep_start * in.desc->out_elem,
 		     (size_t)i * in.desc->out_elem);

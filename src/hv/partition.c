@@ -63,6 +63,7 @@ struct hv_partition *hv_partition_create(const struct hv_config *cfg)
 			hv_synic_init(&vp->vtl[v].synic);
 	}
 	hv_reftime_init(p);
+	hv_vtl_prot_init(p);
 	hv_stimer_start_thread(p);
 	return p;
 }
@@ -72,6 +73,7 @@ void hv_partition_destroy(struct hv_partition *p)
 	if (!p)
 		return;
 	hv_stimer_stop_thread(p);
+	hv_vtl_prot_destroy(p);
 	free(p->vps);
 	free(p);
 }

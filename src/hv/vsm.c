@@ -209,11 +209,10 @@ uint16_t hv_vsm_reg_get(struct hv_partition *p, unsigned int vp, unsigned int ca
 
 /*
  * HvRegisterVsmPartitionConfig of VTL vtl, written by VTL caller >= vtl.
- * kvsm has no memory protections yet, so it accepts EnableVtlProtection only
- * with a default mask that means RWX (= no restriction): R|W|KX|UX, or R|W|KX,
- * since without MBEC KX governs all execution and UX is ignored (spec 3.5).
- * It refuses what it cannot do: other default masks, MBEC-related and
- * intercept bits (docs/vsm.md).
+ * EnableVtlProtection and DefaultVtlProtectionMask are write-once: the mask
+ * takes effect, over all RAM of the VTLs below, when protection is enabled.
+ * Any valid mask, as the TLFS says (OpenVMM also wants R and W: docs/vsm.md).
+ * It refuses what kvsm does not do: MBEC-related and intercept bits.
  */
 static uint16_t set_partition_config(struct hv_partition *p, unsigned int vtl, uint64_t val)
 {
@@ -221,16 +220,22 @@ static uint16_t set_partition_config(struct hv_partition *p, unsigned int vtl, u
 				   HV_VSM_CONFIG_ZERO_MEMORY_ON_RESET | HV_VSM_CONFIG_DENY_LOWER_VTL_STARTUP;
 	uint64_t old = p->partition_config[vtl];
 	const uint64_t write_once = HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK;
+	uint32_t mask = (uint32_t)((val & HV_VSM_CONFIG_DEFAULT_MASK) >> HV_VSM_CONFIG_DEFAULT_MASK_SHIFT);
+	uint16_t st;
 
 	if (val & ~supported)
 		return HV_STATUS_INVALID_PARAMETER;
 	if ((old & HV_VSM_CONFIG_ENABLE_VTL_PROTECTION) && ((old ^ val) & write_once))
 		return HV_STATUS_INVALID_PARAMETER;	/* write-once after enabling protection */
-	if ((val & HV_VSM_CONFIG_ENABLE_VTL_PROTECTION) &&
-	    ((val & HV_VSM_CONFIG_DEFAULT_MASK) >> HV_VSM_CONFIG_DEFAULT_MASK_SHIFT | HV_MAP_GPA_USER_EXECUTABLE) !=
-	    HV_MAP_GPA_RWX)
-		return HV_STATUS_INVALID_PARAMETER;	/* only RWX until protections exist */
-	p->partition_config[vtl] = val;
+	if ((val & ~old) & HV_VSM_CONFIG_ENABLE_VTL_PROTECTION) {
+		st = hv_vtl_prot_check(p, vtl, mask);
+		if (st)
+			return st;
+		st = hv_vtl_prot_set_default(p, vtl, mask);
+		if (st)
+			return st;
+	}
+	__atomic_store_n(&p->partition_config[vtl], val, __ATOMIC_RELEASE);
 	return HV_STATUS_SUCCESS;
 }
 

@@ -65,7 +65,7 @@ guest halt-forever 8 - "every vCPU is halted with interrupts disabled" --smp 2 $
 guest hv-cpuid-msr 1 71 "" $G/hv_cpuid_msr.elf -- cpus=1
 guest hv-cpuid-msr-smp4 1 71 "" --smp 4 $G/hv_cpuid_msr.elf -- cpus=4
 guest hv-hypercall 1 39 "" $G/hv_hypercall.elf -- cpus=1
-guest hv-hypercall-unimplemented 1 - "kvsm: the guest called HvCallModifyVtlProtectionMask (0x000c), which kvsm does not implement" $G/hv_hypercall.elf -- cpus=1
+guest hv-hypercall-unimplemented 1 - "kvsm: the guest called HvCallInstallIntercept (0x004d), which kvsm does not implement" $G/hv_hypercall.elf -- cpus=1
 guest hv-cpl3 1 6 "" $G/hv_cpl3.elf
 guest hv-autoeoi 1 14 "" --testdev $G/hv_autoeoi.elf
 guest hv-hypercall-smp3 1 39 "" --smp 3 $G/hv_hypercall.elf -- cpus=3

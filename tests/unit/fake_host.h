@@ -1,7 +1,7 @@
 /*
  * The fake VMM behind struct hv_host_ops that the core's unit tests and the
- * hypercall fuzzer share. Guest RAM is one buffer that every VTL sees (no
- * protections, overlays only counted); each operation records what the core
+ * hypercall fuzzer share. Guest RAM is one buffer that every VTL sees
+ * through its protections (overlays only counted); each operation records what the core
  * asked, in the struct fake_host its host pointer names. Header-only: each
  * test is one translation unit.
  */
@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define FAKE_MAX_CALLS 512
+#define FAKE_MAX_PAGES 1024	/* protections are tracked for the first 4 MiB */
 
 struct fake_irq { unsigned int vp, vtl; uint8_t vector; bool auto_eoi; };
 /* A register access (name, val) or a context load (ctx) the core asked for. */
@@ -39,13 +40,42 @@ struct fake_host {
 	uint16_t ctx_status, start_status, reg_status;	/* what those operations return */
 	void (*during_ctx_load)(void);		/* run once during the next context load (a racing VP) */
 	int overlays_live;			/* overlay maps minus unmaps */
+	/* VTL protections: per VTL and page, the HV_MAP_GPA access the core applied (0xF until then). */
+	uint8_t access[3][FAKE_MAX_PAGES];
+	unsigned int protects;			/* protect calls */
+	uint64_t hole_gpn;			/* one page that is not RAM (0: none) */
+	int protect_fail_after;			/* > 0: the protect call after that many fails */
 };
 
 static void *fake_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
 {
 	struct fake_host *f = host;
+	uint8_t a;
 
-	return gpa < f->ram_size && len <= f->ram_size - gpa ? f->ram + gpa : NULL;
+	if (gpa >= f->ram_size || len > f->ram_size - gpa)
+		return NULL;
+	a = gpa / 4096 < FAKE_MAX_PAGES ? f->access[vtl][gpa / 4096] : 0xf;
+	return a & (write ? 2 : 1) ? f->ram + gpa : NULL;
+}
+
+static bool fake_is_ram(void *host, uint64_t gpa)
+{
+	struct fake_host *f = host;
+
+	return gpa < f->ram_size && (!f->hole_gpn || gpa / 4096 != f->hole_gpn);
+}
+
+static bool fake_protect(void *host, unsigned int vtl, uint64_t gpa, uint64_t npages, uint8_t access)
+{
+	struct fake_host *f = host;
+
+	if (f->protect_fail_after > 0 && --f->protect_fail_after == 0)
+		return false;
+	f->protects++;
+	for (uint64_t i = gpa / 4096; i < gpa / 4096 + npages && i < FAKE_MAX_PAGES; i++)
+		if (fake_is_ram(host, i * 4096))
+			f->access[vtl][i] = access;
+	return true;
 }
 
 static bool fake_map_overlay(void *host, unsigned int vtl, uint64_t gpa)
@@ -175,7 +205,7 @@ static const struct hv_host_ops fake_host_ops = {
 	.vp_runtime = fake_vp_runtime, .apic_msr = fake_apic_msr,
 	.get_vp_register = fake_get_vp_register, .set_vp_register = fake_set_vp_register,
 	.set_initial_context = fake_set_initial_context, .start_vp = fake_start_vp,
-	.get_xmm = fake_get_xmm, .set_xmm = fake_set_xmm,
+	.get_xmm = fake_get_xmm, .set_xmm = fake_set_xmm, .is_ram = fake_is_ram, .protect = fake_protect,
 };
 
 /* Back to a fresh host over ram (keeps nothing of earlier calls). */
@@ -187,6 +217,7 @@ static void fake_reset(struct fake_host *f, uint8_t *ram, uint64_t ram_size, uns
 	f->ram_size = ram_size;
 	f->nr_vps = nr_vps;
 	f->tsc = tsc;
+	memset(f->access, 0xf, sizeof(f->access));
 }
 
 #endif

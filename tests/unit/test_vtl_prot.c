@@ -1,0 +1,285 @@
+/*
+ * VTL memory protections in the core (src/hv/vtl_prot.c) against the fake
+ * host, which records the access the core applies per VTL and page:
+ * HvCallModifyVtlProtectionMask in memory, rep and XMM-fast forms, its
+ * statuses and partial completion, runs batched into one host call, the
+ * AND of VTL1's and VTL2's masks, --policy, and kvsm's own accesses for a
+ * VTL (hypercall parameters) obeying them.
+ */
+#include "fake_host.h"
+#include "test.h"
+#include "hv/hv_internal.h"
+
+#include <stdlib.h>
+
+#define RAM_SIZE 0x400000u	/* 1024 pages, all tracked by the fake host */
+#define IN_GPA 0x1000u
+#define OUT_GPA 0x2000u
+#define CTX_GPA 0x3000u
+#define IN_VTL(v) (0x10 | (v))
+
+static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
+static struct fake_host fake;
+
+static void put64(uint64_t gpa, uint64_t v) { memcpy(ram + gpa, &v, 8); }
+
+static uint64_t call(struct hv_partition *p, unsigned int vtl, uint64_t control, enum hv_hypercall_outcome want)
+{
+	struct hv_hypercall_regs r = { .long_mode = true, .rcx = control, .rdx = IN_GPA, .r8 = OUT_GPA };
+
+	EXPECT_EQ(hv_hypercall(p, 0, vtl, &r), want);
+	return want == HV_HYPERCALL_CONTINUE ? r.rcx : r.rax;
+}
+
+static uint16_t simple(struct hv_partition *p, unsigned int vtl, uint16_t code, uint64_t pid, uint8_t b8)
+{
+	memset(ram + IN_GPA, 0, 256);
+	put64(IN_GPA, pid);
+	ram[IN_GPA + 8] = b8;
+	return (uint16_t)call(p, vtl, code, HV_HYPERCALL_DONE);
+}
+
+static void set_config(struct hv_partition *p, unsigned int caller, uint8_t input_vtl, uint64_t val, uint16_t want)
+{
+	memset(ram + IN_GPA, 0, 64);
+	put64(IN_GPA, HV_PARTITION_ID_SELF);
+	put64(IN_GPA + 8, HV_VP_INDEX_SELF);
+	ram[IN_GPA + 12] = input_vtl;
+	put64(IN_GPA + 16, HV_REGISTER_VSM_PARTITION_CONFIG);
+	put64(IN_GPA + 32, val);
+	EXPECT_EQ((uint16_t)call(p, caller, HVCALL_SET_VP_REGISTERS | 1ull << 32, HV_HYPERCALL_DONE), want);
+}
+
+/* VTLs 1..max_vtl enabled on the partition and VP0 (VTL1 by VTL0, VTL2 by VTL1). */
+static struct hv_partition *partition(unsigned int max_vtl, enum hv_policy policy)
+{
+	struct hv_config cfg = {
+		.nr_vps = 2, .tsc_hz = 25000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE, .ram_end = RAM_SIZE,
+		.gpa_limit = 1ull << 40, .max_vtl = max_vtl, .policy = policy, .ops = &fake_host_ops, .host = &fake,
+	};
+	struct hv_partition *p;
+
+	memset(ram, 0, sizeof(ram));
+	fake_reset(&fake, ram, RAM_SIZE, 2, 1);
+	p = hv_partition_create(&cfg);
+	if (!p)
+		exit(1);
+	for (unsigned int v = 1; v <= max_vtl; v++) {
+		EXPECT_EQ(simple(p, v - 1, HVCALL_ENABLE_PARTITION_VTL, HV_PARTITION_ID_SELF, (uint8_t)v), 0);
+		memset(ram + IN_GPA, 0, 240);
+		put64(IN_GPA, HV_PARTITION_ID_SELF);
+		put64(IN_GPA + 8, HV_VP_INDEX_SELF);
+		ram[IN_GPA + 12] = (uint8_t)v;
+		EXPECT_EQ((uint16_t)call(p, v - 1, HVCALL_ENABLE_VP_VTL, HV_HYPERCALL_DONE), 0);
+	}
+	return p;
+}
+
+/* ModifyVtlProtectionMask from `caller` (memory form): header, then the GPNs. Returns the result value. */
+static uint64_t modify(struct hv_partition *p, unsigned int caller, uint64_t pid, uint32_t flags, uint8_t target,
+		       const uint64_t *gpns, unsigned int n)
+{
+	memset(ram + IN_GPA, 0xa5, 16);	/* uninitialised padding */
+	put64(IN_GPA, pid);
+	memcpy(ram + IN_GPA + 8, &flags, 4);
+	ram[IN_GPA + 12] = target;
+	for (unsigned int i = 0; i < n; i++)
+		put64(IN_GPA + 16 + 8 * i, gpns[i]);
+	return call(p, caller, HVCALL_MODIFY_VTL_PROTECTION_MASK | (uint64_t)n << 32, HV_HYPERCALL_DONE);
+}
+
+static uint16_t st(uint64_t v) { return (uint16_t)v; }
+static unsigned int reps(uint64_t v) { return (unsigned int)(v >> 32) & 0xfff; }
+
+static const uint64_t page5[] = { 5 };
+
+static void test_statuses(void)
+{
+	struct hv_partition *p = partition(1, HV_POLICY_STRICT);
+	const uint64_t en = HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK;
+
+	/* Before VTL1 enabled protection it may not change its own masks. */
+	EXPECT_EQ(modify(p, 1, HV_PARTITION_ID_SELF, 0, 0, page5, 1), HV_STATUS_ACCESS_DENIED);
+	set_config(p, 1, 0, en, 0);
+	/* Partition id (OpenVMM: ACCESS_DENIED), the HV_INPUT_VTL rules, VTL0 as the protecting VTL. */
+	EXPECT_EQ(modify(p, 1, 7, 0, 0, page5, 1), HV_STATUS_ACCESS_DENIED);
+	EXPECT_EQ(modify(p, 1, HV_PARTITION_ID_SELF, 0, 0x20, page5, 1), HV_STATUS_INVALID_PARAMETER);
+	EXPECT_EQ(modify(p, 1, HV_PARTITION_ID_SELF, 0, IN_VTL(2), page5, 1), HV_STATUS_ACCESS_DENIED);
+	EXPECT_EQ(modify(p, 1, HV_PARTITION_ID_SELF, 0, IN_VTL(0), page5, 1), HV_STATUS_INVALID_PARAMETER);
+	EXPECT_EQ(modify(p, 0, HV_PARTITION_ID_SELF, 0, 0, page5, 1), HV_STATUS_INVALID_PARAMETER);
+	EXPECT_EQ(modify(p, 0, HV_PARTITION_ID_SELF, 0, IN_VTL(1), page5, 1), HV_STATUS_ACCESS_DENIED);
+	/* Masks: only R/W/KX/UX, Read with anything else; unenforceable ones refused under strict. */
+	for (uint32_t f = 0; f < 16; f++) {
+		uint16_t want = f && !(f & 1) ? HV_STATUS_INVALID_PARAMETER
+			      : f == 1 || f == 3 || f == 9 || f == 11 ? HV_STATUS_OPERATION_DENIED : 0;
+		uint64_t r = modify(p, 1, HV_PARTITION_ID_SELF, f, IN_VTL(1), page5, 1);
+
+		EXPECT_EQ(st(r), want);
+		EXPECT_EQ(reps(r), want ? 0 : 1);
+		EXPECT_EQ(fake.access[0][5], want ? (f == 0 ? 0 : fake.access[0][5]) : (f & 4 ? f | 8 : f));
+	}
+	EXPECT_EQ(modify(p, 1, HV_PARTITION_ID_SELF, 0x8000 | 0xf, 0, page5, 1), HV_STATUS_INVALID_PARAMETER);
+	EXPECT_EQ(modify(p, 1, HV_PARTITION_ID_SELF, 0x10000, 0, page5, 1), HV_STATUS_INVALID_PARAMETER);
+	/* VTL1's own view is not touched by its masks. */
+	EXPECT_EQ(fake.access[1][5], 0xf);
+	hv_partition_destroy(p);
+}
+
+/* A page that is not RAM, one past RAM, and a host refusal: partial completion, nothing half-applied. */
+static void test_partial(void)
+{
+	struct hv_partition *p = partition(1, HV_POLICY_STRICT);
+	const uint64_t gpns[] = { 10, 11, 12, 13 };
+	const uint64_t past[] = { 20, RAM_SIZE / 4096 };
+	uint64_t r;
+
+	set_config(p, 1, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK, 0);
+	fake.hole_gpn = 12;
+	r = modify(p, 1, HV_PARTITION_ID_SELF, 0, 0, gpns, 4);
+	EXPECT_EQ(st(r), HV_STATUS_INVALID_PARAMETER);
+	EXPECT_EQ(reps(r), 2);
+	EXPECT_EQ(fake.access[0][10], 0);
+	EXPECT_EQ(fake.access[0][11], 0);
+	EXPECT_EQ(fake.access[0][13], 0xf);
+	EXPECT_EQ(hv_vtl_prot_effective(p, 0, 13 * 4096), 0xf);
+	r = modify(p, 1, HV_PARTITION_ID_SELF, 0, 0, past, 2);
+	EXPECT_EQ(st(r), HV_STATUS_INVALID_PARAMETER);
+	EXPECT_EQ(reps(r), 1);
+	EXPECT_EQ(fake.access[0][20], 0);
+
+	/* The host cannot: INSUFFICIENT_MEMORY at the run's first element, the masks as before. */
+	fake.hole_gpn = 0;
+	fake.protect_fail_after = 1;
+	r = modify(p, 1, HV_PARTITION_ID_SELF, 5, 0, gpns, 4);
+	EXPECT_EQ(st(r), HV_STATUS_INSUFFICIENT_MEMORY);
+	EXPECT_EQ(reps(r), 0);
+	EXPECT_EQ(hv_vtl_prot_effective(p, 0, 10 * 4096), 0);
+	EXPECT_EQ(hv_vtl_prot_effective(p, 0, 13 * 4096), 0xf);
+	EXPECT_EQ(fake.access[0][13], 0xf);
+	hv_partition_destroy(p);
+}
+
+/* Consecutive GPNs are one host call; 300 elements yield once (256 per exit) and then complete. */
+static void test_runs_and_reps(void)
+{
+	struct hv_partition *p = partition(1, HV_POLICY_STRICT);
+	const uint64_t gpns[] = { 40, 41, 42, 43, 44, 100, 46 };
+	uint64_t r;
+
+	set_config(p, 1, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK, 0);
+	fake.protects = 0;
+	EXPECT_EQ(modify(p, 1, HV_PARTITION_ID_SELF, 5, 0, gpns, 7), 7ull << 32);
+	EXPECT_EQ(fake.protects, 3);
+	for (unsigned int i = 0; i < 7; i++)
+		EXPECT_EQ(fake.access[0][gpns[i]], 0xd);
+	EXPECT_EQ(fake.access[0][45], 0xf);
+
+	memset(ram + IN_GPA, 0, 16);
+	put64(IN_GPA, HV_PARTITION_ID_SELF);
+	for (unsigned int i = 0; i < 300; i++)
+		put64(IN_GPA + 16 + 8 * i, 200 + i);
+	fake.protects = 0;
+	r = call(p, 1, HVCALL_MODIFY_VTL_PROTECTION_MASK | 300ull << 32, HV_HYPERCALL_CONTINUE);
+	EXPECT_EQ(r, HVCALL_MODIFY_VTL_PROTECTION_MASK | 300ull << 32 | 256ull << 48);
+	EXPECT_EQ(fake.access[0][200 + 255], 0);
+	EXPECT_EQ(fake.access[0][200 + 256], 0xf);
+	EXPECT_EQ(call(p, 1, r, HV_HYPERCALL_DONE), 300ull << 32);
+	EXPECT_EQ(fake.access[0][499], 0);
+	EXPECT_EQ(fake.protects, 2);
+	hv_partition_destroy(p);
+}
+
+/* XMM fast: the 16-byte header in RDX/R8, elements in XMM0 on (12 at most). */
+static void test_xmm_fast(void)
+{
+	struct hv_partition *p = partition(1, HV_POLICY_STRICT);
+	struct hv_hypercall_regs r = {
+		.long_mode = true, .rcx = HVCALL_MODIFY_VTL_PROTECTION_MASK | HV_HYPERCALL_FAST | 3ull << 32,
+		.rdx = HV_PARTITION_ID_SELF, .r8 = 0x5 | 0xa5a5a50000000000ull,	/* TargetVtl 0, padding after it */
+	};
+
+	set_config(p, 1, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK, 0);
+	fake.xmm[0][0] = 60, fake.xmm[0][1] = 61, fake.xmm[1][0] = 90;
+	EXPECT_EQ(hv_hypercall(p, 0, 1, &r), HV_HYPERCALL_DONE);
+	EXPECT_EQ(r.rax, 3ull << 32);
+	EXPECT_EQ(fake.access[0][60], 0xd);
+	EXPECT_EQ(fake.access[0][61], 0xd);
+	EXPECT_EQ(fake.access[0][90], 0xd);
+	r.rcx = HVCALL_MODIFY_VTL_PROTECTION_MASK | HV_HYPERCALL_FAST | 13ull << 32;
+	EXPECT_EQ(hv_hypercall(p, 0, 1, &r), HV_HYPERCALL_DONE);
+	EXPECT_EQ(r.rax, HV_STATUS_INVALID_HYPERCALL_INPUT);
+	hv_partition_destroy(p);
+}
+
+/* The default mask applies to all RAM when protection is enabled, and both are then write-once. */
+static void test_default_mask(void)
+{
+	struct hv_partition *p = partition(1, HV_POLICY_STRICT);
+
+	set_config(p, 1, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | 0x5ull << 1, 0);
+	EXPECT_EQ(fake.access[0][0], 0xd);
+	EXPECT_EQ(fake.access[0][1023], 0xd);
+	EXPECT_EQ(fake.access[1][7], 0xf);
+	/* VTL0's hypercall input is readable; its output page is not writable any more. */
+	EXPECT_EQ(simple(p, 0, HVCALL_ENABLE_PARTITION_VTL, HV_PARTITION_ID_SELF, 1),
+		  HV_STATUS_VTL_ALREADY_ENABLED);
+	memset(ram + IN_GPA, 0, 16);
+	put64(IN_GPA, HV_PARTITION_ID_SELF);
+	EXPECT_EQ((uint16_t)call(p, 0, 0x009A | 1ull << 32, HV_HYPERCALL_DONE), HV_STATUS_INVALID_HYPERCALL_INPUT);
+	set_config(p, 1, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK,
+		   HV_STATUS_INVALID_PARAMETER);
+	hv_partition_destroy(p);
+}
+
+/* VTL2 over VTL1 over VTL0: effective = AND; the nearest VTL that denies is told. */
+static void test_vtl2(void)
+{
+	struct hv_partition *p = partition(2, HV_POLICY_STRICT);
+	const uint64_t a[] = { 30 };
+
+	set_config(p, 1, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK, 0);
+	set_config(p, 2, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK, 0);
+	EXPECT_EQ(modify(p, 1, HV_PARTITION_ID_SELF, 5, 0, a, 1), 1ull << 32);
+	EXPECT_EQ(modify(p, 2, HV_PARTITION_ID_SELF, 0, 0, a, 1), 1ull << 32);
+	EXPECT_EQ(hv_vtl_prot_effective(p, 0, 30 * 4096), 0);
+	EXPECT_EQ(hv_vtl_prot_effective(p, 1, 30 * 4096), 0);
+	EXPECT_EQ(fake.access[0][30], 0);
+	EXPECT_EQ(fake.access[1][30], 0);
+	EXPECT_EQ(hv_vtl_prot_denier(p, 0, 30 * 4096, HV_MAP_GPA_READABLE), 2);
+	EXPECT_EQ(hv_vtl_prot_denier(p, 0, 30 * 4096, HV_MAP_GPA_WRITABLE), 1);
+	EXPECT_EQ(hv_vtl_prot_denier(p, 1, 30 * 4096, HV_MAP_GPA_WRITABLE), 2);
+	EXPECT_EQ(hv_vtl_prot_denier(p, 0, 31 * 4096, HV_MAP_GPA_WRITABLE), -1);
+	/* VTL2 sets VTL1's masks (TargetVtl 1) without VTL1's consent, then lifts its own. */
+	EXPECT_EQ(modify(p, 2, HV_PARTITION_ID_SELF, 0xf, IN_VTL(1), a, 1), 1ull << 32);
+	EXPECT_EQ(modify(p, 2, HV_PARTITION_ID_SELF, 0xf, 0, a, 1), 1ull << 32);
+	EXPECT_EQ(fake.access[0][30], 0xf);
+	EXPECT_EQ(fake.access[1][30], 0xf);
+	hv_partition_destroy(p);
+}
+
+/* --policy permissive: a readable, non-executable mask is accepted, recorded and counted; RX is enforced. */
+static void test_permissive(void)
+{
+	struct hv_partition *p = partition(1, HV_POLICY_PERMISSIVE);
+
+	set_config(p, 1, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK, 0);
+	EXPECT_EQ(modify(p, 1, HV_PARTITION_ID_SELF, 3, 0, page5, 1), 1ull << 32);
+	EXPECT_EQ(hv_vtl_prot_effective(p, 0, 5 * 4096), 3);
+	EXPECT_EQ(fake.access[0][5], 0xf);
+	EXPECT_EQ(modify(p, 1, HV_PARTITION_ID_SELF, 1, 0, page5, 1), 1ull << 32);
+	EXPECT_EQ(fake.access[0][5], 0xd);
+	EXPECT_EQ(p->prot_unenforced, 2);
+	hv_partition_destroy(p);
+}
+
+int main(void)
+{
+	RUN_TEST(test_statuses);
+	RUN_TEST(test_partial);
+	RUN_TEST(test_runs_and_reps);
+	RUN_TEST(test_xmm_fast);
+	RUN_TEST(test_default_mask);
+	RUN_TEST(test_vtl2);
+	RUN_TEST(test_permissive);
+	return TEST_EXIT();
+}
