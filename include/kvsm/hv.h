@@ -202,6 +202,42 @@ bool hv_vina_wanted(struct hv_partition *p, unsigned int vp);
 uint8_t hv_vtl_prot_effective(const struct hv_partition *p, unsigned int vtl, uint64_t gpa);
 /* The nearest VTL above vtl whose mask denies `access` (HV_MAP_GPA bits) on gpa's page, or -1. */
 int hv_vtl_prot_denier(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, uint8_t access);
+/*
+ * ---- Secure intercepts (spec 4.5, 4.6) ----
+ * The state of the intercepted (lower) VTL at the faulting instruction, RIP
+ * not advanced. Segments are HV_X64_SEGMENT_REGISTER values as
+ * HvCallGetVpRegisters returns them.
+ */
+struct hv_intercept_state {
+	uint64_t gpr[16];		/* RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8-R15 */
+	uint64_t rip, rflags, cr0, cr8, efer;
+	uint64_t cs[2], ds[2], ss[2];
+	bool interruption_pending, interrupt_shadow, debug_active;
+};
+
+enum hv_intercept_access { HV_INTERCEPT_READ = 0, HV_INTERCEPT_WRITE = 1, HV_INTERCEPT_EXECUTE = 2 };
+
+/* A memory access of the lower VTL that may violate a VTL protection. */
+struct hv_gpa_access {
+	enum hv_intercept_access access;
+	uint64_t gpa;
+	uint64_t gva;			/* the linear address, if gva_valid */
+	bool gva_valid;
+	uint8_t insn_len;		/* the instruction's length, 0 if unknown */
+	uint8_t insn_bytes;		/* how many of insn[] are valid (at most 16) */
+	uint8_t insn[16];
+};
+
+/*
+ * VP vp's VTL vtl made `a`. If a higher VTL's protection denies it, post a
+ * GpaIntercept message (0x80000001) for the nearest such VTL on SINT0 of its
+ * SIMP on this VP and return that VTL, which the host then enters with
+ * *reason (hv_vtl_entered), leaving vtl at the faulting instruction. Returns
+ * -1 if no protection denies the access.
+ */
+int hv_gpa_intercept(struct hv_partition *p, unsigned int vp, unsigned int vtl, const struct hv_intercept_state *st,
+		     const struct hv_gpa_access *a, enum hv_vtl_entry *reason);
+
 /* Whether a synthetic timer of (vp, vtl) is armed or has an expiry waiting: it may still interrupt. */
 bool hv_vp_timer_armed(struct hv_partition *p, unsigned int vp, unsigned int vtl);
 /* Whether the higher VTL of vp let a lower VTL start APs (DenyLowerVtlStartup). */

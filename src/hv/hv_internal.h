@@ -123,6 +123,7 @@ struct hv_partition {
 	/* [prot_lock; A] per VTL v >= 1: its HV_MAP_GPA mask for lower VTLs, per page; NULL = all RWX */
 	uint8_t *prot[HV_MAX_VTLS];
 	uint64_t prot_unenforced;		/* [A] unenforceable masks accepted (--policy permissive) */
+	uint64_t intercepts, intercepts_dropped;	/* [A] secure intercepts, and those no SynIC took */
 	bool prot_refusal_said;			/* [A] strict's refusal was logged once */
 
 	uint64_t hc_count[256];		/* [A] per hypercall code (all codes kvsm knows are < 256) */
@@ -288,6 +289,12 @@ uint16_t hv_vsm_reg_set(struct hv_partition *p, unsigned int vp, unsigned int ca
 			uint32_t name, uint64_t val);
 /* Validate an HV_INPUT_VTL byte: the VTL it names (the caller's when UseTargetVtl = 0), or an HV_STATUS < 0. */
 int hv_input_vtl(uint8_t input_vtl, unsigned int caller);
+
+/* intercept.c: the 40-byte intercept header, and a whole GPA intercept message. */
+void hv_intercept_header(uint8_t *b, unsigned int vp, unsigned int vtl, const struct hv_intercept_state *st,
+			 unsigned int insn_len, enum hv_intercept_access access);
+void hv_gpa_intercept_message(struct hv_message *m, unsigned int vp, unsigned int vtl,
+			      const struct hv_intercept_state *st, const struct hv_gpa_access *a);
 
 /* vtl_prot.c */
 void hv_vtl_prot_init(struct hv_partition *p);

@@ -206,6 +206,9 @@
 #define HV_MESSAGE_FLAG_PENDING		0x01
 #define HVMSG_NONE			0x00000000u
 #define HVMSG_TIMER_EXPIRED		0x80000010u
+#define HVMSG_GPA_INTERCEPT		0x80000001u
+#define HV_SYNIC_INTERCEPTION_SINT	0	/* secure intercepts arrive on SINT0 (spec 4.6) */
+#define HV_CACHE_TYPE_WRITE_BACK	6
 #define HV_EVENT_FLAGS_PER_SINT		2048
 
 struct hv_message {

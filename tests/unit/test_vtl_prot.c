@@ -272,6 +272,87 @@ static void test_permissive(void)
 	hv_partition_destroy(p);
 }
 
+/* Every byte of a GPA intercept in VTL1's SIMP slot 0, its SINT0 interrupt, and who gets it. */
+static void test_gpa_intercept(void)
+{
+	struct hv_partition *p = partition(2, HV_POLICY_STRICT);
+	const uint64_t a[] = { 30 }, simp = 0x20000;
+	struct hv_intercept_state st = {
+		.rip = 0xffff800000001234, .rflags = 0x246, .cr0 = 0x80050033, .cr8 = 0xa, .efer = 0xd00,
+		.cs = { 0, 0xffffffff | 0x10ull << 32 | 0xa09bull << 48 },
+		.ds = { 0x1000, 0xfffff | 0x18ull << 32 | 0xc093ull << 48 },
+		.ss = { 0, 0xffffffff | 0x18ull << 32 | 0xc093ull << 48 },
+		.interrupt_shadow = true,
+	};
+	struct hv_gpa_access acc = {
+		.access = HV_INTERCEPT_WRITE, .gpa = 30 * 4096 + 0x18, .gva = 0xffff880000018018, .gva_valid = true,
+		.insn_len = 3, .insn_bytes = 16, .insn = { 0x48, 0x89, 0x03, 0x90 },
+	};
+	enum hv_vtl_entry reason = 99;
+	uint8_t want[256] = { 0 }, *slot = ram + simp;
+
+	for (unsigned int i = 0; i < 16; i++)
+		st.gpr[i] = 0x1111111111111111ull * (i + 1);
+	EXPECT_EQ(hv_msr_write(p, 0, 1, 0x40000080, 1), HV_MSR_OK);			/* SCONTROL */
+	EXPECT_EQ(hv_msr_write(p, 0, 1, 0x40000083, simp | 1), HV_MSR_OK);		/* SIMP */
+	EXPECT_EQ(hv_msr_write(p, 0, 1, 0x40000090, 0x5d), HV_MSR_OK);		/* SINT0 */
+	set_config(p, 1, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK, 0);
+	/* Nothing protected yet: no intercept. */
+	EXPECT_EQ(hv_gpa_intercept(p, 0, 0, &st, &acc, &reason), -1);
+	EXPECT_EQ(modify(p, 1, HV_PARTITION_ID_SELF, 5, 0, a, 1), 1ull << 32);
+	acc.access = HV_INTERCEPT_READ;
+	EXPECT_EQ(hv_gpa_intercept(p, 0, 0, &st, &acc, &reason), -1);	/* RX allows reads */
+	acc.access = HV_INTERCEPT_WRITE;
+	fake.nirqs = 0;
+	EXPECT_EQ(hv_gpa_intercept(p, 0, 0, &st, &acc, &reason), 1);
+	EXPECT_EQ(reason, HV_VTL_ENTRY_INTERRUPT);
+	EXPECT_EQ(fake.nirqs, 1);
+	EXPECT_EQ(fake.irq[0].vtl, 1);
+	EXPECT_EQ(fake.irq[0].vector, 0x5d);
+
+	memcpy(want, "\x01\x00\x00\x80", 4);	/* HvMessageTypeGpaIntercept */
+	want[4] = 240;
+	{
+		uint8_t *b = want + 16;
+		uint16_t es = 0 | 1 << 2 | 1 << 3 | 1 << 4 | 0 << 7 | 1 << 12;	/* CPL0, PE, AM, LMA, VTL0, shadow */
+		uint32_t cache = 6;
+
+		b[4] = 3 | 0xa << 4;
+		b[5] = 1;
+		memcpy(b + 6, &es, 2);
+		memcpy(b + 8, st.cs, 16);
+		memcpy(b + 24, &st.rip, 8);
+		memcpy(b + 32, &st.rflags, 8);
+		memcpy(b + 40, &cache, 4);
+		b[44] = 16;
+		b[45] = 1;
+		b[46] = 0xa;
+		memcpy(b + 48, &acc.gva, 8);
+		memcpy(b + 56, &acc.gpa, 8);
+		memcpy(b + 64, acc.insn, 16);
+		memcpy(b + 80, st.ds, 16);
+		memcpy(b + 96, st.ss, 16);
+		memcpy(b + 112, st.gpr, 128);
+	}
+	for (unsigned int i = 0; i < 256; i++)
+		if (slot[i] != want[i]) {
+			printf("  message byte %u: %#x, expected %#x\n", i, slot[i], want[i]);
+			t_failed = 1;
+			break;
+		}
+
+	/* VTL2 also denies reads now: a read goes to VTL2 (the only one that denies it), a write still to VTL1. */
+	set_config(p, 2, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK, 0);
+	EXPECT_EQ(modify(p, 2, HV_PARTITION_ID_SELF, 0, 0, a, 1), 1ull << 32);
+	acc.access = HV_INTERCEPT_READ;
+	EXPECT_EQ(hv_gpa_intercept(p, 0, 0, &st, &acc, &reason), 2);
+	acc.access = HV_INTERCEPT_WRITE;
+	EXPECT_EQ(hv_gpa_intercept(p, 0, 0, &st, &acc, &reason), 1);
+	/* VTL2's SynIC is off: the intercept is dropped, VTL2 still entered. */
+	EXPECT_EQ(p->intercepts_dropped, 1);
+	hv_partition_destroy(p);
+}
+
 int main(void)
 {
 	RUN_TEST(test_statuses);
@@ -281,5 +362,6 @@ int main(void)
 	RUN_TEST(test_default_mask);
 	RUN_TEST(test_vtl2);
 	RUN_TEST(test_permissive);
+	RUN_TEST(test_gpa_intercept);
 	return TEST_EXIT();
 }
