@@ -15,6 +15,12 @@ static const char *const stat_names[STAT_NR] = {
 	[STAT_VTL_INTERRUPT_ENTRY] = "VTL entries for interrupts",
 	[STAT_VINA_POLL] = "VINA looks at VTL0's APIC",
 	[STAT_PROT_CHANGE] = "VTL protection changes (runs)",
+	[STAT_GPA_INTERCEPT] = "GPA intercepts delivered",
+	[STAT_PROT_MMIO] = "protection faults as MMIO",
+	[STAT_ROLLBACK_UNIQUE] = "write rollback: unique",
+	[STAT_ROLLBACK_SAME_EFFECT] = "write rollback: same effect",
+	[STAT_ROLLBACK_AMBIGUOUS] = "write rollback: ambiguous",
+	[STAT_ROLLBACK_NONE] = "write rollback: impossible",
 };
 
 void stats_print(const struct stats *s, FILE *f)

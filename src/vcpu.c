@@ -1,4 +1,5 @@
 #include "vcpu.h"
+#include "vtl_fault.h"
 #include "irqchip.h"
 #include "hyperv.h"
 #include "vtl_irq.h"
@@ -138,6 +139,8 @@ static bool handle_exit(struct vcpu *cpu)
 		return true;
 	case KVM_EXIT_MMIO:
 		stat_inc(st, STAT_EXIT_MMIO);
+		if (vtl_fault_mmio(cpu))
+			return true;
 		if (!chip(cpu)->mmio(cpu))
 			handle_mmio(cpu);
 		return true;
@@ -162,6 +165,8 @@ static bool handle_exit(struct vcpu *cpu)
 		report_stop(cpu, KVSM_EXIT_SHUTDOWN, msg);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && vtl_fault_fetch(cpu))
+			return true;
 		stat_inc(st, STAT_EXIT_OTHER);
 		snprintf(msg, sizeof(msg), "KVM internal error, suberror %u%s", run->internal.suberror,
 			 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (instruction emulation failed)" : "");
@@ -202,6 +207,12 @@ static void *vcpu_thread(void *arg)
 		vtl_irq_prepare_run(cpu);
 		chip(cpu)->before_run(cpu);
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
+			int err = errno;
+
+			/* Hardware-virtualized KVM's answer to an access its view's mapping denies. */
+			if (err == EFAULT && vtl_fault_efault(cpu))
+				continue;
+			errno = err;
 			if (errno != EINTR && errno != EAGAIN) {
 				fprintf(stderr, "kvsm: vp%u: KVM_RUN: %s\n", cpu->index, strerror(errno));
 				vm_stop(cpu->vm, KVSM_EXIT_HOST);

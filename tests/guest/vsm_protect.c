@@ -1,0 +1,289 @@
+/*
+ * VTL memory protections and GPA intercepts (run with --vtls 2; spec 3.5,
+ * 4.5, 4.6). VTL1 enables protection, then takes pages away from VTL0 with
+ * HvCallModifyVtlProtectionMask: no access, or read+execute. VTL0 reads,
+ * writes, pushes to and executes from them; each violation stops VTL0 at the
+ * faulting instruction and VTL1 gets a GpaIntercept message on SINT0, which
+ * this test checks field by field. VTL1's handler then:
+ * - skips the instruction (VTL0's RIP += length, RBX changed): the access
+ *   never happened and the register change shows;
+ * - returns without change: VTL0 faults again, as often as it retries;
+ * - relaxes the protection: the instruction re-executes and completes.
+ * The masks' statuses, a refused readable-not-executable mask (--policy
+ * strict), and VTL0 hypercalls whose parameters lie in protected pages are
+ * checked too.
+ */
+#include "lib/vsm.h"
+
+#define INTERCEPT_VEC	0xe5
+#define GPA_INTERCEPT	0x80000001u
+#define SECRET		0x5ec2e75ec2e75ec2ull
+
+enum action { SKIP, RELAX, RELAX_ON_THIRD };
+
+static struct hv_message *simp1;
+static uint8_t *secret, *ro, *code, *pair;
+static volatile enum action action;
+static volatile unsigned int intercepts;
+static volatile uint8_t msg[256];		/* the last intercept message, as VTL1 found it */
+static volatile uint64_t page_seen;		/* the faulting page's first qword, as VTL1 saw it */
+static volatile uint64_t status[8];
+
+/* ---- VTL1 ---- */
+
+static uint64_t protect(uint64_t gpa, uint32_t mask, uint8_t target_vtl)
+{
+	uint64_t *in = alloc_zeroed(4096);
+
+	in[0] = HV_PARTITION_ID_SELF;
+	in[1] = mask | (uint64_t)target_vtl << 32 | 0xa5a5a5ull << 40;	/* padding after TargetVtl */
+	in[2] = gpa >> 12;
+	return hv_hypercall(HVCALL_MODIFY_VTL_PROTECTION_MASK | HV_REP(1), (uint64_t)in, 0);
+}
+
+static void on_intercept(struct irq_frame *f)
+{
+	struct vtl1_vp *me = &vtl1_vps[0];
+	uint8_t *assist = me->assist;
+	uint64_t gpa, rip;
+
+	memcpy((void *)msg, simp1, 256);
+	gpa = *(uint64_t *)((uint8_t *)simp1 + 16 + 56);
+	page_seen = *(volatile uint64_t *)(gpa & ~0xfffull);
+	intercepts++;
+	if (action == SKIP) {
+		vsm_get_reg(~1u, HV_INPUT_VTL(0), HV_REG_RIP, &rip);
+		vsm_set_reg(~1u, HV_INPUT_VTL(0), HV_REG_RIP, rip + (simp1->payload[4] & 0xf));
+		me->exit.rbx = 0x5eed;
+	} else if (action == RELAX || intercepts == 3) {
+		protect(gpa, 0xf, 0);
+	}
+	/* VTL0's RAX and RCX come back from the VTL return fields (spec 4.2). */
+	*(uint64_t *)(assist + 0x10) = me->entry.rax;
+	*(uint64_t *)(assist + 0x18) = me->entry.rcx;
+	__atomic_store_n(&simp1->message_type, 0, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&simp1->message_flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING)
+		wrmsr(HV_X64_MSR_EOM, 0);
+	apic_eoi();
+}
+
+static void vtl1_setup(void)
+{
+	apic_enable();
+	hv_synic_enable(simp1, alloc_zeroed(4096));
+	wrmsr(HV_X64_MSR_SINT(0), INTERCEPT_VEC);
+	/* Before EnableVtlProtection VTL1 may not change its own masks. */
+	status[0] = protect((uint64_t)secret, 0, 0);
+	status[1] = vsm_set_reg(~1u, 0, HV_REG_VSM_PARTITION_CONFIG, 1 | 0xf << 1);
+	status[2] = protect((uint64_t)secret, 0, 0);
+	status[3] = protect((uint64_t)ro, 0x5, 0);
+	status[4] = protect((uint64_t)code, 0, 0);
+	status[5] = protect((uint64_t)pair + 4096, 0x5, 0);
+	/* Readable but not executable: stock KVM cannot enforce it; VTL0 as protector; Read missing. */
+	status[6] = protect((uint64_t)secret, 0x3, 0) | protect((uint64_t)secret, 0, HV_INPUT_VTL(0)) << 16;
+	status[7] = protect((uint64_t)secret, 0x2, 0);
+}
+
+static void vtl1_protect_again(void)
+{
+	protect((uint64_t)secret, 0, 0);
+	protect((uint64_t)ro, 0x5, 0);
+}
+
+/* ---- VTL0: the faulting instructions, at known addresses with known bytes ---- */
+
+extern const uint8_t read_insn[], write_insn[], push_insn[];
+
+static uint64_t load(const void *p, uint64_t rax, uint64_t *rbx, uint64_t *flags)
+{
+	uint64_t b = (uint64_t)p, c;
+
+	__asm__ volatile("pushfq; popq %%rcx\n"
+			 ".globl read_insn\nread_insn: movq (%%rbx), %%rax"
+			 : "+a"(rax), "+b"(b), "=&c"(c) : : "memory");
+	*rbx = b;
+	*flags = c;
+	return rax;
+}
+
+static void store(void *p, uint64_t v)
+{
+	__asm__ volatile(".globl write_insn\nwrite_insn: movq %%rax, (%%rbx)" : : "a"(v), "b"(p) : "memory");
+}
+
+/* Push v with RSP at top: a store through the stack. */
+static void push_at(void *top, uint64_t v)
+{
+	__asm__ volatile("movq %%rsp, %%rdx\n movq %%rbx, %%rsp\n"
+			 ".globl push_insn\npush_insn: pushq %%rax\n movq %%rdx, %%rsp"
+			 : : "a"(v), "b"(top) : "rdx", "memory");
+}
+
+static uint64_t read_cr0(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
+	return v;
+}
+
+static uint64_t msg64(unsigned int off) { return *(volatile uint64_t *)(msg + 16 + off); }
+static uint32_t msg32(unsigned int off) { return *(volatile uint32_t *)(msg + 16 + off); }
+
+static void check_header(const uint8_t *rip, unsigned int len, unsigned int access, uint64_t gpa)
+{
+	uint16_t cs;
+
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	CHECK_EQ(*(volatile uint32_t *)msg, GPA_INTERCEPT);
+	CHECK_EQ(msg[4], 240);				/* PayloadSize: the whole TLFS layout */
+	CHECK_EQ(*(volatile uint64_t *)(msg + 8), 0);	/* OriginationId */
+	CHECK_EQ(msg32(0), 0);				/* VpIndex */
+	CHECK_EQ(msg[16 + 4] & 0xf, len);		/* InstructionLength */
+	CHECK_EQ(msg[16 + 5], access);
+	/* ExecutionState: CPL0, CR0.PE, CR0.AM as set, EFER.LMA, VTL0, no shadow or pending event. */
+	CHECK_EQ(*(volatile uint16_t *)(msg + 16 + 6), 1 << 2 | (read_cr0() >> 18 & 1) << 3 | 1 << 4);
+	CHECK_EQ(*(volatile uint16_t *)(msg + 16 + 8 + 12), cs);	/* CS.Selector */
+	CHECK_EQ(msg64(24), (uint64_t)rip);
+	CHECK_EQ(msg32(40), 6);				/* CacheType write-back */
+	CHECK_EQ(msg[16 + 44], len);			/* InstructionByteCount */
+	CHECK_EQ(msg[16 + 45], 1);			/* MemoryAccessInfo: GvaValid */
+	CHECK_EQ(msg64(48), gpa);			/* GVA: identity-mapped */
+	CHECK_EQ(msg64(56), gpa);
+	for (unsigned int i = 0; i < len; i++)
+		check(msg[16 + 64 + i] == rip[i], "instruction byte %u: 0x%x, expected 0x%x", i, msg[16 + 64 + i],
+		      rip[i]);
+}
+
+static void test_setup(void)
+{
+	simp1 = alloc_zeroed(4096);
+	secret = alloc_pages(1);
+	ro = alloc_pages(1);
+	code = alloc_pages(1);
+	pair = alloc_zeroed(8192);
+	*(volatile uint64_t *)secret = SECRET;
+	*(volatile uint64_t *)ro = 0x1111;
+	code[0] = 0xb8, *(uint32_t *)(code + 1) = 0x42, code[5] = 0xc3;	/* mov $0x42, %eax; ret */
+	set_irq_handler(INTERCEPT_VEC, on_intercept);
+	CHECK_EQ(vsm_enable_partition_vtl1(), 0);
+	CHECK_EQ(vsm_enable_vp_vtl1(0), 0);
+	vsm_call(vtl1_setup, 0, 0);
+	CHECK_EQ(status[0], HV_STATUS_ACCESS_DENIED);
+	CHECK_EQ(status[1], 1ull << 32);
+	CHECK_EQ(status[2], 1ull << 32);
+	CHECK_EQ(status[3], 1ull << 32);
+	CHECK_EQ(status[4], 1ull << 32);
+	CHECK_EQ(status[5], 1ull << 32);
+	CHECK_EQ(status[6], HV_STATUS_OPERATION_DENIED | (uint64_t)HV_STATUS_INVALID_PARAMETER << 16);
+	CHECK_EQ(status[7], HV_STATUS_INVALID_PARAMETER);
+	/* VTL0 may not protect anything: its own masks do not exist, VTL1's are above it. */
+	{
+		uint64_t *in = alloc_zeroed(4096);
+
+		in[0] = HV_PARTITION_ID_SELF;
+		in[1] = (uint64_t)HV_INPUT_VTL(1) << 32;
+		in[2] = (uint64_t)secret >> 12;
+		CHECK_EQ(hv_hypercall(HVCALL_MODIFY_VTL_PROTECTION_MASK | HV_REP(1), (uint64_t)in, 0),
+			 HV_STATUS_ACCESS_DENIED);
+	}
+}
+
+/* A read of a no-access page; VTL1 skips it: RAX keeps its value, RBX shows VTL1's change. */
+static void test_read_skipped(void)
+{
+	uint64_t rbx, flags, rax;
+
+	action = SKIP;
+	intercepts = 0;
+	rax = load(secret, 0x1234, &rbx, &flags);
+	CHECK_EQ(intercepts, 1);
+	CHECK_EQ(rax, 0x1234);
+	CHECK_EQ(rbx, 0x5eed);
+	check_header(read_insn, 3, 0, (uint64_t)secret);
+	CHECK_EQ(msg64(32), flags);				/* RFLAGS before the instruction */
+	CHECK_EQ(msg64(112 + 0 * 8), 0x1234);			/* RAX */
+	CHECK_EQ(msg64(112 + 1 * 8), flags);			/* RCX */
+	CHECK_EQ(msg64(112 + 3 * 8), (uint64_t)secret);	/* RBX */
+	CHECK_EQ(page_seen, SECRET);
+}
+
+/* A read VTL1 lets fail twice, relaxing on the third attempt: three intercepts, then the data. */
+static void test_read_retried(void)
+{
+	uint64_t rbx, flags;
+
+	action = RELAX_ON_THIRD;
+	intercepts = 0;
+	CHECK_EQ(load(secret, 0, &rbx, &flags), SECRET);
+	CHECK_EQ(intercepts, 3);
+	CHECK_EQ(rbx, (uint64_t)secret);
+}
+
+/* A write to a read+execute page: the memory is unchanged when VTL1 looks; relaxed, the write completes. */
+static void test_write_relaxed(void)
+{
+	action = RELAX;
+	intercepts = 0;
+	CHECK_EQ(*(volatile uint64_t *)ro, 0x1111);		/* still readable */
+	store(ro, 0x2222);
+	CHECK_EQ(intercepts, 1);
+	check_header(write_insn, 3, 1, (uint64_t)ro);
+	CHECK_EQ(page_seen, 0x1111);
+	CHECK_EQ(*(volatile uint64_t *)ro, 0x2222);
+}
+
+/* push to a stack in a protected page, and a store straddling into one. */
+static void test_stack_and_straddle(void)
+{
+	vsm_call(vtl1_protect_again, 0, 0);
+	action = RELAX;
+	intercepts = 0;
+	push_at(ro + 4096, 0x3333);
+	CHECK_EQ(intercepts, 1);
+	check_header(push_insn, 1, 1, (uint64_t)ro + 4088);
+	CHECK_EQ(*(volatile uint64_t *)(ro + 4088), 0x3333);
+
+	/* 8 bytes at pair + 4092: the first half is writable, the second (pair + 4096) is not. */
+	intercepts = 0;
+	store(pair + 4092, 0x8877665544332211ull);
+	CHECK_EQ(intercepts, 1);
+	CHECK_EQ(msg64(56), (uint64_t)pair + 4096);	/* the page that denies it */
+	CHECK_EQ(msg64(48), (uint64_t)pair + 4096);
+	CHECK_EQ(page_seen, 0);				/* nothing of it landed before VTL1 relaxed */
+	CHECK_EQ(*(volatile uint32_t *)(pair + 4092), 0x44332211);
+	CHECK_EQ(*(volatile uint32_t *)(pair + 4096), 0x88776655);
+}
+
+/* A call into a no-access page: an execute intercept at the target, then the code runs. */
+static void test_fetch(void)
+{
+	action = RELAX;
+	intercepts = 0;
+	CHECK_EQ(((uint32_t (*)(void))code)(), 0x42);
+	CHECK_EQ(intercepts, 1);
+	check_header(code, 5, 2, (uint64_t)code);
+}
+
+/* kvsm's own accesses for VTL0 obey VTL1's protections: hypercall input in a no-access page. */
+static void test_hypercall_parameters(void)
+{
+	vsm_call(vtl1_protect_again, 0, 0);
+	CHECK_EQ(hv_hypercall(HVCALL_ENABLE_PARTITION_VTL, (uint64_t)secret, 0), HV_STATUS_INVALID_HYPERCALL_INPUT);
+	CHECK_EQ(hv_hypercall(HVCALL_GET_VP_REGISTERS | HV_REP(1), (uint64_t)alloc_zeroed(4096), (uint64_t)ro),
+		 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	CHECK_EQ(*(volatile uint64_t *)ro, 0x2222);
+}
+
+void test_main(const struct mb_info *mbi)
+{
+	hv_enable_hypercalls();
+	apic_enable();
+	test_setup();
+	test_read_skipped();
+	test_read_retried();
+	test_write_relaxed();
+	test_stack_and_straddle();
+	test_fetch();
+	test_hypercall_parameters();
+}
