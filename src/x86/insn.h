@@ -54,7 +54,8 @@ struct insn_decoded {
  * explicit memory operands, implicit stack slots (push, pop, call, ret,
  * enter, leave, pushf, iret...) and string elements (none for a rep prefix
  * with a zero count). Returns 0, or -1 if the bytes do not decode (or run
- * out) or the accesses cannot be known (gathers/scatters, MPX, int n).
+ * out) or the accesses cannot be known (gathers/scatters, MPX). Interrupt
+ * and system-call instructions list no stack accesses.
  */
 int insn_decode(const struct insn_cpu *cpu, const uint8_t *b, size_t n, struct insn_decoded *out);
 

@@ -47,7 +47,7 @@ struct effect {
 static size_t read_before(const struct insn_mem *mem, uint64_t end, uint8_t *buf)
 {
 	uint64_t start = end - INSN_MAX_LEN, page = (end - 1) & ~(PAGE_SIZE - 1);
-	size_t n = start >= page || end - page > INSN_MAX_LEN ? INSN_MAX_LEN : end - page;
+	size_t n = start >= page ? INSN_MAX_LEN : end - page;
 
 	/* The page holding end - 1 first: the one before may be unmapped. */
 	if (mem->read(mem->opaque, end - n, buf + INSN_MAX_LEN - n, n) != n)
@@ -108,13 +108,16 @@ static bool writes_memory(const struct insn_zy *z)
 /* True if the instruction writes no register but the flags. */
 static bool store_only(const struct insn_zy *z)
 {
+	/* Zydis counts the x87 status word as written by the x87 stores that leave it alone. */
+	bool fpu_store = z->zi.mnemonic == ZYDIS_MNEMONIC_FNSTCW || z->zi.mnemonic == ZYDIS_MNEMONIC_FNSTSW;
+
 	for (unsigned int i = 0; i < z->zi.operand_count; i++) {
 		const ZydisDecodedOperand *o = &z->op[i];
 
 		if (o->type != ZYDIS_OPERAND_TYPE_REGISTER || !(o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
 			continue;
 		if (o->reg.value != ZYDIS_REGISTER_RFLAGS && o->reg.value != ZYDIS_REGISTER_EFLAGS &&
-		    o->reg.value != ZYDIS_REGISTER_FLAGS)
+		    o->reg.value != ZYDIS_REGISTER_FLAGS && !(fpu_store && o->reg.value == ZYDIS_REGISTER_X87STATUS))
 			return false;
 	}
 	return true;
@@ -326,10 +329,29 @@ struct search {
 	bool differ;		/* a later match had another effect */
 };
 
+/* A near call: RIP is its target, the data its return address. */
+static bool roll_call(const struct exit_write *x, struct cand *c)
+{
+	struct insn_cpu *r = &c->rolled;
+	unsigned int w = insn_slot(&c->z);
+	uint64_t ret = get_le(x->data, w), v;
+	const ZydisDecodedOperand *t = &c->z.op[0];
+
+	if (c->z.zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR || w > x->size)
+		return false;
+	insn_set_masked(&r->gpr[INSN_RSP], r->gpr[INSN_RSP] + w, stack_bits(r));
+	if (t->type == ZYDIS_OPERAND_TYPE_IMMEDIATE)
+		v = ret + t->imm.value.u;
+	else if (!src_value(r, t, &v))
+		v = x->after->rip;	/* call [mem]: the pointer is not checked */
+	if ((v ^ x->after->rip) & insn_mask(c->z.zi.operand_width))
+		return false;
+	expect(c, ret, w);
+	return true;
+}
+
 /* Where a candidate comes from: it ends at RIP, starts at RIP, or ends at a return address. */
 enum origin { ENDS_AT_RIP, AT_RIP, CALL };
-
-static bool roll_call(const struct exit_write *x, struct cand *c);
 
 /* Consider instruction bytes b[0..n) starting at rip (the rolled RIP). */
 static void consider(struct search *s, const uint8_t *b, size_t n, uint64_t rip, enum origin from)
@@ -361,27 +383,6 @@ static void consider(struct search *s, const uint8_t *b, size_t n, uint64_t rip,
 		s->differ = true;
 	if (c.d.len > s->best.d.len)
 		s->best = c;
-}
-
-/* A near call: RIP is its target, the data its return address. */
-static bool roll_call(const struct exit_write *x, struct cand *c)
-{
-	struct insn_cpu *r = &c->rolled;
-	unsigned int w = insn_slot(&c->z);
-	uint64_t ret = get_le(x->data, w), v;
-	const ZydisDecodedOperand *t = &c->z.op[0];
-
-	if (c->z.zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR || w > x->size)
-		return false;
-	insn_set_masked(&r->gpr[INSN_RSP], r->gpr[INSN_RSP] + w, stack_bits(r));
-	if (t->type == ZYDIS_OPERAND_TYPE_IMMEDIATE)
-		v = ret + t->imm.value.u;
-	else if (!src_value(r, t, &v))
-		v = x->after->rip;	/* call [mem]: the pointer is not checked */
-	if ((v ^ x->after->rip) & insn_mask(c->z.zi.operand_width))
-		return false;
-	expect(c, ret, w);
-	return true;
 }
 
 static void back_call(struct search *s)

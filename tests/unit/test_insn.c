@@ -356,6 +356,15 @@ static void back_mov(void)
 
 	/* A 32-byte store exits in 8-byte chunks. */
 	b = cpu64();
+	place(0x10010, "d9 3f");			/* fnstcw [rdi]: no register changes */
+	a = b;
+	a.rip += 2;
+	EXPECT_EQ(back(&a, b.gpr[RDI], 2, 0x37f, &o), INSN_BACK_UNIQUE);
+	EXPECT_ROLLED(o, b);
+	place(0x10010, "dd 1f");		/* fstp [rdi]: moves the x87 stack, cannot roll back */
+	EXPECT_EQ(back(&a, b.gpr[RDI], 8, 0, &o), INSN_BACK_NONE);
+	EXPECT_EQ(o.decoded, 1);
+
 	place(0x10010, "c5 fe 7f 07");		/* vmovdqu [rdi], ymm0 */
 	a = b;
 	a.rip += 4;
