@@ -37,11 +37,13 @@ for t in tests/cli/*.sh; do
 done
 
 echo "== fuzzing (short smoke run; 'make fuzz' runs longer)"
-if "$B"/fuzz/fuzz_hypercall -max_total_time=5 -max_len=8192 -artifact_prefix="$B"/fuzz/ >"$log" 2>&1; then
-	echo "ok fuzz_hypercall ($(grep -o 'Done [0-9]* runs' "$log"))"; pass=$((pass + 1))
-else
-	echo "FAIL fuzz_hypercall"; tail -30 "$log"; fail=$((fail + 1))
-fi
+for f in hypercall:8192 insn:512; do
+	if "$B"/fuzz/fuzz_${f%:*} -max_total_time=5 -max_len=${f#*:} -artifact_prefix="$B"/fuzz/ >"$log" 2>&1; then
+		echo "ok fuzz_${f%:*} ($(grep -o 'Done [0-9]* runs' "$log"))"; pass=$((pass + 1))
+	else
+		echo "FAIL fuzz_${f%:*}"; tail -30 "$log"; fail=$((fail + 1))
+	fi
+done
 
 echo "== guest tests"
 tests/guest/run-guests.sh >"$log" 2>&1

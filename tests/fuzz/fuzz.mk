@@ -1,5 +1,5 @@
-# libFuzzer target for the hypercall decoder and handlers, built with clang, ASan and UBSan.
-# `make fuzz` runs it for FUZZ_SECONDS; `make check` runs a short smoke session.
+# libFuzzer targets for the hypercall decoder and handlers and for x86/insn, built with clang,
+# ASan and UBSan. `make fuzz` runs each for FUZZ_SECONDS; `make check` runs short smoke sessions.
 FUZZ_CC := clang
 FUZZ_FLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc -Iinclude -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=undefined
@@ -10,7 +10,15 @@ $(B)/fuzz/fuzz_hypercall: tests/fuzz/fuzz_hypercall.c $(HV_SRCS) $(wildcard src/
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_hypercall.c $(HV_SRCS) -lpthread
 
-fuzz: $(B)/fuzz/fuzz_hypercall
-	@mkdir -p $(B)/fuzz/corpus
+INSN_SRCS := src/x86/insn.c src/x86/insn_back.c
+
+$(B)/fuzz/fuzz_insn: tests/fuzz/fuzz_insn.c $(INSN_SRCS) src/x86/insn.h src/x86/insn_internal.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_insn.c $(INSN_SRCS) -lZydis
+
+fuzz: $(B)/fuzz/fuzz_hypercall $(B)/fuzz/fuzz_insn
+	@mkdir -p $(B)/fuzz/corpus $(B)/fuzz/corpus_insn
 	$(B)/fuzz/fuzz_hypercall -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -artifact_prefix=$(B)/fuzz/ \
 		$(B)/fuzz/corpus
+	$(B)/fuzz/fuzz_insn -max_total_time=$(FUZZ_SECONDS) -max_len=512 -artifact_prefix=$(B)/fuzz/ \
+		$(B)/fuzz/corpus_insn
