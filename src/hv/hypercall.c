@@ -24,6 +24,7 @@ static const struct {
 	{ hv_hc_misc, &hv_hc_misc_n },
 	{ hv_hc_vsm, &hv_hc_vsm_n },
 	{ hv_hc_vp_regs, &hv_hc_vp_regs_n },
+	{ hv_hc_translate, &hv_hc_translate_n },
 };
 
 const struct hv_hypercall_desc *hv_hypercall_find(uint16_t code)
@@ -41,8 +42,7 @@ static const struct {
 	const char *name;
 } unimplemented[] = {
 	{ 0x000C, "HvCallModifyVtlProtectionMask" }, { 0x004D, "HvCallInstallIntercept" },
-	{ 0x0052, "HvCallTranslateVirtualAddress" }, { 0x0094, "HvCallAssertVirtualInterrupt" },
-	{ 0x00AC, "HvCallTranslateVirtualAddressEx" }, { 0x00C0, "HvCallSignalEventDirect" },
+	{ 0x0094, "HvCallAssertVirtualInterrupt" }, { 0x00C0, "HvCallSignalEventDirect" },
 	{ 0x00C1, "HvCallPostMessageDirect" }, { 0x00D4, "HvCallCheckSparseGpaPageVtlAccess" },
 };
 
