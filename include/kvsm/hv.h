@@ -243,6 +243,52 @@ bool hv_vp_timer_armed(struct hv_partition *p, unsigned int vp, unsigned int vtl
 /* Whether the higher VTL of vp let a lower VTL start APs (DenyLowerVtlStartup). */
 bool hv_lower_vtl_startup_denied(const struct hv_partition *p, unsigned int caller_vtl);
 
+/* ---- guest page walks (paging.c) ---- */
+
+/* The registers that define a VTL's linear-address translation. */
+struct hv_paging_regs {
+	uint64_t cr0, cr3, cr4, efer;
+	uint64_t rflags;	/* only AC is used: SMAP for supervisor data accesses */
+	unsigned int cpl;	/* the privilege of the access when neither SUPERVISOR nor USER_ACCESS is given */
+};
+
+/* HV_TRANSLATE_GVA_CONTROL_FLAGS bits 0-10 (TLFS; spec 3.7). */
+#define HV_TRANSLATE_GVA_VALIDATE_READ		(1ull << 0)
+#define HV_TRANSLATE_GVA_VALIDATE_WRITE		(1ull << 1)
+#define HV_TRANSLATE_GVA_VALIDATE_EXECUTE	(1ull << 2)
+#define HV_TRANSLATE_GVA_PRIVILEGE_EXEMPT	(1ull << 3)
+#define HV_TRANSLATE_GVA_SET_PAGE_TABLE_BITS	(1ull << 4)
+#define HV_TRANSLATE_GVA_TLB_FLUSH_INHIBIT	(1ull << 5)
+#define HV_TRANSLATE_GVA_SUPERVISOR_ACCESS	(1ull << 6)
+#define HV_TRANSLATE_GVA_USER_ACCESS		(1ull << 7)
+#define HV_TRANSLATE_GVA_ENFORCE_SMAP		(1ull << 8)
+#define HV_TRANSLATE_GVA_OVERRIDE_SMAP		(1ull << 9)
+#define HV_TRANSLATE_GVA_SHADOW_STACK		(1ull << 10)
+
+/* HV_TRANSLATE_GVA_RESULT_CODE */
+enum hv_translate_gva_result {
+	HV_TRANSLATE_GVA_SUCCESS = 0,
+	HV_TRANSLATE_GVA_PAGE_NOT_PRESENT = 1,
+	HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION = 2,
+	HV_TRANSLATE_GVA_INVALID_PAGE_TABLE_FLAGS = 3,
+	HV_TRANSLATE_GVA_GPA_UNMAPPED = 4,
+	HV_TRANSLATE_GVA_GPA_NO_READ_ACCESS = 5,
+	HV_TRANSLATE_GVA_GPA_NO_WRITE_ACCESS = 6,
+	HV_TRANSLATE_GVA_GPA_ILLEGAL_OVERLAY_ACCESS = 7,
+	HV_TRANSLATE_GVA_INTERCEPT = 8,
+};
+
+/*
+ * Translate gva as the paging context regs would, reading (and, with
+ * SET_PAGE_TABLE_BITS, updating) paging structures as VTL vtl may access
+ * them; control_flags are HV_TRANSLATE_GVA_* (the TLB bit is not looked at).
+ * Returns an enum hv_translate_gva_result. *gpa gets the translation on
+ * success, the GPA whose access failed (a paging-structure entry or the
+ * final page) for GPA results 4-8, 0 otherwise. No allocation, no locks.
+ */
+uint32_t hv_translate_gva(const struct hv_partition *p, unsigned int vtl, const struct hv_paging_regs *regs,
+			  uint64_t gva, uint64_t control_flags, uint64_t *gpa);
+
 /* Print per-hypercall counts (for --stats). */
 #include <stdio.h>
 void hv_stats_print(const struct hv_partition *p, FILE *f);

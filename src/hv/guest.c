@@ -9,7 +9,7 @@
  *
  * The TLFS defines a few fields the guest and the hypervisor update
  * concurrently (SynIC message slots and event flags, VINA status, entry
- * reason): those have atomic helpers here.
+ * reason, paging-structure A/D bits): those have atomic helpers here.
  */
 #include "hv_internal.h"
 
@@ -134,4 +134,25 @@ bool hv_guest_store32(const struct hv_partition *p, unsigned int vtl, uint64_t g
 		return false;
 	__atomic_store_n(g, val, __ATOMIC_SEQ_CST);
 	return true;
+}
+
+int hv_guest_cmpxchg(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, unsigned int size,
+		     uint64_t *expected, uint64_t desired)
+{
+	uint8_t *g = (gpa & (size - 1)) ? NULL : span(p, vtl, gpa, size, true);
+	bool done;
+
+	if (!g)
+		return -1;
+	if (size == 4) {
+		uint32_t old = (uint32_t)*expected;
+
+		done = __atomic_compare_exchange_n((uint32_t *)g, &old, (uint32_t)desired, false, __ATOMIC_SEQ_CST,
+						   __ATOMIC_SEQ_CST);
+		*expected = old;
+	} else {
+		done = __atomic_compare_exchange_n((uint64_t *)g, expected, desired, false, __ATOMIC_SEQ_CST,
+						   __ATOMIC_SEQ_CST);
+	}
+	return done;
 }

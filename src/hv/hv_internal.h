@@ -174,6 +174,21 @@ bool hv_guest_and8(const struct hv_partition *p, unsigned int vtl, uint64_t gpa,
 bool hv_guest_load8(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, uint8_t *val);
 bool hv_guest_load32(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, uint32_t *val);
 bool hv_guest_store32(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, uint32_t val);
+/*
+ * Compare-and-exchange a naturally aligned guest field of size 4 or 8 bytes
+ * (paging-structure A/D bits): 1 exchanged, 0 the field no longer held
+ * *expected (*expected gets what it holds), -1 not writable by vtl.
+ */
+int hv_guest_cmpxchg(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, unsigned int size,
+		     uint64_t *expected, uint64_t desired);
+
+/* paging.c: a translation, with what HvCallTranslateVirtualAddress's CacheType needs. */
+struct hv_walk {
+	uint64_t gpa;		/* as for hv_translate_gva */
+	int pat_index;		/* PAT entry of the leaf (PAT << 2 | PCD << 1 | PWT); -1 with paging off */
+};
+uint32_t hv_paging_walk(const struct hv_partition *p, unsigned int vtl, const struct hv_paging_regs *regs,
+			uint64_t gva, uint64_t flags, struct hv_walk *w);
 
 /* synic.c. The MSR handlers and post/signal take the VP lock themselves: call them without it. */
 void hv_synic_init(struct hv_synic *s);
@@ -272,9 +287,9 @@ void hv_stats_count(struct hv_partition *p, uint16_t code);
 
 /* Hypercall handlers, one file per family. */
 extern const struct hv_hypercall_desc hv_hc_flush[], hv_hc_ipi[], hv_hc_synic[], hv_hc_misc[], hv_hc_vsm[],
-	hv_hc_vp_regs[], hv_hc_prot[];
+	hv_hc_vp_regs[], hv_hc_prot[], hv_hc_translate[];
 extern const unsigned int hv_hc_flush_n, hv_hc_ipi_n, hv_hc_synic_n, hv_hc_misc_n, hv_hc_vsm_n, hv_hc_vp_regs_n,
-	hv_hc_prot_n;
+	hv_hc_prot_n, hv_hc_translate_n;
 
 /* vsm.c */
 #define HVCALL_VTL_CALL		0x0011

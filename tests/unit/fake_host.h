@@ -45,6 +45,10 @@ struct fake_host {
 	unsigned int protects;			/* protect calls */
 	uint64_t hole_gpn;			/* one page that is not RAM (0: none) */
 	int protect_fail_after;			/* > 0: the protect call after that many fails */
+	/* Optional: a VTL's view refuses gpa (for write, or any access) where this says so. */
+	bool (*denies)(unsigned int vtl, uint64_t gpa, bool write);
+	/* Optional: register values; false falls back to the pattern of fake_get_vp_register. */
+	bool (*reg_value)(unsigned int vp, unsigned int vtl, uint32_t name, uint64_t v[2]);
 };
 
 static void *fake_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write)
@@ -53,6 +57,8 @@ static void *fake_guest_access(void *host, unsigned int vtl, uint64_t gpa, size_
 	uint8_t a;
 
 	if (gpa >= f->ram_size || len > f->ram_size - gpa)
+		return NULL;
+	if (f->denies && f->denies(vtl, gpa, write))
 		return NULL;
 	a = gpa / 4096 < FAKE_MAX_PAGES ? f->access[vtl][gpa / 4096] : 0xf;
 	return a & (write ? 2 : 1) ? f->ram + gpa : NULL;
@@ -158,13 +164,15 @@ static void fake_record(struct fake_call *calls, unsigned int *n, unsigned int v
 	(*n)++;
 }
 
-/* Reads give 0x1000000 + name and (vp << 8 | vtl). */
+/* Reads give what reg_value says, else 0x1000000 + name and (vp << 8 | vtl). */
 static uint16_t fake_get_vp_register(void *host, unsigned int vp, unsigned int vtl, unsigned int caller_vtl,
 				     uint32_t name, uint64_t v[2])
 {
 	struct fake_host *f = host;
 
 	fake_record(f->get, &f->nget, vp, vtl, name, NULL, NULL);
+	if (f->reg_value && f->reg_value(vp, vtl, name, v))
+		return f->reg_status;
 	v[0] = 0x1000000ull + name;
 	v[1] = (uint64_t)vp << 8 | vtl;
 	return f->reg_status;
