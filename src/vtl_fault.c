@@ -117,7 +117,7 @@ static void intercept_state(const struct fault *f, struct hv_intercept_state *st
 /* Ask the core; if a higher VTL denies the access, post the intercept and go there. */
 static bool deliver(struct fault *f, const struct hv_gpa_access *a)
 {
-	struct hv_intercept_state st;
+	struct hv_intercept_state st = { 0 };
 	enum hv_vtl_entry reason;
 	int to;
 

@@ -54,13 +54,19 @@ static void on_intercept(struct irq_frame *f)
 	if (action == SKIP) {
 		vsm_get_reg(~1u, HV_INPUT_VTL(0), HV_REG_RIP, &rip);
 		vsm_set_reg(~1u, HV_INPUT_VTL(0), HV_REG_RIP, rip + (simp1->payload[4] & 0xf));
+		/*
+		 * RBX is shared: the VTL return leaves VTL0 what VTL1 holds. The
+		 * interrupt came either before VTL1's entry code saved the GPRs
+		 * (change the frame) or after (change what it restores).
+		 */
+		f->rbx = 0x5eed;
 		me->exit.rbx = 0x5eed;
 	} else if (action == RELAX || intercepts == 3) {
 		protect(gpa, 0xf, 0);
 	}
-	/* VTL0's RAX and RCX come back from the VTL return fields (spec 4.2). */
-	*(uint64_t *)(assist + 0x10) = me->entry.rax;
-	*(uint64_t *)(assist + 0x18) = me->entry.rcx;
+	/* VTL0's RAX and RCX come back from the VTL return fields (spec 4.2): as the message has them. */
+	*(uint64_t *)(assist + 0x10) = *(uint64_t *)((uint8_t *)simp1 + 16 + 112);
+	*(uint64_t *)(assist + 0x18) = *(uint64_t *)((uint8_t *)simp1 + 16 + 120);
 	__atomic_store_n(&simp1->message_type, 0, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&simp1->message_flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING)
 		wrmsr(HV_X64_MSR_EOM, 0);
@@ -94,7 +100,7 @@ static void vtl1_protect_again(void)
 
 extern const uint8_t read_insn[], write_insn[], push_insn[];
 
-static uint64_t load(const void *p, uint64_t rax, uint64_t *rbx, uint64_t *flags)
+static __attribute__((noinline, noclone)) uint64_t load(const void *p, uint64_t rax, uint64_t *rbx, uint64_t *flags)
 {
 	uint64_t b = (uint64_t)p, c;
 
@@ -106,13 +112,13 @@ static uint64_t load(const void *p, uint64_t rax, uint64_t *rbx, uint64_t *flags
 	return rax;
 }
 
-static void store(void *p, uint64_t v)
+static __attribute__((noinline, noclone)) void store(void *p, uint64_t v)
 {
 	__asm__ volatile(".globl write_insn\nwrite_insn: movq %%rax, (%%rbx)" : : "a"(v), "b"(p) : "memory");
 }
 
 /* Push v with RSP at top: a store through the stack. */
-static void push_at(void *top, uint64_t v)
+static __attribute__((noinline, noclone)) void push_at(void *top, uint64_t v)
 {
 	__asm__ volatile("movq %%rsp, %%rdx\n movq %%rbx, %%rsp\n"
 			 ".globl push_insn\npush_insn: pushq %%rax\n movq %%rdx, %%rsp"
