@@ -34,7 +34,11 @@ int cmd_info(int argc, char *argv[])
 		printf("kvsm cannot run guests: %d required capabilities are missing.\n", missing_required);
 		return KVSM_EXIT_HOST;
 	}
-	printf("guests: VTL0-VTL2 (--vtls 1..3), one KVM VM per VTL; VTL memory protections and secure\n"
-	       "        intercepts are not offered yet (refused, see docs/vsm.md).\n");
+	printf("guests: VTL0-VTL2 (--vtls 1..3), one KVM VM per VTL.\n"
+	       "VTL protections: no access, read+execute and read+write+execute, with GPA intercepts\n"
+	       "        (mprotect on the lower VTL's view; docs/vsm.md). Readable but not executable\n"
+	       "        cannot be enforced on stock KVM: --policy strict (default) refuses it with\n"
+	       "        OPERATION_DENIED, --policy permissive accepts it and leaves execution allowed.\n"
+	       "        No MBEC, no register intercepts, no TLB locking.\n");
 	return 0;
 }

@@ -25,8 +25,6 @@ const struct kvm_cap_info kvm_caps[] = {
 	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR", false, "real-mode support on Intel VMX hosts" },
 	{ KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API", false, "32-bit MSI destinations: more than 255 VPs (else --smp <= 255)" },
 	{ KVM_CAP_VCPU_ATTRIBUTES, "KVM_CAP_VCPU_ATTRIBUTES", false, "exact TSC offset for VTL1+ VMs (else set within one ioctl)" },
-	{ KVM_CAP_READONLY_MEM, "KVM_CAP_READONLY_MEM", false, "not used yet (VTL memory protections)" },
-	{ KVM_CAP_MEMORY_FAULT_INFO, "KVM_CAP_MEMORY_FAULT_INFO", false, "not used yet (VTL memory protections on hardware-virtualized KVM)" },
 	{ KVM_CAP_HYPERV, "KVM_CAP_HYPERV", false, "not needed: kvsm implements Hyper-V in user space" },
 };
 const unsigned int kvm_nr_caps = ARRAY_SIZE(kvm_caps);

@@ -21,4 +21,8 @@ void hv_stats_print(const struct hv_partition *p, FILE *f)
 	}
 	if (p->hc_count_other)
 		fprintf(f, "  hypercall %-26s %llu\n", "(unknown code)", (unsigned long long)p->hc_count_other);
+	fprintf(f, "  %-36s %llu\n  %-36s %llu\n  %-36s %llu\n", "secure intercepts",
+		(unsigned long long)__atomic_load_n(&p->intercepts, __ATOMIC_RELAXED),
+		"secure intercepts no SynIC took", (unsigned long long)__atomic_load_n(&p->intercepts_dropped, __ATOMIC_RELAXED),
+		"unenforced masks (permissive)", (unsigned long long)__atomic_load_n(&p->prot_unenforced, __ATOMIC_RELAXED));
 }
