@@ -9,6 +9,7 @@
 #include "vcpu.h"
 #include "vm.h"
 #include "vtl.h"
+#include "vtl_fault.h"
 
 #include "kvsm/hv.h"
 #include "hv/tlfs.h"
@@ -234,11 +235,13 @@ void hyperv_handle_hypercall(struct vcpu *cpu)
 	r->rax = hr.rax;
 	r->rcx = hr.rcx;
 	r->rdx = hr.rdx;
-	/* Past the call when done; at its nop to issue it again (continuation) or fault there. */
+	/* Past the call when done; at its nop to issue it again (continuation, intercept) or fault there. */
 	r->rip = out == HV_HYPERCALL_DONE ? out_rip(cpu, r) + OUT_IMM8_LEN : out_rip(cpu, r) - 1;
 	if (out == HV_HYPERCALL_UD)
 		inject_ud(cpu);
 	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	if (out == HV_HYPERCALL_INTERCEPT)
+		vtl_fault_hypercall(cpu, hr.intercept_gpa, hr.intercept_write);
 }
 
 void hyperv_handle_msr(struct vcpu *cpu)

@@ -33,6 +33,7 @@
 #include <sys/ioctl.h>
 
 #define PAGE_MASK (GUEST_PAGE_SIZE - 1)
+#define HYPERCALL_INSN_LEN 3	/* the hypercall page's `nop; out imm8` */
 #define TRANSLATE_PRIVILEGE_EXEMPT (1ull << 3)	/* HV_TRANSLATE_GVA_PRIVILEGE_EXEMPT: a walk, no checks */
 
 /* What the faulting VP looked like: its VTL, registers and paging state. */
@@ -75,7 +76,11 @@ static bool translate(void *opaque, uint64_t la, uint64_t *gpa)
 	       HV_TRANSLATE_GVA_SUCCESS;
 }
 
-/* kvsm's own read of guest bytes at linear la (instruction bytes for the message): RAM only. */
+/*
+ * kvsm's own read of guest bytes at linear la, as the VTL's view holds them
+ * (its overlay pages included) but whatever its protections: instruction
+ * bytes for the higher VTL's message.
+ */
 static size_t read_linear(void *opaque, uint64_t la, uint8_t *buf, size_t n)
 {
 	struct fault *f = opaque;
@@ -88,7 +93,10 @@ static size_t read_linear(void *opaque, uint64_t la, uint8_t *buf, size_t n)
 
 		if (chunk > n - done)
 			chunk = n - done;
-		if (!translate(f, la + done, &gpa) || !(src = guest_mem_priv(&f->cpu->vm->mem, gpa, chunk)))
+		if (!translate(f, la + done, &gpa))
+			break;
+		src = overlay_find(&f->cpu->vm->mem, f->vtl, gpa);
+		if (!src && !(src = guest_mem_priv(&f->cpu->vm->mem, gpa, chunk)))
 			break;
 		memcpy(buf + done, src, chunk);
 		done += chunk;
@@ -210,6 +218,20 @@ bool vtl_fault_fetch(struct vcpu *cpu)
 	}
 	a.gva = f.ic.rip;
 	return translate(&f, f.ic.rip, &a.gpa) && deliver(&f, &a);
+}
+
+void vtl_fault_hypercall(struct vcpu *cpu, uint64_t gpa, bool write)
+{
+	struct fault f;
+	struct hv_gpa_access a = {
+		.access = write ? HV_INTERCEPT_WRITE : HV_INTERCEPT_READ, .gpa = gpa, .insn_len = HYPERCALL_INSN_LEN,
+	};
+
+	load_fault(&f, cpu);
+	a.insn_bytes = (uint8_t)read_linear(&f, f.ic.rip, a.insn, HYPERCALL_INSN_LEN);
+	if (!deliver(&f, &a))
+		die(KVSM_EXIT_HOST, "vp%u: a protected hypercall parameter at GPA %#llx has no VTL to tell",
+		    cpu->index, (unsigned long long)gpa);
 }
 
 /*

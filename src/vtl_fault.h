@@ -3,6 +3,7 @@
 #define KVSM_VTL_FAULT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct vcpu;
 
@@ -14,5 +15,11 @@ struct vcpu;
 bool vtl_fault_efault(struct vcpu *cpu);	/* KVM_RUN failed with EFAULT */
 bool vtl_fault_mmio(struct vcpu *cpu);		/* KVM_EXIT_MMIO */
 bool vtl_fault_fetch(struct vcpu *cpu);		/* KVM_EXIT_INTERNAL_ERROR, emulation */
+/*
+ * A hypercall whose parameter block at gpa (input, or output if write) a
+ * higher VTL protected: RIP is back at the call; report it as the access of
+ * the call's three bytes (`nop; out`, as long as VMCALL) and enter that VTL.
+ */
+void vtl_fault_hypercall(struct vcpu *cpu, uint64_t gpa, bool write);
 
 #endif

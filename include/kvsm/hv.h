@@ -150,6 +150,9 @@ struct hv_hypercall_regs {
 	 */
 	unsigned int target_vtl;
 	enum hv_vtl_entry entry_reason;
+	/* Out, for HV_HYPERCALL_INTERCEPT: the GPA of the parameter block, and whether it was to be written. */
+	uint64_t intercept_gpa;
+	bool intercept_write;
 };
 
 enum hv_hypercall_outcome {
@@ -157,6 +160,12 @@ enum hv_hypercall_outcome {
 	HV_HYPERCALL_CONTINUE,	/* rep call yielded: rcx (edx:eax) updated; re-execute the call */
 	HV_HYPERCALL_UD,	/* inject #UD, registers unchanged */
 	HV_HYPERCALL_SWITCH_VTL,	/* VtlCall/VtlReturn: RIP advanced; continue the VP in regs->target_vtl */
+	/*
+	 * A parameter block lies in memory a higher VTL protected against the
+	 * caller (spec 4.5): nothing ran, registers unchanged; leave RIP at the
+	 * call and report regs->intercept_gpa with hv_gpa_intercept.
+	 */
+	HV_HYPERCALL_INTERCEPT,
 };
 
 /*

@@ -106,8 +106,13 @@ static void read_fast_input(struct hv_partition *p, struct hv_vp *vp, uint64_t p
 	}
 }
 
+/* fetch_input's answer when a parameter block is protected: the call becomes a GPA intercept. */
+#define STATUS_INTERCEPT 0xffff
+
 struct call_state {
 	uint64_t in_gpa, out_gpa;
+	uint64_t intercept_gpa;		/* with STATUS_INTERCEPT */
+	bool intercept_write;
 	bool long_mode;
 	uint64_t xmm[6][2];
 	bool xmm_loaded;
@@ -157,6 +162,18 @@ static void set_rep_start(struct hv_hypercall_regs *r, uint64_t control, unsigne
 	}
 }
 
+/* Whether a higher VTL's protection denies `access` to any byte of [gpa, gpa + size); *at gets the first. */
+static bool protected_block(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, size_t size,
+			    uint8_t access, uint64_t *at)
+{
+	for (uint64_t a = gpa; size && a < gpa + size; a = (a | (HV_PAGE_SIZE - 1)) + 1)
+		if (hv_vtl_prot_denier(p, vtl, a, access) >= 0) {
+			*at = a;
+			return true;
+		}
+	return false;
+}
+
 static uint16_t fetch_input(struct hv_partition *p, struct hv_vp *vp, unsigned int vtl,
 			    const struct hv_hypercall_input *in, const struct hv_hypercall_regs *r,
 			    struct call_state *cs)
@@ -182,6 +199,12 @@ static uint16_t fetch_input(struct hv_partition *p, struct hv_vp *vp, unsigned i
 	st = check_blocks(p, cs->in_gpa, in->in_size, cs->out_gpa, in->out_size);
 	if (st)
 		return st;
+	cs->intercept_write = false;
+	if (protected_block(p, vtl, cs->in_gpa, in->in_size, HV_MAP_GPA_READABLE, &cs->intercept_gpa))
+		return STATUS_INTERCEPT;
+	cs->intercept_write = true;
+	if (protected_block(p, vtl, cs->out_gpa, in->out_size, HV_MAP_GPA_WRITABLE, &cs->intercept_gpa))
+		return STATUS_INTERCEPT;
 	if (in->in_size && !hv_read_guest(p, vtl, cs->in_gpa, vp->hc_in, in->in_size))
 		return HV_STATUS_INVALID_HYPERCALL_INPUT;	/* not RAM (KVM's answer too) */
 	if (in->out_size && !hv_guest_accessible(p, vtl, cs->out_gpa, in->out_size, true))
@@ -213,6 +236,14 @@ enum hv_hypercall_outcome hv_hypercall(struct hv_partition *p, unsigned int vpi,
 		st = HV_STATUS_ACCESS_DENIED;
 	if (!st)
 		st = fetch_input(p, vp, vtl, &in, r, &cs);
+	if (st == STATUS_INTERCEPT) {
+		hv_trace(p, "vp%u vtl%u hypercall %#x (%s): %s block at GPA %#llx is protected -> intercept\n", vpi, vtl,
+			 in.code, in.desc->name, cs.intercept_write ? "output" : "input",
+			 (unsigned long long)cs.intercept_gpa);
+		r->intercept_gpa = cs.intercept_gpa;
+		r->intercept_write = cs.intercept_write;
+		return HV_HYPERCALL_INTERCEPT;
+	}
 	if (st) {
 		hv_trace(p, "vp%u vtl%u hypercall %#x (%s) -> status %#x\n", vpi, vtl, in.code,
 			 in.desc ? in.desc->name : "unknown", st);

@@ -101,7 +101,7 @@ guest vsm-hostile 1 19 "" --vtls 2 --smp 4 $G/vsm_hostile.elf
 guest vsm-x2apic-smp2 1 64 "" --vtls 2 --smp 2 $G/vsm_x2apic.elf -- cpus=2
 guest vsm-x2apic-smp4 1 80 "" --vtls 2 --smp 4 $G/vsm_x2apic.elf -- cpus=4
 # VTL protections and GPA intercepts: read, write, push, straddling store, fetch; skip, retry, relax.
-guest vsm-protect 1 107 "" --vtls 2 $G/vsm_protect.elf
+guest vsm-protect 1 120 "" --vtls 2 $G/vsm_protect.elf
 
 # The same VMM built with ThreadSanitizer, on guests where many threads meet (VPs, timers, requests).
 tsan() {

@@ -271,14 +271,42 @@ static void test_fetch(void)
 	check_header(code, 5, 2, (uint64_t)code);
 }
 
-/* kvsm's own accesses for VTL0 obey VTL1's protections: hypercall input in a no-access page. */
+/*
+ * Hypercall parameters in protected memory (spec 4.5): the call does not run
+ * and VTL1 gets a GPA intercept for the parameter block (no GVA: it is a
+ * GPA), with RIP at the call's three bytes; relaxed, the call re-runs.
+ */
 static void test_hypercall_parameters(void)
 {
+	const uint8_t *call = (const uint8_t *)(rdmsr(HV_X64_MSR_HYPERCALL) & ~0xfffull);
+	uint64_t *in = alloc_zeroed(4096);
+
 	vsm_call(vtl1_protect_again, 0, 0);
-	CHECK_EQ(hv_hypercall(HVCALL_ENABLE_PARTITION_VTL, (uint64_t)secret, 0), HV_STATUS_INVALID_HYPERCALL_INPUT);
-	CHECK_EQ(hv_hypercall(HVCALL_GET_VP_REGISTERS | HV_REP(1), (uint64_t)alloc_zeroed(4096), (uint64_t)ro),
-		 HV_STATUS_INVALID_HYPERCALL_INPUT);
-	CHECK_EQ(*(volatile uint64_t *)ro, 0x2222);
+	action = RELAX;
+	intercepts = 0;
+	/* Input in a no-access page: a read intercept; re-run, the secret is a bad partition id. */
+	CHECK_EQ(hv_hypercall(HVCALL_ENABLE_PARTITION_VTL, (uint64_t)secret, 0), HV_STATUS_INVALID_PARTITION_ID);
+	CHECK_EQ(intercepts, 1);
+	CHECK_EQ(*(volatile uint32_t *)msg, GPA_INTERCEPT);
+	CHECK_EQ(msg[16 + 4] & 0xf, 3);
+	CHECK_EQ(msg[16 + 5], 0);
+	CHECK_EQ(msg64(24), (uint64_t)call);
+	CHECK_EQ(msg[16 + 44], 3);
+	CHECK_EQ(msg[16 + 45], 0);			/* no GVA */
+	CHECK_EQ(msg64(48), 0);
+	CHECK_EQ(msg64(56), (uint64_t)secret);
+	CHECK_EQ(msg[16 + 64] | msg[16 + 65] << 8 | msg[16 + 66] << 16, call[0] | call[1] << 8 | call[2] << 16);
+
+	/* Output in a read+execute page: a write intercept; re-run, the output lands. */
+	intercepts = 0;
+	in[0] = HV_PARTITION_ID_SELF;
+	in[1] = HV_VP_INDEX_SELF;
+	in[2] = HV_REG_RFLAGS;
+	CHECK_EQ(hv_hypercall(HVCALL_GET_VP_REGISTERS | HV_REP(1), (uint64_t)in, (uint64_t)ro), 1ull << 32);
+	CHECK_EQ(intercepts, 1);
+	CHECK_EQ(msg[16 + 5], 1);
+	CHECK_EQ(msg64(56), (uint64_t)ro);
+	CHECK_EQ(*(volatile uint64_t *)ro & 2, 2);	/* RFLAGS bit 1 */
 }
 
 void test_main(const struct mb_info *mbi)

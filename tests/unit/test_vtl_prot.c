@@ -272,6 +272,40 @@ static void test_permissive(void)
 	hv_partition_destroy(p);
 }
 
+/* A VTL0 hypercall whose input or output block VTL1 protected does not run: it becomes an intercept. */
+static void test_hypercall_blocks(void)
+{
+	struct hv_partition *p = partition(1, HV_POLICY_STRICT);
+	const uint64_t in_page[] = { IN_GPA / 4096 }, out_page[] = { OUT_GPA / 4096 };
+	struct hv_hypercall_regs r = {
+		.long_mode = true, .rcx = HVCALL_ENABLE_PARTITION_VTL, .rdx = IN_GPA + 8, .r8 = OUT_GPA,
+	};
+
+	set_config(p, 1, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK, 0);
+	EXPECT_EQ(modify(p, 1, HV_PARTITION_ID_SELF, 0, 0, in_page, 1), 1ull << 32);
+	EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_INTERCEPT);
+	EXPECT_EQ(r.intercept_gpa, IN_GPA + 8);
+	EXPECT_EQ(r.intercept_write, false);
+	EXPECT_EQ(r.rax, 0);			/* nothing ran */
+	EXPECT_EQ(r.rcx, HVCALL_ENABLE_PARTITION_VTL);
+	/* VTL1 itself is not bound by its own masks. */
+	EXPECT_EQ(simple(p, 1, HVCALL_ENABLE_PARTITION_VTL, HV_PARTITION_ID_SELF, 1), HV_STATUS_VTL_ALREADY_ENABLED);
+
+	/* Output in a read+execute page: a write intercept at the output. */
+	EXPECT_EQ(modify(p, 1, HV_PARTITION_ID_SELF, 0xf, 0, in_page, 1), 1ull << 32);
+	EXPECT_EQ(modify(p, 1, HV_PARTITION_ID_SELF, 5, 0, out_page, 1), 1ull << 32);
+	memset(ram + IN_GPA, 0, 32);
+	r = (struct hv_hypercall_regs){ .long_mode = true, .rcx = HVCALL_GET_VP_REGISTERS | 1ull << 32, .rdx = IN_GPA,
+					.r8 = OUT_GPA };
+	EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_INTERCEPT);
+	EXPECT_EQ(r.intercept_gpa, OUT_GPA);
+	EXPECT_EQ(r.intercept_write, true);
+	/* Fast calls carry no block. */
+	r = (struct hv_hypercall_regs){ .long_mode = true, .rcx = 0x0008 | HV_HYPERCALL_FAST };
+	EXPECT_EQ(hv_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
+	hv_partition_destroy(p);
+}
+
 /* Every byte of a GPA intercept in VTL1's SIMP slot 0, its SINT0 interrupt, and who gets it. */
 static void test_gpa_intercept(void)
 {
@@ -363,5 +397,6 @@ int main(void)
 	RUN_TEST(test_vtl2);
 	RUN_TEST(test_permissive);
 	RUN_TEST(test_gpa_intercept);
+	RUN_TEST(test_hypercall_blocks);
 	return TEST_EXIT();
 }
