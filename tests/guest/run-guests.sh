@@ -100,8 +100,9 @@ guest vsm-hostile 1 19 "" --vtls 2 --smp 4 $G/vsm_hostile.elf
 # VTL1 in x2APIC mode: its MSRs reach kvsm only as KVM_MSR_EXIT_REASON_INVAL exits.
 guest vsm-x2apic-smp2 1 64 "" --vtls 2 --smp 2 $G/vsm_x2apic.elf -- cpus=2
 guest vsm-x2apic-smp4 1 80 "" --vtls 2 --smp 4 $G/vsm_x2apic.elf -- cpus=4
-# VTL protections and GPA intercepts: read, write, push, straddling store, fetch; skip, retry, relax.
-guest vsm-protect 1 120 "" --vtls 2 $G/vsm_protect.elf
+# VTL protections and GPA intercepts: read, write, push, call, rep stos, xchg, cmpxchg, SSE, straddling
+# stores, fetch, hypercall parameters, an overlay over a protected page; skip, retry, relax, inject #GP.
+guest vsm-protect 1 240 "" --vtls 2 $G/vsm_protect.elf
 
 # The same VMM built with ThreadSanitizer, on guests where many threads meet (VPs, timers, requests).
 tsan() {

@@ -19,10 +19,16 @@
 #define GPA_INTERCEPT	0x80000001u
 #define SECRET		0x5ec2e75ec2e75ec2ull
 
-enum action { SKIP, RELAX, RELAX_ON_THIRD };
+enum action { SKIP, RELAX, RELAX_ON_THIRD, INJECT_GP };
+
+/* HvRegisterPendingInterruption: pending, type 3 (hardware exception), error code, vector, code. */
+#define REG_PENDING_INTERRUPTION 0x10002
+#define PI_GP(ec) (1ull | 3ull << 1 | 1ull << 4 | 13ull << 16 | (uint64_t)(ec) << 32)
 
 static struct hv_message *simp1;
-static uint8_t *secret, *ro, *code, *pair;
+static uint8_t *secret, *ro, *code, *pair, *more;
+static volatile unsigned int gp_count;
+static volatile uint64_t gp_rip, gp_error;
 static volatile enum action action;
 static volatile unsigned int intercepts;
 static volatile uint8_t msg[256];		/* the last intercept message, as VTL1 found it */
@@ -61,6 +67,8 @@ static void on_intercept(struct irq_frame *f)
 		 */
 		f->rbx = 0x5eed;
 		me->exit.rbx = 0x5eed;
+	} else if (action == INJECT_GP) {
+		status[0] = vsm_set_reg(~1u, HV_INPUT_VTL(0), REG_PENDING_INTERRUPTION, PI_GP(0x5a5a));
 	} else if (action == RELAX || intercepts == 3) {
 		protect(gpa, 0xf, 0);
 	}
@@ -84,7 +92,8 @@ static void vtl1_setup(void)
 	status[2] = protect((uint64_t)secret, 0, 0);
 	status[3] = protect((uint64_t)ro, 0x5, 0);
 	status[4] = protect((uint64_t)code, 0, 0);
-	status[5] = protect((uint64_t)pair + 4096, 0x5, 0);
+	status[5] = protect((uint64_t)pair + 4096, 0x5, 0) | protect((uint64_t)more + 4096, 0x5, 0) |
+		    protect((uint64_t)more + 8192, 0x5, 0);
 	/* Readable but not executable: stock KVM cannot enforce it; VTL0 as protector; Read missing. */
 	status[6] = protect((uint64_t)secret, 0x3, 0) | protect((uint64_t)secret, 0, HV_INPUT_VTL(0)) << 16;
 	status[7] = protect((uint64_t)secret, 0x2, 0);
@@ -96,9 +105,15 @@ static void vtl1_protect_again(void)
 	protect((uint64_t)ro, 0x5, 0);
 }
 
+static void vtl1_protect_more(void)
+{
+	protect((uint64_t)more + 8192, 0x5, 0);
+}
+
 /* ---- VTL0: the faulting instructions, at known addresses with known bytes ---- */
 
-extern const uint8_t read_insn[], write_insn[], push_insn[];
+extern const uint8_t read_insn[], write_insn[], push_insn[], stos_insn[], xchg_insn[], cmpxchg_insn[],
+	movdqu_insn[], call_insn[], call_ret[];
 
 static __attribute__((noinline, noclone)) uint64_t load(const void *p, uint64_t rax, uint64_t *rbx, uint64_t *flags)
 {
@@ -131,6 +146,57 @@ static uint64_t read_cr0(void)
 
 	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
 	return v;
+}
+
+/* rep stosq of n copies of v at p; returns RCX and RDI as they end. */
+static __attribute__((noinline, noclone)) void stos(void *p, uint64_t v, uint64_t n)
+{
+	__asm__ volatile(".globl stos_insn\nstos_insn: rep stosq" : "+D"(p), "+c"(n) : "a"(v) : "memory");
+}
+
+static __attribute__((noinline, noclone)) uint64_t xchg(void *p, uint64_t v)
+{
+	__asm__ volatile(".globl xchg_insn\nxchg_insn: xchgq %%rax, (%%rbx)" : "+a"(v) : "b"(p) : "memory");
+	return v;
+}
+
+/* lock cmpxchg: returns ZF. */
+static __attribute__((noinline, noclone)) bool cmpxchg(void *p, uint64_t expect, uint64_t v)
+{
+	bool z;
+
+	__asm__ volatile(".globl cmpxchg_insn\ncmpxchg_insn: lock cmpxchgq %%rcx, (%%rbx)\n setz %0"
+			 : "=q"(z), "+a"(expect) : "b"(p), "c"(v) : "memory");
+	return z;
+}
+
+/* A 16-byte SSE store of two qwords. */
+static __attribute__((noinline, noclone)) void movdqu(void *p, uint64_t lo, uint64_t hi)
+{
+	uint64_t v[2] = { lo, hi };
+
+	__asm__ volatile("movdqu (%%rax), %%xmm0\n"
+			 ".globl movdqu_insn\nmovdqu_insn: movdqu %%xmm0, (%%rbx)" : : "a"(v), "b"(p) : "memory");	/* no compiled code here uses XMM */
+}
+
+/* A near call with RSP at top: its return address is a store through the stack. Returns what it pushed. */
+static __attribute__((noinline, noclone)) uint64_t call_at(void *top)
+{
+	uint64_t ret;
+
+	__asm__ volatile("movq %%rsp, %%rdx\n movq %%rbx, %%rsp\n"
+			 ".globl call_insn\ncall_insn: call call_ret\n"
+			 ".globl call_ret\ncall_ret: popq %%rax\n movq %%rdx, %%rsp"
+			 : "=a"(ret) : "b"(top) : "rdx", "memory");
+	return ret;
+}
+
+static void on_gp(struct irq_frame *f)
+{
+	gp_count++;
+	gp_rip = f->rip;
+	gp_error = f->error_code;
+	f->rip += 3;	/* past the faulting `movq %rax, (%rbx)` */
 }
 
 static uint64_t msg64(unsigned int off) { return *(volatile uint64_t *)(msg + 16 + off); }
@@ -168,6 +234,7 @@ static void test_setup(void)
 	ro = alloc_pages(1);
 	code = alloc_pages(1);
 	pair = alloc_zeroed(8192);
+	more = alloc_zeroed(3 * 4096);	/* RWX, then two read+execute pages */
 	*(volatile uint64_t *)secret = SECRET;
 	*(volatile uint64_t *)ro = 0x1111;
 	code[0] = 0xb8, *(uint32_t *)(code + 1) = 0x42, code[5] = 0xc3;	/* mov $0x42, %eax; ret */
@@ -181,6 +248,7 @@ static void test_setup(void)
 	CHECK_EQ(status[3], 1ull << 32);
 	CHECK_EQ(status[4], 1ull << 32);
 	CHECK_EQ(status[5], 1ull << 32);
+	set_irq_handler(13, on_gp);
 	CHECK_EQ(status[6], HV_STATUS_OPERATION_DENIED | (uint64_t)HV_STATUS_INVALID_PARAMETER << 16);
 	CHECK_EQ(status[7], HV_STATUS_INVALID_PARAMETER);
 	/* VTL0 may not protect anything: its own masks do not exist, VTL1's are above it. */
@@ -309,6 +377,100 @@ static void test_hypercall_parameters(void)
 	CHECK_EQ(*(volatile uint64_t *)ro & 2, 2);	/* RFLAGS bit 1 */
 }
 
+/* rep stos across into a protected page: the elements before it land, the intercept names the next one. */
+static void test_rep_stos(void)
+{
+	uint64_t *q = (uint64_t *)(more + 4096 - 16);
+
+	action = RELAX;
+	intercepts = 0;
+	stos(q, 0x5151, 4);
+	CHECK_EQ(intercepts, 1);
+	check_header(stos_insn, 3, 1, (uint64_t)more + 4096);
+	CHECK_EQ(msg64(112 + 1 * 8), 2);			/* RCX: two elements left */
+	CHECK_EQ(msg64(112 + 7 * 8), (uint64_t)more + 4096);	/* RDI at the faulting element */
+	for (unsigned int i = 0; i < 4; i++)
+		CHECK_EQ(q[i], 0x5151);
+}
+
+/* xchg, lock cmpxchg and a 16-byte SSE store into a read+execute page. */
+static void test_atomics_and_sse(void)
+{
+	uint64_t *p = (uint64_t *)(more + 8192);
+
+	action = RELAX;
+	intercepts = 0;
+	CHECK_EQ(xchg(p, 0x77), 0);
+	CHECK_EQ(intercepts, 1);
+	check_header(xchg_insn, 3, 1, (uint64_t)p);
+	CHECK_EQ(*p, 0x77);
+
+	vsm_call(vtl1_protect_again, 0, 0);
+	vsm_call(vtl1_protect_more, 0, 0);
+	intercepts = 0;
+	CHECK(cmpxchg(p, 0x77, 0x88));
+	CHECK_EQ(intercepts, 1);
+	check_header(cmpxchg_insn, 5, 1, (uint64_t)p);
+	CHECK_EQ(*p, 0x88);
+
+	vsm_call(vtl1_protect_more, 0, 0);
+	intercepts = 0;
+	movdqu(p + 2, 0x1111222233334444ull, 0x5555666677778888ull);
+	CHECK_EQ(intercepts, 1);
+	check_header(movdqu_insn, 4, 1, (uint64_t)(p + 2));
+	CHECK_EQ(p[2], 0x1111222233334444ull);
+	CHECK_EQ(p[3], 0x5555666677778888ull);
+}
+
+/* A call whose return address goes to a protected stack page. */
+static void test_call(void)
+{
+	vsm_call(vtl1_protect_more, 0, 0);
+	action = RELAX;
+	intercepts = 0;
+	CHECK_EQ(call_at(more + 8192 + 4096), (uint64_t)call_ret);
+	CHECK_EQ(intercepts, 1);
+	check_header(call_insn, 5, 1, (uint64_t)more + 8192 + 4088);
+	CHECK_EQ(*(volatile uint64_t *)(more + 8192 + 4088), (uint64_t)call_ret);
+}
+
+/* VTL1 refuses a write by injecting #GP(0x5a5a) into VTL0 at the faulting instruction. */
+static void test_inject(void)
+{
+	uint64_t before = *(volatile uint64_t *)ro;
+
+	vsm_call(vtl1_protect_again, 0, 0);
+	action = INJECT_GP;
+	intercepts = 0;
+	status[0] = 0xbad;
+	store(ro, 0x9999);
+	CHECK_EQ(intercepts, 1);
+	CHECK_EQ(status[0], 1ull << 32);
+	CHECK_EQ(gp_count, 1);
+	CHECK_EQ(gp_rip, (uint64_t)write_insn);
+	CHECK_EQ(gp_error, 0x5a5a);
+	CHECK_EQ(*(volatile uint64_t *)ro, before);	/* the write never happened */
+}
+
+/*
+ * An overlay page of VTL0 over a page VTL1 protected: VTL0 sees its own
+ * SIMP there, not the secret beneath and without a fault; when the overlay
+ * goes, the protected RAM comes back protected.
+ */
+static void test_overlay_over_protected(void)
+{
+	action = RELAX;
+	intercepts = 0;
+	wrmsr(HV_X64_MSR_SCONTROL, 1);
+	wrmsr(HV_X64_MSR_SIMP, (uint64_t)secret | 1);
+	CHECK_EQ(*(volatile uint64_t *)secret, 0);
+	CHECK_EQ(intercepts, 0);
+	wrmsr(HV_X64_MSR_SIMP, 0);
+	CHECK_EQ(*(volatile uint64_t *)secret, SECRET);
+	CHECK_EQ(intercepts, 1);
+	CHECK_EQ(msg64(56), (uint64_t)secret);
+}
+
 void test_main(const struct mb_info *mbi)
 {
 	hv_enable_hypercalls();
@@ -320,4 +482,9 @@ void test_main(const struct mb_info *mbi)
 	test_stack_and_straddle();
 	test_fetch();
 	test_hypercall_parameters();
+	test_rep_stos();
+	test_atomics_and_sse();
+	test_call();
+	test_inject();
+	test_overlay_over_protected();
 }
