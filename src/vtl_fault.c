@@ -185,6 +185,34 @@ static bool decode_at_rip(struct fault *f, struct insn_decoded *d)
 	return n && insn_decode(&f->ic, b, n, d) == 0;
 }
 
+/*
+ * A fault no current protection explains is most likely stale: another VP's
+ * VTL lifted the protection between the fault and now, and running again
+ * completes the access. Anything else faulting that way would loop, so a
+ * burst of them on one VP (UNEXPLAINED_BURST within a second, nothing
+ * delivered between) is reported as the error it is.
+ */
+#define UNEXPLAINED_BURST 1000
+
+static __thread unsigned int unexplained;	/* in the current burst of this VP's thread */
+static __thread uint64_t burst_start_ns;
+
+static bool outcome(bool delivered)
+{
+	uint64_t now;
+
+	if (delivered) {
+		unexplained = 0;
+		return true;
+	}
+	now = monotonic_ns();
+	if (!unexplained || now - burst_start_ns > 1000000000ull) {
+		unexplained = 0;
+		burst_start_ns = now;
+	}
+	return ++unexplained < UNEXPLAINED_BURST;
+}
+
 bool vtl_fault_efault(struct vcpu *cpu)
 {
 	struct fault f;
@@ -193,10 +221,10 @@ bool vtl_fault_efault(struct vcpu *cpu)
 
 	load_fault(&f, cpu);
 	if (decode_at_rip(&f, &d))
-		return deliver_first_denied(&f, &d);
+		return outcome(deliver_first_denied(&f, &d));
 	/* Undecodable: only a fetch of RIP's own page can be told. */
 	a.gva = f.ic.rip;
-	return translate(&f, f.ic.rip, &a.gpa) && deliver(&f, &a);
+	return outcome(translate(&f, f.ic.rip, &a.gpa) && deliver(&f, &a));
 }
 
 bool vtl_fault_fetch(struct vcpu *cpu)
@@ -212,12 +240,12 @@ bool vtl_fault_fetch(struct vcpu *cpu)
 		for (uint64_t la = f.ic.rip; la < f.ic.rip + d.len; la = (la | PAGE_MASK) + 1) {
 			a.gva = la;
 			if (translate(&f, la, &a.gpa) && deliver(&f, &a))
-				return true;
+				return outcome(true);
 		}
-		return false;
+		return false;	/* an emulation failure of another kind */
 	}
 	a.gva = f.ic.rip;
-	return translate(&f, f.ic.rip, &a.gpa) && deliver(&f, &a);
+	return translate(&f, f.ic.rip, &a.gpa) && deliver(&f, &a) && outcome(true);
 }
 
 void vtl_fault_hypercall(struct vcpu *cpu, uint64_t gpa, bool write)

@@ -103,6 +103,9 @@ guest vsm-x2apic-smp4 1 80 "" --vtls 2 --smp 4 $G/vsm_x2apic.elf -- cpus=4
 # VTL protections and GPA intercepts: read, write, push, call, rep stos, xchg, cmpxchg, SSE, straddling
 # stores, fetch, hypercall parameters, an overlay over a protected page; skip, retry, relax, inject #GP.
 guest vsm-protect 1 240 "" --vtls 2 $G/vsm_protect.elf
+# VTL0 on the other VPs hammers a page while VTL1 on VP0 protects and releases it.
+guest vsm-protect-smp2 1 13 "" --vtls 2 --smp 2 $G/vsm_protect_smp.elf -- cpus=2
+guest vsm-protect-smp4 1 23 "" --vtls 2 --smp 4 $G/vsm_protect_smp.elf -- cpus=4
 
 # The same VMM built with ThreadSanitizer, on guests where many threads meet (VPs, timers, requests).
 tsan() {
@@ -123,6 +126,7 @@ tsan() {
 }
 tsan vsm-smp 96 --vtls 2 --smp 4 $G/vsm_smp.elf
 tsan vsm-irq 18 --vtls 2 --smp 2 $G/vsm_irq.elf
+tsan vsm-protect-smp4 23 --vtls 2 --smp 4 $G/vsm_protect_smp.elf -- cpus=4
 tsan hv-synic 166 --testdev --smp 4 $G/hv_synic.elf -- cpus=4
 tsan hv-ipi-flush 58 --smp 4 $G/hv_ipi_flush.elf -- cpus=4
 
