@@ -79,6 +79,15 @@ static void host_flush_tlb(void *host, unsigned int caller, const uint64_t *mask
 	vcpu_flush_tlbs(&((struct vm *)host)->vcpus[caller], mask);
 }
 
+/* Whoever stalled on a lock retries; a VP not waiting just sees one more wake-up. */
+static void host_tlb_unlocked(void *host)
+{
+	struct vm *vm = host;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_wake(&vm->vcpus[i]);
+}
+
 static uint64_t host_guest_tsc(void *host)
 {
 	struct vm *vm = host;
@@ -309,6 +318,7 @@ const struct hv_host_ops kvm_hv_ops = {
 	.unmap_overlay = host_unmap_overlay,
 	.raise_irq = host_raise_irq,
 	.flush_tlb = host_flush_tlb,
+	.tlb_unlocked = host_tlb_unlocked,
 	.guest_tsc = host_guest_tsc,
 	.vp_runtime = host_vp_runtime,
 	.apic_msr = host_apic_msr,

@@ -209,6 +209,7 @@ void hyperv_handle_hypercall(struct vcpu *cpu)
 	struct kvm_sregs *s = &run->s.regs.sregs;
 	struct hv_hypercall_regs hr;
 	enum hv_hypercall_outcome out;
+	unsigned int seq;
 
 	if (!hypercall_allowed(s, r)) {
 		r->rip = out_rip(cpu, r) - 1;	/* at the call's nop */
@@ -216,6 +217,8 @@ void hyperv_handle_hypercall(struct vcpu *cpu)
 		inject_ud(cpu);
 		return;
 	}
+	/* Taken before the core looks at any TLB lock: a release after that look ends the wait below. */
+	seq = vcpu_wait_seq(cpu);
 	hr = (struct hv_hypercall_regs){
 		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx, .rsi = r->rsi, .rdi = r->rdi,
 		.r8 = r->r8, .long_mode = (s->efer & EFER_LMA) && s->cs.l,
@@ -235,13 +238,22 @@ void hyperv_handle_hypercall(struct vcpu *cpu)
 	r->rax = hr.rax;
 	r->rcx = hr.rcx;
 	r->rdx = hr.rdx;
-	/* Past the call when done; at its nop to issue it again (continuation, intercept) or fault there. */
+	/* Past the call when done; at its nop to issue it again (continuation, stall, intercept) or fault there. */
 	r->rip = out == HV_HYPERCALL_DONE ? out_rip(cpu, r) + OUT_IMM8_LEN : out_rip(cpu, r) - 1;
 	if (out == HV_HYPERCALL_UD)
 		inject_ud(cpu);
 	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 	if (out == HV_HYPERCALL_INTERCEPT)
 		vtl_fault_hypercall(cpu, hr.intercept_gpa, hr.intercept_write);
+	/*
+	 * A stalled call sleeps until a lock release, a kick (higher-VTL
+	 * interrupt, request, stop) or a higher VTL's APIC timer is due; the run
+	 * loop then preempts, serves or re-executes the call, which looks again.
+	 */
+	if (out == HV_HYPERCALL_RETRY) {
+		stat_inc(&cpu->vm->stats, STAT_HYPERCALL_STALL);
+		vcpu_wait_until(cpu, seq, cpu->apic_timer_armed);
+	}
 }
 
 void hyperv_handle_msr(struct vcpu *cpu)

@@ -10,6 +10,7 @@ static const char *const stat_names[STAT_NR] = {
 	[STAT_HYPERCALL] = "exit: hypercall",
 	[STAT_SYNTHETIC_MSR] = "exit: synthetic MSR",
 	[STAT_TLB_FLUSH] = "TLB flushes (per VP)",
+	[STAT_HYPERCALL_STALL] = "flushes stalled by TLB locks",
 	[STAT_AUTOEOI] = "AutoEOI interrupts injected",
 	[STAT_VTL_SWITCH] = "VTL switches",
 	[STAT_VTL_INTERRUPT_ENTRY] = "VTL entries for interrupts",

@@ -45,6 +45,12 @@ struct hv_host_ops {
 	void (*raise_irq)(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi);
 	/* Flush the TLB of every VP set in mask (nr_vps bits), the caller included; returns when done. */
 	void (*flush_tlb)(void *host, unsigned int caller_vp, const uint64_t *mask);
+	/*
+	 * A TLB lock was released (VSM only): every VP that got
+	 * HV_HYPERCALL_RETRY must stop waiting and issue its call again.
+	 * Called on the releasing VP's thread, after the release.
+	 */
+	void (*tlb_unlocked)(void *host);
 	/* The guest's TSC now, as RDTSC in the guest would read it. */
 	uint64_t (*guest_tsc)(void *host);
 	/* Time VP vp has run, in 100 ns units. */
@@ -166,6 +172,14 @@ enum hv_hypercall_outcome {
 	 * call and report regs->intercept_gpa with hv_gpa_intercept.
 	 */
 	HV_HYPERCALL_INTERCEPT,
+	/*
+	 * Stalled (a flush aimed at a locked TLB): as CONTINUE, but the VP
+	 * first waits, without spinning, for a wake-up that came after the
+	 * host entered hv_hypercall: tlb_unlocked, or anything that needs the
+	 * VP (a higher VTL's interrupt, a request, a stop). Higher VTLs may
+	 * preempt it meanwhile: the VP just sits at the call.
+	 */
+	HV_HYPERCALL_RETRY,
 };
 
 /*

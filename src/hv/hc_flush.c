@@ -74,14 +74,26 @@ static void flush(const struct hv_hypercall *hc, const uint64_t *mask)
 	}
 }
 
+/*
+ * Flush, unless a target's TLB is locked for the caller's VTL: then the call
+ * stalls, not advanced, and is issued again after a lock was released (spec
+ * 3.10). OpenVMM instead completes the flush and holds the caller back until
+ * every lock of its VTL is released, targeted or not; kvsm follows the spec.
+ */
+static uint16_t flush_unless_locked(const struct hv_hypercall *hc, const uint64_t *mask)
+{
+	if (hv_tlb_flush_blocked(hc->p, hc->vtl, mask))
+		return HV_RETRY_AFTER_WAIT;
+	flush(hc, mask);
+	return HV_STATUS_SUCCESS;
+}
+
 static uint16_t flush_space(struct hv_hypercall *hc, bool ex)
 {
 	uint64_t mask[MASK_WORDS(hc->p)];
 	uint16_t st = flush_targets(hc, ex, false, mask);
 
-	if (st == HV_STATUS_SUCCESS)
-		flush(hc, mask);
-	return st;
+	return st ? st : flush_unless_locked(hc, mask);
 }
 
 /*
@@ -96,7 +108,7 @@ static uint16_t flush_list(struct hv_hypercall *hc, unsigned int i, bool ex)
 	uint16_t st = flush_targets(hc, ex, true, mask);
 
 	if (st == HV_STATUS_SUCCESS && i == hc->rep_count - 1)
-		flush(hc, mask);
+		return flush_unless_locked(hc, mask);
 	return st;
 }
 

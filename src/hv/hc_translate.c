@@ -131,7 +131,9 @@ static uint16_t translate(struct hv_hypercall *hc, size_t gpa_page_at)
 		return HV_STATUS_INVALID_VTL_STATE;
 	if ((st = paging_regs(hc, (unsigned int)vtl, in.control_flags, &regs)) != HV_STATUS_SUCCESS)
 		return st;
-	/* HV_TRANSLATE_GVA_TLB_FLUSH_INHIBIT would lock vtl's TLB here (TlbLocked) until this VTL returns. */
+	/* As OpenVMM, before the walk and whatever its result: held until this VTL returns or unlocks. */
+	if (in.control_flags & HV_TRANSLATE_GVA_TLB_FLUSH_INHIBIT)
+		hv_tlb_lock(p, hc->vp->index, hc->vtl, (unsigned int)vtl);
 	result = hv_paging_walk(p, (unsigned int)vtl, &regs, in.gva_page << 12, in.control_flags, &w);
 	if (result == HV_TRANSLATE_GVA_SUCCESS) {
 		if ((st = cache_type(hc, (unsigned int)vtl, w.pat_index, &type)) != HV_STATUS_SUCCESS)

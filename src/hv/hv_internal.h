@@ -50,8 +50,12 @@ struct hv_vsm_vp {
 	unsigned int enabling_vtls;	/* [P] HvCallEnableVpVtl in progress */
 	unsigned int active_vtl;	/* [T, A] the VTL the VP runs: written only by hv_vtl_entered */
 	uint64_t vina[HV_MAX_VTLS];	/* [A] HvRegisterVsmVina of each VTL */
-	/* [T] HvRegisterVsmVpSecureConfigVtlN held by VTL m for each lower VTL n: [m][n]. */
-	uint64_t secure_config[HV_MAX_VTLS][HV_MAX_VTLS];
+	/*
+	 * [T, A] TLB locks (tlb_lock.c), bit m * HV_MAX_VTLS + n: VTL m holds the
+	 * VP's TLB lock for VTL n (HvRegisterVsmVpSecureConfigVtlN.TlbLocked, its
+	 * only bit kvsm accepts).
+	 */
+	unsigned int tlb_locks;
 };
 
 /* One VP. Legend as for hv_vsm_vp, plus [L]: under this VP's lock. */
@@ -300,10 +304,28 @@ enum hv_hypercall_outcome hv_vtl_call_return(struct hv_partition *p, unsigned in
 /* VSM registers (0xD0000-0xDFFFF) of VP vp as seen by `caller` VTL for target VTL `vtl`. */
 uint16_t hv_vsm_reg_get(struct hv_partition *p, unsigned int vp, unsigned int caller, unsigned int vtl,
 			bool long_mode, uint32_t name, uint64_t *val);
-uint16_t hv_vsm_reg_set(struct hv_partition *p, unsigned int vp, unsigned int caller, unsigned int vtl,
-			uint32_t name, uint64_t val);
+uint16_t hv_vsm_reg_set(struct hv_partition *p, unsigned int vp, unsigned int caller_vp, unsigned int caller,
+			unsigned int vtl, uint32_t name, uint64_t val);
 /* Validate an HV_INPUT_VTL byte: the VTL it names (the caller's when UseTargetVtl = 0), or an HV_STATUS < 0. */
 int hv_input_vtl(uint8_t input_vtl, unsigned int caller);
+
+/*
+ * tlb_lock.c. VTL m of VP vp locks or unlocks its TLB for a lower VTL n; own
+ * thread only. A release wakes stalled flushes (host op tlb_unlocked).
+ */
+void hv_tlb_lock(struct hv_partition *p, unsigned int vp, unsigned int m, unsigned int n);
+void hv_tlb_unlock(struct hv_partition *p, unsigned int vp, unsigned int m, unsigned int n);
+/* VTL m of vp returns to a lower VTL: it drops every lock it holds. */
+void hv_tlb_unlock_all(struct hv_partition *p, unsigned int vp, unsigned int m);
+bool hv_tlb_lock_held(const struct hv_partition *p, unsigned int vp, unsigned int m, unsigned int n);
+/* Whether a VP in mask has its TLB locked for VTL vtl: a flush of vtl that targets them must wait. */
+bool hv_tlb_flush_blocked(const struct hv_partition *p, unsigned int vtl, const uint64_t *mask);
+/*
+ * Not an HV_STATUS (never reaches the guest): a simple or rep handler's
+ * answer that the call cannot complete yet; the dispatcher returns
+ * HV_HYPERCALL_RETRY with the call as it was (rep start at that element).
+ */
+#define HV_RETRY_AFTER_WAIT 0xFFFFu
 
 /* intercept.c: the 40-byte intercept header, and a whole GPA intercept message. */
 void hv_intercept_header(uint8_t *b, unsigned int vp, unsigned int vtl, const struct hv_intercept_state *st,

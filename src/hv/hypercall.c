@@ -263,6 +263,10 @@ enum hv_hypercall_outcome hv_hypercall(struct hv_partition *p, unsigned int vpi,
 	if (!in.desc->rep) {
 		memset(vp->hc_out, 0, in.out_size);
 		st = in.desc->simple(&hc);
+		if (st == HV_RETRY_AFTER_WAIT) {
+			hv_trace(p, "vp%u vtl%u hypercall %#x (%s) stalls\n", vpi, vtl, in.code, in.desc->name);
+			return HV_HYPERCALL_RETRY;
+		}
 		if (!st)
 			write_output(p, vp, vtl, &cs, in.fast, 0, in.out_size);
 		hv_trace(p, "vp%u vtl%u hypercall %#x (%s) -> status %#x\n", vpi, vtl, in.code, in.desc->name, st);
@@ -286,6 +290,10 @@ enum hv_hypercall_outcome hv_hypercall(struct hv_partition *p, unsigned int vpi,
 		     (size_t)i * in.desc->out_elem);
 	hv_trace(p, "vp%u vtl%u hypercall %#x (%s) reps %u..%u of %u -> status %#x\n", vpi, vtl, in.code,
 		 in.desc->name, in.rep_start, i, in.rep_count, st);
+	if (st == HV_RETRY_AFTER_WAIT) {
+		set_rep_start(r, control, i);
+		return HV_HYPERCALL_RETRY;
+	}
 	if (!st && i < in.rep_count) {
 		set_rep_start(r, control, i);
 		return HV_HYPERCALL_CONTINUE;

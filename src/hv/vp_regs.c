@@ -114,7 +114,7 @@ static uint16_t hc_set_vp_registers(struct hv_hypercall *hc, unsigned int i)
 	if ((msr = msr_of(e.name)) != 0)
 		return hv_msr_write(p, vp, vtl, msr, e.value[0]) == HV_MSR_OK ? 0 : HV_STATUS_INVALID_PARAMETER;
 	if (is_vsm_register(e.name))
-		return hv_vsm_reg_set(p, vp, hc->vtl, vtl, e.name, e.value[0]);
+		return hv_vsm_reg_set(p, vp, hc->vp->index, hc->vtl, vtl, e.name, e.value[0]);
 	return p->ops->set_vp_register(p->host, vp, vtl, hc->vtl, e.name, e.value);
 }
 

@@ -57,6 +57,9 @@ void hv_vtl_entered(struct hv_partition *p, unsigned int vp, unsigned int to, en
 
 	if (page)
 		hv_guest_store32(p, to, page + HV_VP_ASSIST_ENTRY_REASON, reason);
+	/* Leaving a VTL for a lower one releases the TLB locks it holds (spec 1.7.7). */
+	if (reason == HV_VTL_ENTRY_RETURN)
+		hv_tlb_unlock_all(p, vp, hv_vp_active_vtl(p, vp));
 	if (reason == HV_VTL_ENTRY_START)
 		hv_trace(p, "vp%u starts in vtl%u\n", vp, to);
 	else
@@ -200,7 +203,7 @@ uint16_t hv_vsm_reg_get(struct hv_partition *p, unsigned int vp, unsigned int ca
 		/* Held by VTL `vtl` for a strictly lower VTL n. */
 		if (n >= vtl)
 			return HV_STATUS_INVALID_PARAMETER;
-		*val = s->secure_config[vtl][n];
+		*val = hv_tlb_lock_held(p, vp, vtl, n) ? HV_VSM_VP_SECURE_CONFIG_TLB_LOCKED : 0;
 		return HV_STATUS_SUCCESS;
 	}
 	(void)caller;
@@ -239,8 +242,8 @@ static uint16_t set_partition_config(struct hv_partition *p, unsigned int vtl, u
 	return HV_STATUS_SUCCESS;
 }
 
-uint16_t hv_vsm_reg_set(struct hv_partition *p, unsigned int vp, unsigned int caller, unsigned int vtl,
-			uint32_t name, uint64_t val)
+uint16_t hv_vsm_reg_set(struct hv_partition *p, unsigned int vp, unsigned int caller_vp, unsigned int caller,
+			unsigned int vtl, uint32_t name, uint64_t val)
 {
 	struct hv_vsm_vp *s = &p->vps[vp].vsm;
 	uint16_t st;
@@ -251,6 +254,12 @@ uint16_t hv_vsm_reg_set(struct hv_partition *p, unsigned int vp, unsigned int ca
 	case HV_REGISTER_VSM_PARTITION_STATUS:
 	case HV_REGISTER_VSM_CAPABILITIES:
 		return HV_STATUS_INVALID_PARAMETER;	/* read-only */
+	case HV_REGISTER_VSM_VP_WAIT_FOR_TLB_LOCK:
+		/*
+		 * OpenVMM only writes it to the hypervisor beneath and offers it to
+		 * no guest; refused (as an unknown register) rather than faked.
+		 */
+		return HV_STATUS_INVALID_PARAMETER;
 	case HV_REGISTER_VSM_VINA:
 		/* Vector, Enabled, AutoReset, AutoEoi; the rest is preserved-reserved. */
 		__atomic_store_n(&s->vina[vtl], (val & 0x7ff) | (s->vina[vtl] & ~0x7ffull), __ATOMIC_RELEASE);
@@ -268,10 +277,22 @@ uint16_t hv_vsm_reg_set(struct hv_partition *p, unsigned int vp, unsigned int ca
 
 		if (n >= vtl)
 			return HV_STATUS_INVALID_PARAMETER;
-		/* MbecEnabled needs MBEC; TlbLocked is not implemented: both refused, not ignored. */
-		if (val)
+		/* MbecEnabled needs MBEC, which kvsm does not offer; bits 63:2 are reserved here. */
+		if (val & ~HV_VSM_VP_SECURE_CONFIG_TLB_LOCKED)
 			return HV_STATUS_INVALID_PARAMETER;
-		s->secure_config[vtl][n] = val;
+		if (!(val & HV_VSM_VP_SECURE_CONFIG_TLB_LOCKED) == !hv_tlb_lock_held(p, vp, vtl, n))
+			return HV_STATUS_SUCCESS;
+		/*
+		 * A lock lives on its holder's VP, which drops it when that VTL
+		 * returns; another VP's is out of reach (OpenVMM refuses every
+		 * other-VP register access).
+		 */
+		if (vp != caller_vp)
+			return HV_STATUS_ACCESS_DENIED;
+		if (val)
+			hv_tlb_lock(p, vp, vtl, n);
+		else
+			hv_tlb_unlock(p, vp, vtl, n);
 		return HV_STATUS_SUCCESS;
 	}
 	return HV_STATUS_INVALID_PARAMETER;

@@ -92,6 +92,7 @@ guest vsm-vtl2 1 75 "" --vtls 3 $G/vsm_vtl2.elf
 guest vsm-synic 1 88 "" --vtls 2 --testdev $G/vsm_synic.elf
 guest vsm-events 1 96 "" --vtls 2 $G/vsm_events.elf
 guest vsm-translate 1 44 "" --vtls 2 $G/vsm_translate.elf
+guest vsm-tlblock 1 24 "" --vtls 2 --smp 2 $G/vsm_tlblock.elf
 # VINA for VTL0's in-kernel interrupt sources (its APIC timer; an IPI from another VP).
 guest vsm-vina-smp1 1 10 "VINA latency, VTL0 timer expiry" --vtls 2 $G/vsm_vina.elf -- cpus=1
 guest vsm-vina-smp2 1 17 "VINA latency, VTL0 IPI" --vtls 2 --smp 2 $G/vsm_vina.elf -- cpus=2

@@ -32,6 +32,7 @@ struct fake_host {
 	struct fake_irq irq[FAKE_MAX_CALLS];
 	unsigned int nirqs;
 	unsigned int flushes, flush_caller;
+	unsigned int unlocks;			/* tlb_unlocked calls */
 	uint64_t flush_mask[64];
 	uint64_t xmm[6][2];			/* the calling VP's XMM0-5 */
 	unsigned int xmm_gets, xmm_sets, xmm_vp;
@@ -113,6 +114,11 @@ static void fake_flush_tlb(void *host, unsigned int caller_vp, const uint64_t *m
 	f->flushes++;
 	f->flush_caller = caller_vp;
 	memcpy(f->flush_mask, mask, (f->nr_vps + 63) / 64 * sizeof(*mask));
+}
+
+static void fake_tlb_unlocked(void *host)
+{
+	((struct fake_host *)host)->unlocks++;
 }
 
 static uint64_t fake_guest_tsc(void *host)
@@ -209,7 +215,8 @@ static uint16_t fake_start_vp(void *host, unsigned int vp, unsigned int vtl, con
 
 static const struct hv_host_ops fake_host_ops = {
 	.guest_access = fake_guest_access, .map_overlay = fake_map_overlay, .unmap_overlay = fake_unmap_overlay,
-	.raise_irq = fake_raise_irq, .flush_tlb = fake_flush_tlb, .guest_tsc = fake_guest_tsc,
+	.raise_irq = fake_raise_irq, .flush_tlb = fake_flush_tlb,
+	.tlb_unlocked = fake_tlb_unlocked, .guest_tsc = fake_guest_tsc,
 	.vp_runtime = fake_vp_runtime, .apic_msr = fake_apic_msr,
 	.get_vp_register = fake_get_vp_register, .set_vp_register = fake_set_vp_register,
 	.set_initial_context = fake_set_initial_context, .start_vp = fake_start_vp,

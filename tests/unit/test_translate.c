@@ -605,6 +605,22 @@ static void call_statuses(void)
 	EXPECT_EQ(translate(0, 1, VTL0_INPUT, GVA_WB), HV_STATUS_ACCESS_DENIED);
 }
 
+/* TlbFlushInhibit locks VTL0's TLB of the caller's VP for the caller (OpenVMM), whatever the result. */
+static void call_tlb_flush_inhibit(void)
+{
+	setup_call();
+	EXPECT_EQ(translate(0, 1, VTL0_INPUT, GVA_WB), HV_STATUS_SUCCESS);
+	EXPECT(!hv_tlb_lock_held(part, 0, 1, 0));
+	EXPECT_EQ(translate(0, 1, VTL0_INPUT | HV_TRANSLATE_GVA_TLB_FLUSH_INHIBIT, 0x7000000), HV_STATUS_SUCCESS);
+	EXPECT_EQ(get32(OUT_GPA), HV_TRANSLATE_GVA_PAGE_NOT_PRESENT);
+	EXPECT(hv_tlb_lock_held(part, 0, 1, 0));
+	EXPECT(!hv_tlb_lock_held(part, 1, 1, 0));
+	/* A refused call locks nothing. */
+	EXPECT_EQ(translate(1, 1, 0x13ull << 56 | HV_TRANSLATE_GVA_TLB_FLUSH_INHIBIT, GVA_WB),
+		  HV_STATUS_INVALID_PARAMETER);
+	EXPECT(!hv_tlb_lock_held(part, 1, 1, 0));
+}
+
 static void call_needs_access_vsm(void)
 {
 	setup_call();
@@ -753,6 +769,7 @@ int main(void)
 	RUN_TEST(paging32);
 	RUN_TEST(call_statuses);
 	RUN_TEST(call_needs_access_vsm);
+	RUN_TEST(call_tlb_flush_inhibit);
 	RUN_TEST(call_output);
 	RUN_TEST(call_overlays);
 	RUN_TEST(call_ex_output);

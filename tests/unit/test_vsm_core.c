@@ -1043,6 +1043,123 @@ static void test_partition_config(void)
 	hv_partition_destroy(p);
 }
 
+/* HvCallFlushVirtualAddressSpace from (vp, vtl) for ProcessorMask mask: the outcome; *rax the result. */
+static enum hv_hypercall_outcome flush_space(struct hv_partition *p, unsigned int vp, unsigned int vtl,
+					     uint64_t mask, uint64_t *rax)
+{
+	struct hv_hypercall_regs r = { .long_mode = true, .rcx = HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE,
+				       .rdx = IN_GPA, .r8 = OUT_GPA, .rax = 0x5a5a };
+	enum hv_hypercall_outcome o;
+
+	memset(ram + IN_GPA, 0, 24);
+	put64(IN_GPA + 16, mask);
+	o = host_hypercall(p, vp, vtl, &r);
+	EXPECT_EQ(r.rcx, HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE);	/* a stalled call is issued again as it was */
+	*rax = r.rax;
+	return o;
+}
+
+/* VTL1 enabled on VP0 and VP1, VP1 running VTL1 (VTL0 called it). */
+static struct hv_partition *vp1_in_vtl1(unsigned int max_vtl)
+{
+	struct hv_partition *p = vtl1_partition(max_vtl);
+
+	EXPECT_EQ(enable_vp_vtl(p, 0, 1, 1, 1), HV_STATUS_SUCCESS);
+	EXPECT_EQ(vtl_call(p, 1, 0, 0), HV_HYPERCALL_SWITCH_VTL);
+	return p;
+}
+
+/* A flush of VTL0 aimed at a VP whose VTL0 TLB is locked stalls until the lock goes (spec 3.10). */
+static void test_tlb_lock_flush(void)
+{
+	struct hv_partition *p = vp1_in_vtl1(1);
+	const uint32_t sc0 = HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0;
+	struct hv_hypercall_regs r;
+	uint64_t rax;
+
+	EXPECT_EQ(set1(p, 1, 1, 0, sc0, 2), 0);
+	EXPECT_EQ(flush_space(p, 0, 0, 2, &rax), HV_HYPERCALL_RETRY);
+	EXPECT_EQ(rax, 0x5a5a);						/* no result: not done */
+	EXPECT_EQ(flush_space(p, 0, 0, 3, &rax), HV_HYPERCALL_RETRY);
+	EXPECT_EQ(fake.flushes, 0);
+	EXPECT_EQ(flush_space(p, 0, 0, 1, &rax), HV_HYPERCALL_DONE);	/* VP1 not targeted */
+	EXPECT_EQ(rax, 0);
+	EXPECT_EQ(flush_space(p, 0, 1, 2, &rax), HV_HYPERCALL_DONE);	/* VTL1's TLB is not locked */
+	EXPECT_EQ(fake.flushes, 2);
+	/* ALL_PROCESSORS includes VP1; a bad input still fails first. */
+	memset(ram + IN_GPA, 0, 24);
+	put64(IN_GPA + 8, HV_FLUSH_ALL_PROCESSORS);
+	r = (struct hv_hypercall_regs){ .long_mode = true, .rcx = HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, .rdx = IN_GPA };
+	EXPECT_EQ(host_hypercall(p, 0, 0, &r), HV_HYPERCALL_RETRY);
+	put64(IN_GPA + 8, 1ull << 40);
+	EXPECT_EQ(host_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
+	EXPECT_EQ(st_of(r.rax), HV_STATUS_INVALID_PARAMETER);
+	/* The list form stalls at its last element (where it flushes): continued from there. */
+	memset(ram + IN_GPA, 0, 24 + 3 * 8);
+	put64(IN_GPA + 16, 2);
+	r = (struct hv_hypercall_regs){ .long_mode = true, .rcx = HVCALL_FLUSH_VIRTUAL_ADDRESS_LIST | 3ull << 32,
+					.rdx = IN_GPA };
+	EXPECT_EQ(host_hypercall(p, 0, 0, &r), HV_HYPERCALL_RETRY);
+	EXPECT_EQ(r.rcx >> HV_HYPERCALL_REP_START_SHIFT & 0xfff, 2);
+	EXPECT_EQ(fake.flushes, 2);
+	/* Released: the same calls run. */
+	EXPECT_EQ(set1(p, 1, 1, 0, sc0, 0), 0);
+	EXPECT_EQ(fake.unlocks, 1);
+	memset(ram + IN_GPA, 0, 24 + 3 * 8);		/* set1 used the input page */
+	put64(IN_GPA + 16, 2);
+	EXPECT_EQ(host_hypercall(p, 0, 0, &r), HV_HYPERCALL_DONE);
+	EXPECT_EQ(r.rax, 3ull << 32);
+	EXPECT_EQ(flush_space(p, 0, 0, 2, &rax), HV_HYPERCALL_DONE);
+	EXPECT_EQ(fake.flushes, 4);
+	EXPECT_EQ(fake.flush_mask[0], 2);
+	/* Only the holder's own VP: VTL1 on VP1 cannot lock VP0 (OpenVMM: no other-VP access). */
+	{
+		struct set_elem e = { .name = sc0, .val = { 2, 0 } };
+
+		EXPECT_EQ(st_of(set_regs(p, 1, 1, 0, 0, &e, 1)), HV_STATUS_ACCESS_DENIED);
+		e.val[0] = 0;
+		EXPECT_EQ(st_of(set_regs(p, 1, 1, 0, 0, &e, 1)), HV_STATUS_SUCCESS);	/* no change */
+	}
+	EXPECT(!hv_tlb_lock_held(p, 0, 1, 0));
+	hv_partition_destroy(p);
+}
+
+/* Returning to a lower VTL drops the locks the returning VTL holds, and only those (spec 1.7.7). */
+static void test_tlb_lock_dropped_on_return(void)
+{
+	struct hv_partition *p = vp1_in_vtl1(2);
+	const uint32_t sc0 = HV_REGISTER_VSM_VP_SECURE_CONFIG_VTL0;
+	uint64_t rax;
+
+	EXPECT_EQ(set1(p, 1, 1, 0, sc0, 2), 0);
+	EXPECT_EQ(vtl_return(p, 1, 1, 0), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT(!hv_tlb_lock_held(p, 1, 1, 0));
+	EXPECT_EQ(fake.unlocks, 1);
+	EXPECT_EQ(flush_space(p, 0, 0, 2, &rax), HV_HYPERCALL_DONE);
+	EXPECT_EQ(fake.flushes, 1);
+	/* A return that held nothing wakes nobody. */
+	EXPECT_EQ(vtl_call(p, 1, 0, 0), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT_EQ(vtl_return(p, 1, 1, 0), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT_EQ(fake.unlocks, 1);
+
+	/* VTL2 returning to VTL1 drops VTL2's locks; VTL1's stays until VTL1 returns. */
+	EXPECT_EQ(enable_partition_vtl(p, 1, 2), 0);
+	EXPECT_EQ(vtl_call(p, 1, 0, 0), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT_EQ(enable_vp_vtl(p, 1, 1, HV_VP_INDEX_SELF, 2), 0);
+	EXPECT_EQ(set1(p, 1, 1, 0, sc0, 2), 0);
+	EXPECT_EQ(vtl_call(p, 1, 1, 0), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT_EQ(set1(p, 1, 2, 0, sc0, 2), 0);
+	EXPECT_EQ(set1(p, 1, 2, 0, sc0 + 1, 2), 0);
+	EXPECT_EQ(vtl_return(p, 1, 2, 0), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT(!hv_tlb_lock_held(p, 1, 2, 0));
+	EXPECT(!hv_tlb_lock_held(p, 1, 2, 1));
+	EXPECT(hv_tlb_lock_held(p, 1, 1, 0));
+	EXPECT_EQ(flush_space(p, 0, 0, 2, &rax), HV_HYPERCALL_RETRY);
+	EXPECT_EQ(vtl_return(p, 1, 1, 0), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT_EQ(flush_space(p, 0, 0, 2, &rax), HV_HYPERCALL_DONE);
+	hv_partition_destroy(p);
+}
+
 static void test_secure_config(void)
 {
 	struct hv_partition *p = vtl1_partition(2);
@@ -1054,8 +1171,24 @@ static void test_secure_config(void)
 	EXPECT_EQ(v, 0);
 	EXPECT_EQ(set1(p, 0, 1, 0, sc0, 0), 0);
 	EXPECT_EQ(set1(p, 0, 1, 0, sc0, 1), HV_STATUS_INVALID_PARAMETER);	/* MbecEnabled */
-	EXPECT_EQ(set1(p, 0, 1, 0, sc0, 2), HV_STATUS_INVALID_PARAMETER);	/* TlbLocked */
-	EXPECT_EQ(set1(p, 0, 1, 0, sc0, 1ull << 40), HV_STATUS_INVALID_PARAMETER);
+	EXPECT_EQ(set1(p, 0, 1, 0, sc0, 3), HV_STATUS_INVALID_PARAMETER);
+	EXPECT_EQ(set1(p, 0, 1, 0, sc0, 1ull << 40 | 2), HV_STATUS_INVALID_PARAMETER);
+	EXPECT_EQ(set1(p, 0, 1, 0, sc0, 4), HV_STATUS_INVALID_PARAMETER);	/* SupervisorShadowStack */
+	EXPECT(!hv_tlb_lock_held(p, 0, 1, 0));
+	EXPECT_EQ(set1(p, 0, 1, 0, sc0, 2), 0);					/* TlbLocked */
+	EXPECT_EQ(get1(p, 0, 1, 0, sc0, &v), 0);
+	EXPECT_EQ(v, 2);
+	EXPECT_EQ(set1(p, 0, 1, 0, sc0, 2), 0);					/* again: no change */
+	EXPECT_EQ(fake.unlocks, 0);
+	EXPECT_EQ(set1(p, 0, 1, 0, sc0, 0), 0);
+	EXPECT_EQ(fake.unlocks, 1);
+	EXPECT_EQ(get1(p, 0, 1, 0, sc0, &v), 0);
+	EXPECT_EQ(v, 0);
+	EXPECT_EQ(set1(p, 0, 1, 0, sc0, 0), 0);
+	EXPECT_EQ(fake.unlocks, 1);						/* nothing was released */
+	/* HvRegisterVsmVpWaitForTlbLock is not offered (as in OpenVMM's guests). */
+	EXPECT_EQ(get1(p, 0, 1, 0, HV_REGISTER_VSM_VP_WAIT_FOR_TLB_LOCK, &v), HV_STATUS_INVALID_PARAMETER);
+	EXPECT_EQ(set1(p, 0, 1, 0, HV_REGISTER_VSM_VP_WAIT_FOR_TLB_LOCK, 1), HV_STATUS_INVALID_PARAMETER);
 	EXPECT_EQ(get1(p, 0, 1, 0, sc1, &v), HV_STATUS_INVALID_PARAMETER);
 	EXPECT_EQ(set1(p, 0, 1, 0, sc1, 0), HV_STATUS_INVALID_PARAMETER);
 	EXPECT_EQ(get1(p, 0, 1, 0, sc2, &v), HV_STATUS_INVALID_PARAMETER);
@@ -1073,7 +1206,15 @@ static void test_secure_config(void)
 	EXPECT_EQ(v, 0);
 	EXPECT_EQ(set1(p, 0, 2, 0, sc1, 0), 0);
 	EXPECT_EQ(set1(p, 0, 2, 0, sc1, 1), HV_STATUS_INVALID_PARAMETER);
+	EXPECT_EQ(set1(p, 0, 2, 0, sc2, 2), HV_STATUS_INVALID_PARAMETER);	/* not below VTL2 */
 	EXPECT_EQ(get1(p, 0, 2, 0, sc2, &v), HV_STATUS_INVALID_PARAMETER);
+	/* VTL2 locks VTL1's TLB; VTL1's instance for VTL0 is another lock. */
+	EXPECT_EQ(set1(p, 0, 2, 0, sc1, 2), 0);
+	EXPECT_EQ(get1(p, 0, 2, 0, sc0, &v), 0);
+	EXPECT_EQ(v, 0);
+	EXPECT_EQ(get1(p, 0, 2, IN_VTL(1), sc0, &v), 0);
+	EXPECT_EQ(v, 0);
+	EXPECT(hv_tlb_lock_held(p, 0, 2, 1));
 	EXPECT_EQ(get1(p, 0, 2, IN_VTL(1), sc0, &v), 0);	/* VTL1's instance, named by VTL2 */
 	EXPECT_EQ(fake.nget + fake.nset, 0);
 	hv_partition_destroy(p);
@@ -1320,6 +1461,8 @@ int main(void)
 	RUN_TEST(test_vsm_readonly_and_unknown);
 	RUN_TEST(test_partition_config);
 	RUN_TEST(test_secure_config);
+	RUN_TEST(test_tlb_lock_flush);
+	RUN_TEST(test_tlb_lock_dropped_on_return);
 	RUN_TEST(test_register_input_vtl);
 	RUN_TEST(test_host_registers);
 	RUN_TEST(test_registers_xmm);
