@@ -175,7 +175,7 @@ void vtl_enter(struct vcpu *cpu, unsigned int to, enum hv_vtl_entry reason)
 	if (from == 0)
 		vina_watch_start(cpu);
 	stat_inc(&cpu->vm->stats, STAT_VTL_SWITCH);
-	if (reason == HV_VTL_ENTRY_INTERRUPT)
+	if (reason == HV_VTL_ENTRY_INTERRUPT || reason == HV_VTL_ENTRY_INTERCEPT)
 		stat_inc(&cpu->vm->stats, STAT_VTL_INTERRUPT_ENTRY);
 }
 

@@ -142,6 +142,7 @@ enum hv_vtl_entry {
 	HV_VTL_ENTRY_RETURN = 0,	/* VtlReturn resumes the lower VTL */
 	HV_VTL_ENTRY_VTL_CALL = 1,
 	HV_VTL_ENTRY_INTERRUPT = 2,
+	HV_VTL_ENTRY_INTERCEPT = 3,	/* an intercept message waits in the VP assist page (InterceptPage) */
 	HV_VTL_ENTRY_START = 0x100,	/* HvCallStartVirtualProcessor: the VP begins in that VTL */
 };
 
@@ -252,11 +253,12 @@ struct hv_gpa_access {
 };
 
 /*
- * VP vp's VTL vtl made `a`. If a higher VTL's protection denies it, post a
- * GpaIntercept message (0x80000001) for the nearest such VTL on SINT0 of its
- * SIMP on this VP and return that VTL, which the host then enters with
- * *reason (hv_vtl_entered), leaving vtl at the faulting instruction. Returns
- * -1 if no protection denies the access.
+ * VP vp's VTL vtl made `a`. If a higher VTL's protection denies it, give the
+ * nearest such VTL a GpaIntercept message (0x80000001) on this VP: on SINT0
+ * of its SIMP (*reason = interrupt), or in its VP assist page if its
+ * VsmPartitionConfig.InterceptPage is set (*reason = intercept). Returns that
+ * VTL, which the host then enters with *reason (hv_vtl_entered), leaving vtl
+ * at the faulting instruction; -1 if no protection denies the access.
  */
 int hv_gpa_intercept(struct hv_partition *p, unsigned int vp, unsigned int vtl, const struct hv_intercept_state *st,
 		     const struct hv_gpa_access *a, enum hv_vtl_entry *reason);

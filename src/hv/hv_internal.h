@@ -332,6 +332,16 @@ void hv_intercept_header(uint8_t *b, unsigned int vp, unsigned int vtl, const st
 			 unsigned int insn_len, enum hv_intercept_access access);
 void hv_gpa_intercept_message(struct hv_message *m, unsigned int vp, unsigned int vtl,
 			      const struct hv_intercept_state *st, const struct hv_gpa_access *a);
+/*
+ * Give VTL `to` of VP vp an intercept message: in its VP assist page if its
+ * VsmPartitionConfig.InterceptPage is set, else on SINT0 of its SIMP.
+ * Returns the entry reason the host enters `to` with.
+ */
+enum hv_vtl_entry hv_intercept_deliver(struct hv_partition *p, unsigned int vp, unsigned int to,
+				       const struct hv_message *m);
+
+/* vsm.c: GPA of the VP assist page of (vp, vtl), or 0 when it is disabled. */
+uint64_t hv_assist_page(const struct hv_partition *p, unsigned int vp, unsigned int vtl);
 
 /* vtl_prot.c */
 void hv_vtl_prot_init(struct hv_partition *p);

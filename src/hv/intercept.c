@@ -78,6 +78,29 @@ void hv_gpa_intercept_message(struct hv_message *m, unsigned int vp, unsigned in
 	put(m->payload, MEM_GPRS, st->gpr, 128);
 }
 
+enum hv_vtl_entry hv_intercept_deliver(struct hv_partition *p, unsigned int vp, unsigned int to,
+				       const struct hv_message *m)
+{
+	uint64_t page;
+
+	__atomic_fetch_add(&p->intercepts, 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&p->partition_config[to], __ATOMIC_ACQUIRE) & HV_VSM_CONFIG_INTERCEPT_PAGE) {
+		/* The VTL is entered for it and reads it before it can run anything else. */
+		page = hv_assist_page(p, vp, to);
+		if (!page || !hv_write_guest(p, to, page + HV_VP_ASSIST_INTERCEPT_MESSAGE, m, sizeof(*m)))
+			__atomic_fetch_add(&p->intercepts_dropped, 1, __ATOMIC_RELAXED);
+		return HV_VTL_ENTRY_INTERCEPT;
+	}
+	/*
+	 * A busy slot queues it (MessagePending); a SynIC that cannot take it
+	 * drops it, as OpenVMM does: the VTL still runs, and the lower VTL,
+	 * which did not advance, faults again when it resumes.
+	 */
+	if (hv_synic_post_message(p, vp, to, HV_SYNIC_INTERCEPTION_SINT, m))
+		__atomic_fetch_add(&p->intercepts_dropped, 1, __ATOMIC_RELAXED);
+	return HV_VTL_ENTRY_INTERRUPT;	/* the message's SINT0 interrupt (OpenVMM) */
+}
+
 int hv_gpa_intercept(struct hv_partition *p, unsigned int vp, unsigned int vtl, const struct hv_intercept_state *st,
 		     const struct hv_gpa_access *a, enum hv_vtl_entry *reason)
 {
@@ -92,17 +115,9 @@ int hv_gpa_intercept(struct hv_partition *p, unsigned int vp, unsigned int vtl, 
 	if (to < 0)
 		return -1;
 	hv_gpa_intercept_message(&m, vp, vtl, st, a);
-	/*
-	 * A busy slot queues it (MessagePending); a SynIC that cannot take it
-	 * drops it, as OpenVMM does: the VTL still runs, and the lower VTL,
-	 * which did not advance, faults again when it resumes.
-	 */
-	if (hv_synic_post_message(p, vp, (unsigned int)to, HV_SYNIC_INTERCEPTION_SINT, &m))
-		__atomic_fetch_add(&p->intercepts_dropped, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&p->intercepts, 1, __ATOMIC_RELAXED);
+	*reason = hv_intercept_deliver(p, vp, (unsigned int)to, &m);
 	hv_trace(p, "vp%u vtl%u %s of GPA %#llx at RIP %#llx: intercept to vtl%d\n", vp, vtl,
 		 a->access == HV_INTERCEPT_READ ? "read" : a->access == HV_INTERCEPT_WRITE ? "write" : "fetch",
 		 (unsigned long long)a->gpa, (unsigned long long)st->rip, to);
-	*reason = HV_VTL_ENTRY_INTERRUPT;	/* the message's SINT0 interrupt (OpenVMM) */
 	return to;
 }

@@ -143,6 +143,7 @@
 #define HV_VSM_CONFIG_DEFAULT_MASK		(0xfull << 1)
 #define HV_VSM_CONFIG_ZERO_MEMORY_ON_RESET	(1ull << 5)
 #define HV_VSM_CONFIG_DENY_LOWER_VTL_STARTUP	(1ull << 6)
+#define HV_VSM_CONFIG_INTERCEPT_PAGE		(1ull << 12)
 /* HV_INPUT_VTL (TLFS 15.x): TargetVtl 3:0, UseTargetVtl 4, RsvdZ 7:5 */
 #define HV_INPUT_VTL_TARGET_MASK	0x0fu
 #define HV_INPUT_VTL_USE_TARGET		0x10u
@@ -155,6 +156,7 @@
 #define HV_MAP_GPA_RWX			0xfull
 /* HvRegisterVsmCapabilities */
 #define HV_VSM_CAP_DENY_LOWER_VTL_STARTUP	(1ull << 17)
+#define HV_VSM_CAP_INTERCEPT_PAGE_AVAILABLE	(1ull << 27)
 /* HvRegisterVsmVina */
 #define HV_VINA_VECTOR_MASK		0xffull
 #define HV_VINA_ENABLED			(1ull << 8)
@@ -166,6 +168,7 @@
 #define HV_VP_ASSIST_VINA_STATUS	0x0C
 #define HV_VP_ASSIST_RETURN_RAX		0x10
 #define HV_VP_ASSIST_RETURN_RCX		0x18
+#define HV_VP_ASSIST_INTERCEPT_MESSAGE	0x70
 #define HV_INITIAL_VP_CONTEXT_SIZE	224
 
 /* Hypercall input value (RCX). */

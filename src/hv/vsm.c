@@ -12,8 +12,7 @@
 
 #define VTL_BIT(v) (1u << (v))
 
-/* GPA of the VP assist page of (vp, vtl), or 0 when it is disabled. */
-static uint64_t assist_page(const struct hv_partition *p, unsigned int vp, unsigned int vtl)
+uint64_t hv_assist_page(const struct hv_partition *p, unsigned int vp, unsigned int vtl)
 {
 	uint64_t msr = p->vps[vp].vtl[vtl].vp_assist;
 
@@ -51,9 +50,9 @@ int hv_input_vtl(uint8_t input_vtl, unsigned int caller)
 
 void hv_vtl_entered(struct hv_partition *p, unsigned int vp, unsigned int to, enum hv_vtl_entry reason)
 {
-	/* Only calls and interrupts are entries with a reason; VTL0 has no VTL control area. */
-	uint64_t page = to > 0 && (reason == HV_VTL_ENTRY_VTL_CALL || reason == HV_VTL_ENTRY_INTERRUPT) ?
-			assist_page(p, vp, to) : 0;
+	/* Calls, interrupts and intercepts are entries with a reason; VTL0 has no VTL control area. */
+	uint64_t page = to > 0 && reason != HV_VTL_ENTRY_RETURN && reason != HV_VTL_ENTRY_START ?
+			hv_assist_page(p, vp, to) : 0;
 
 	if (page)
 		hv_guest_store32(p, to, page + HV_VP_ASSIST_ENTRY_REASON, reason);
@@ -65,7 +64,8 @@ void hv_vtl_entered(struct hv_partition *p, unsigned int vp, unsigned int to, en
 	else
 		hv_trace(p, "vp%u vtl%u -> vtl%u (%s)\n", vp, hv_vp_active_vtl(p, vp), to,
 			 reason == HV_VTL_ENTRY_VTL_CALL ? "VTL call" :
-			 reason == HV_VTL_ENTRY_INTERRUPT ? "interrupt" : "VTL return");
+			 reason == HV_VTL_ENTRY_INTERRUPT ? "interrupt" :
+			 reason == HV_VTL_ENTRY_INTERCEPT ? "intercept" : "VTL return");
 	__atomic_store_n(&p->vps[vp].vsm.active_vtl, to, __ATOMIC_RELEASE);
 }
 
@@ -102,7 +102,7 @@ enum hv_hypercall_outcome hv_vtl_call_return(struct hv_partition *p, unsigned in
 	to = next_vtl(p, vp, vtl, -1);
 	if ((control_input & ~1ull) || to < 0)
 		return HV_HYPERCALL_UD;
-	page = assist_page(p, vp, vtl);
+	page = hv_assist_page(p, vp, vtl);
 	if (page) {
 		uint64_t *vina = &p->vps[vp].vsm.vina[vtl];
 
@@ -134,7 +134,7 @@ void hv_vina_notify(struct hv_partition *p, unsigned int vp, unsigned int lower)
 	if (active <= lower)
 		return;
 	vina = __atomic_load_n(&p->vps[vp].vsm.vina[active], __ATOMIC_ACQUIRE);
-	page = assist_page(p, vp, active);
+	page = hv_assist_page(p, vp, active);
 	if (!(vina & HV_VINA_ENABLED) || !page)
 		return;
 	/* One VINA interrupt until the guest (or AutoReset) clears VinaAsserted. */
@@ -150,7 +150,7 @@ bool hv_vina_wanted(struct hv_partition *p, unsigned int vp)
 
 	if (!active || !(__atomic_load_n(&p->vps[vp].vsm.vina[active], __ATOMIC_ACQUIRE) & HV_VINA_ENABLED))
 		return false;
-	page = assist_page(p, vp, active);
+	page = hv_assist_page(p, vp, active);
 	return page && hv_guest_load8(p, active, page + HV_VP_ASSIST_VINA_STATUS, &status) && !(status & 1);
 }
 
@@ -186,7 +186,7 @@ uint16_t hv_vsm_reg_get(struct hv_partition *p, unsigned int vp, unsigned int ca
 		*val = p->enabled_vtls | (uint64_t)p->cfg.max_vtl << 16;
 		return HV_STATUS_SUCCESS;
 	case HV_REGISTER_VSM_CAPABILITIES:
-		*val = HV_VSM_CAP_DENY_LOWER_VTL_STARTUP;
+		*val = HV_VSM_CAP_DENY_LOWER_VTL_STARTUP | HV_VSM_CAP_INTERCEPT_PAGE_AVAILABLE;
 		return HV_STATUS_SUCCESS;
 	case HV_REGISTER_VSM_VINA:
 		*val = s->vina[vtl];
@@ -220,7 +220,8 @@ uint16_t hv_vsm_reg_get(struct hv_partition *p, unsigned int vp, unsigned int ca
 static uint16_t set_partition_config(struct hv_partition *p, unsigned int vtl, uint64_t val)
 {
 	const uint64_t supported = HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK |
-				   HV_VSM_CONFIG_ZERO_MEMORY_ON_RESET | HV_VSM_CONFIG_DENY_LOWER_VTL_STARTUP;
+				   HV_VSM_CONFIG_ZERO_MEMORY_ON_RESET | HV_VSM_CONFIG_DENY_LOWER_VTL_STARTUP |
+				   HV_VSM_CONFIG_INTERCEPT_PAGE;
 	uint64_t old = p->partition_config[vtl];
 	const uint64_t write_once = HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK;
 	uint32_t mask = (uint32_t)((val & HV_VSM_CONFIG_DEFAULT_MASK) >> HV_VSM_CONFIG_DEFAULT_MASK_SHIFT);

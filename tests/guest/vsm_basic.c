@@ -25,7 +25,7 @@ static void test_cpuid_and_registers(void)
 	vsm_get_reg(~1u, 0, HV_REG_VSM_VP_STATUS, &v);
 	CHECK_EQ(v, 0x10000);				/* active VTL0, enabled {0} */
 	vsm_get_reg(~1u, 0, HV_REG_VSM_CAPABILITIES, &v);
-	CHECK_EQ(v, 1u << 17);				/* DenyLowerVtlStartup */
+	CHECK_EQ(v, 1u << 17 | 1u << 27);		/* DenyLowerVtlStartup, InterceptPageAvailable */
 	vsm_get_reg(~1u, 0, HV_REG_VSM_CODE_PAGE_OFFSETS, &v);
 	CHECK_EQ(v, 0x0f | 0x26 << 12);
 	CHECK_EQ(HV_RESULT_STATUS(vsm_set_reg(~1u, 0, HV_REG_VSM_VP_STATUS, 0)), HV_STATUS_INVALID_PARAMETER);

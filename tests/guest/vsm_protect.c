@@ -471,6 +471,42 @@ static void test_overlay_over_protected(void)
 	CHECK_EQ(msg64(56), (uint64_t)secret);
 }
 
+/* The intercept page variant: the message waits in VTL1's VP assist page, entry reason 3, no SINT0. */
+static volatile unsigned int page_intercepts;
+
+static void on_intercept_page(struct vtl1_vp *me)
+{
+	const uint8_t *m = me->assist + 0x70;
+
+	memcpy((void *)msg, m, 256);
+	page_intercepts++;
+	protect(*(const uint64_t *)(m + 16 + 56), 0xf, 0);
+	*(uint64_t *)(me->assist + 0x10) = me->entry.rax;
+	*(uint64_t *)(me->assist + 0x18) = me->entry.rcx;
+}
+
+static void vtl1_intercept_page_on(void)
+{
+	status[1] = vsm_set_reg(~1u, 0, HV_REG_VSM_PARTITION_CONFIG, 1 | 0xf << 1 | 1 << 12);
+	protect((uint64_t)secret, 0, 0);
+}
+
+static void test_intercept_page(void)
+{
+	uint64_t rbx, flags;
+
+	vsm_intercept_fn[1] = on_intercept_page;
+	vsm_call(vtl1_intercept_page_on, 0, 0);
+	CHECK_EQ(status[1], 1ull << 32);
+	intercepts = 0;
+	CHECK_EQ(load(secret, 0, &rbx, &flags), SECRET);
+	CHECK_EQ(page_intercepts, 1);
+	CHECK_EQ(intercepts, 0);				/* nothing on SINT0 */
+	CHECK_EQ(vtl1_vps[0].last_entry_reason, 3);
+	check_header(read_insn, 3, 0, (uint64_t)secret);
+	CHECK_EQ(rbx, (uint64_t)secret);
+}
+
 void test_main(const struct mb_info *mbi)
 {
 	hv_enable_hypercalls();
@@ -487,4 +523,5 @@ void test_main(const struct mb_info *mbi)
 	test_call();
 	test_inject();
 	test_overlay_over_protected();
+	test_intercept_page();
 }

@@ -854,7 +854,7 @@ static void test_vsm_status_registers(void)
 	EXPECT_EQ(res, 4ull << 32);
 	EXPECT_EQ(get64(OUT_GPA + 0x00), 0x10000);		/* ActiveVtl 0, EnabledVtlSet {0} */
 	EXPECT_EQ(get64(OUT_GPA + 0x10), 0x10001);		/* EnabledVtlSet {0}, MaximumVtl 1 */
-	EXPECT_EQ(get64(OUT_GPA + 0x20), 1ull << 17);		/* DenyLowerVtlStartup only, LSB-first */
+	EXPECT_EQ(get64(OUT_GPA + 0x20), (1ull << 17 | 1ull << 27));	/* DenyLowerVtlStartup, InterceptPageAvailable; LSB-first */
 	EXPECT_EQ(get64(OUT_GPA + 0x30), 0x2600F);		/* 64-bit thunks at 0x0F / 0x26 */
 	for (unsigned int i = 0; i < 4; i++)
 		EXPECT_EQ(get64(OUT_GPA + 16 * i + 8), 0);
@@ -890,7 +890,7 @@ static void test_vsm_status_registers(void)
 	EXPECT_EQ(vtl_call(p, 0, 0, 0), HV_HYPERCALL_SWITCH_VTL);
 	EXPECT_EQ(get1v(p, 0, 1, HV_REGISTER_VSM_VP_STATUS), 0x30001);
 	EXPECT_EQ(get1v(p, 0, 1, HV_REGISTER_VSM_PARTITION_STATUS), 0x10003);
-	EXPECT_EQ(get1v(p, 0, 1, HV_REGISTER_VSM_CAPABILITIES), 1ull << 17);
+	EXPECT_EQ(get1v(p, 0, 1, HV_REGISTER_VSM_CAPABILITIES), 1ull << 17 | 1ull << 27);
 	/* Another VP's status, through the header's VpIndex. */
 	res = get_regs(p, 0, 1, 1, IN_VTL(0), names, 1, true);
 	EXPECT_EQ(res, 1ull << 32);
@@ -970,9 +970,10 @@ static void test_partition_config(void)
 
 	EXPECT_EQ(get1(p, 0, 1, 0, cfg, &v), 0);
 	EXPECT_EQ(v, 0);
-	/* Intercepts, MBEC-related and reserved bits are refused, not ignored. */
+	/* Intercept bits but InterceptPage, MBEC-related and reserved bits are refused, not ignored. */
 	for (unsigned int bit = 7; bit < 64; bit++)
-		EXPECT_EQ(set1(p, 0, 1, 0, cfg, 1ull << bit), HV_STATUS_INVALID_PARAMETER);
+		EXPECT_EQ(set1(p, 0, 1, 0, cfg, 1ull << bit), bit == 12 ? 0 : HV_STATUS_INVALID_PARAMETER);
+	EXPECT_EQ(set1(p, 0, 1, 0, cfg, 0), 0);
 	/*
 	 * Default masks: Read with anything else (else INVALID_PARAMETER);
 	 * readable-not-executable cannot be enforced on stock KVM, so strict
@@ -1277,7 +1278,7 @@ static void test_host_registers(void)
 	EXPECT(fake.get[1].vp == 1 && fake.get[1].vtl == 0 && fake.get[1].name == 0x40002);
 	EXPECT_EQ(get64(OUT_GPA), 0x1020000);
 	EXPECT_EQ(get64(OUT_GPA + 8), 1 << 8 | 0);
-	EXPECT_EQ(get64(OUT_GPA + 16), 1ull << 17);
+	EXPECT_EQ(get64(OUT_GPA + 16), 1ull << 17 | 1ull << 27);
 	EXPECT_EQ(get64(OUT_GPA + 32), 0x1040002);
 
 	/* A failing host register stops the call at its element. */
@@ -1285,7 +1286,7 @@ static void test_host_registers(void)
 	fake.reg_status = HV_STATUS_INVALID_REGISTER_VALUE;
 	res = get_regs(p, 0, 1, HV_VP_INDEX_SELF, 0, names + 1, 2, true);
 	EXPECT_EQ(res, HV_STATUS_INVALID_REGISTER_VALUE | 1ull << 32);
-	EXPECT_EQ(get64(OUT_GPA), 1ull << 17);
+	EXPECT_EQ(get64(OUT_GPA), 1ull << 17 | 1ull << 27);
 	EXPECT_EQ(get64(OUT_GPA + 16), 0xccccccccccccccccull);
 	fake.reg_status = 0;
 

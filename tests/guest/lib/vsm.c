@@ -132,7 +132,11 @@ void vtl_dispatch(struct vtl1_vp *me, unsigned int vtl)
 	fn = vtl_fn[vtl][vp];
 	if (me->last_entry_reason == 1 && fn)
 		fn();
+	if (me->last_entry_reason == 3 && vsm_intercept_fn[vtl])
+		vsm_intercept_fn[vtl](me);
 }
+
+void (*vsm_intercept_fn[3])(struct vtl1_vp *me);
 
 void vsm_set_call_fn(void (*fn)(void))
 {

@@ -87,6 +87,12 @@ void vsm_build_context(struct hv_initial_vp_context *c, uint64_t rip, uint64_t r
  * and returns. regs: shared GPRs in/out (may be NULL). Returns RAX.
  */
 uint64_t vsm_call(void (*fn)(void), struct vsm_gprs *regs_in, struct vsm_gprs *regs_out);
+/*
+ * What VTL v runs when it is entered for an intercept waiting in its VP
+ * assist page (entry reason 3, VsmPartitionConfig.InterceptPage); me->entry
+ * holds the shared GPRs as the intercepted VTL left them.
+ */
+extern void (*vsm_intercept_fn[3])(struct vtl1_vp *me);
 /* What the next higher VTL runs on this VP at its next VTL-call entry (for VtlCalls made by hand). */
 void vsm_set_call_fn(void (*fn)(void));
 /* Raw thunk calls through the current VTL's hypercall page (for #UD tests). */
