@@ -26,6 +26,7 @@ void bench_sint0(void);
 void *bench_vtl1_page;
 struct hv_message *bench_simp;		/* VTL1's SIMP */
 uint8_t *bench_scratch;			/* where VTL1's handler redirects VTL0's write */
+extern volatile uint32_t bench_intercepts;
 static uint8_t *rx_page;		/* read+execute for VTL0 */
 static uint64_t *vtl1_in;
 static volatile uint64_t vtl1_status[2];
@@ -124,12 +125,14 @@ void test_main(const struct mb_info *mbi)
 			  (uint64_t)alloc_zeroed(8192) + 8192);
 	hv_hypercall(HVCALL_ENABLE_VP_VTL, (uint64_t)ctx_in, 0);
 	bench_vtl_call(1, page);	/* first entry: VTL1 enables its hypercall page, bench_vtl1_setup */
-	if (vtl1_status[0] != 1ull << 32 || vtl1_status[1] != 1ull << 32)
+	if (vtl1_status[0] != 1ull << 32 || vtl1_status[1] != 1ull << 32)	/* success, one rep */
 		debug_exit(2);
 	marker(); bench_vtl_call(ITERS, page); marker();
 	marker(); bench_vtl_call_twin(ITERS, page); marker();
 	get_vp_registers(ITERS / 4);
 	marker(); bench_intercept(INTERCEPT_ITERS, rx_page); marker();
+	if (bench_intercepts != INTERCEPT_ITERS)
+		debug_exit(3);
 	marker(); bench_intercept_twin(INTERCEPT_ITERS, bench_scratch); marker();
 	debug_exit(0);
 }

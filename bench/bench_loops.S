@@ -142,6 +142,7 @@ bench_intercept_twin:			/* both VTLs' instructions, no exit (page: writable) */
 	xor %edx, %edx
 	wrmsr
 1:	mov bench_scratch(%rip), %rbx
+	incl bench_intercepts(%rip)
 	.endm
 bench_sint0:				/* VTL1 only: RAX/RCX/RDX are reloaded by the code it interrupts */
 	sint0_body
@@ -151,7 +152,8 @@ twin_sint0:
 	ret
 
 	.data
-	.globl bench_vtl1_ret
+	.globl bench_vtl1_ret, bench_intercepts
 bench_vtl1_ret: .quad 0
+bench_intercepts: .long 0		/* handler runs: proof that each write faulted */
 
 	.section .note.GNU-stack, "", @progbits

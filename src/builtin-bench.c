@@ -96,7 +96,8 @@ int cmd_bench(int argc, char *argv[])
 	vm_load_kernel(&vm, &img, _binary_bench_guest_elf_start, "bench");
 	status = vm_run(&vm);
 	if (status != 1 || m.n != 2 * NR_SPANS)
-		die(KVSM_EXIT_GUEST_ERROR, "bench guest failed (status %d, %u markers)", status, m.n);
+		die(KVSM_EXIT_GUEST_ERROR, "bench guest failed (status %d: 5 VTL1 set-up refused, 7 a protected "
+		    "write did not fault; %u markers)", status, m.n);
 
 	io = net_us(&m, 0, BENCH_ITERS);
 	hc = net_us(&m, 2, BENCH_ITERS);
