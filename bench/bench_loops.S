@@ -42,8 +42,10 @@ twin_thunk:
 
 /*
  * VTL call + return round trips. VTL0: call the VTL call thunk (page + 0x0f).
- * VTL1 (bench_vtl1_entry): on its first entry enable its hypercall page, then
- * loop on VtlReturn. Shared GPRs are clobbered only where noted.
+ * VTL1 (bench_vtl1_entry): on its first entry enable its hypercall page and
+ * run bench_vtl1_setup, then loop on VtlReturn with interrupts enabled (an
+ * intercept enters VTL1 for its SINT0 interrupt). Shared GPRs are clobbered
+ * only where noted.
  */
 	.globl bench_vtl_call, bench_vtl_call_twin, bench_vtl1_entry
 bench_vtl_call:
@@ -91,13 +93,67 @@ bench_vtl1_entry:
 	mov bench_vtl1_page(%rip), %rax
 	add $0x26, %rax			/* VTL return thunk (kept in memory: GPRs are shared) */
 	mov %rax, bench_vtl1_ret(%rip)
+	call bench_vtl1_setup
+	sti
 1:	mov bench_vtl1_ret(%rip), %rax
 	xor %ecx, %ecx
 	call *%rax
 	jmp 1b
 
+/*
+ * Intercept round trips. VTL0 (bench_intercept) writes to a page VTL1 made
+ * read+execute: a GPA intercept enters VTL1 for SINT0, whose handler
+ * (bench_sint0; AutoEOI, so no EOI) frees the message slot and points RBX, a
+ * shared register, at bench_scratch; VTL1's loop returns, and VTL0 re-executes
+ * the write, which now lands. No hypercall in the handler: what is measured
+ * is fault -> message -> VTL1 interrupt -> VtlReturn.
+ */
+	.globl bench_intercept, bench_intercept_twin, bench_sint0
+bench_intercept:
+	push %rbx
+1:	mov %rsi, %rbx
+	movb $1, (%rbx)
+	dec %edi
+	jnz 1b
+	pop %rbx
+	ret
+bench_intercept_twin:			/* both VTLs' instructions, no exit (page: writable) */
+	push %rbx
+1:	mov %rsi, %rbx
+	movb $1, (%rbx)
+	call twin_sint0			/* the handler, ending in ret instead of iretq */
+	mov bench_vtl1_ret(%rip), %rax
+	xor %ecx, %ecx
+	call twin_vtl_thunk		/* VTL1's return thunk */
+	nop				/* VTL1's jmp */
+	dec %edi
+	jnz 1b
+	pop %rbx
+	ret
+
+	.macro sint0_body
+	mov bench_simp(%rip), %rax
+	xor %ecx, %ecx
+	xchg %ecx, (%rax)		/* MessageType = 0, a full barrier before reading the flags */
+	testb $1, 5(%rax)		/* MessagePending: EOM asks for the next message */
+	jz 1f
+	mov $0x40000084, %ecx
+	xor %eax, %eax
+	xor %edx, %edx
+	wrmsr
+1:	mov bench_scratch(%rip), %rbx
+	incl bench_intercepts(%rip)
+	.endm
+bench_sint0:				/* VTL1 only: RAX/RCX/RDX are reloaded by the code it interrupts */
+	sint0_body
+	iretq
+twin_sint0:
+	sint0_body
+	ret
+
 	.data
-	.globl bench_vtl1_ret
+	.globl bench_vtl1_ret, bench_intercepts
 bench_vtl1_ret: .quad 0
+bench_intercepts: .long 0		/* handler runs: proof that each write faulted */
 
 	.section .note.GNU-stack, "", @progbits
