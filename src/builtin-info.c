@@ -35,10 +35,8 @@ int cmd_info(int argc, char *argv[])
 		return KVSM_EXIT_HOST;
 	}
 	printf("guests: VTL0-VTL2 (--vtls 1..3), one KVM VM per VTL.\n"
-	       "VTL protections: no access, read+execute and read+write+execute, with GPA intercepts\n"
-	       "        (mprotect on the lower VTL's view; docs/vsm.md). Readable but not executable\n"
-	       "        cannot be enforced on stock KVM: --policy strict (default) refuses it with\n"
-	       "        OPERATION_DENIED, --policy permissive accepts it and leaves execution allowed.\n"
-	       "        No MBEC, no register intercepts, no TLB locking.\n");
+	       "VTL protections: every mask, with GPA intercepts (mprotect on the lower VTL's view;\n"
+	       "        readable but not executable pages leave its memslots and each data access\n"
+	       "        to them exits: --policy permissive leaves them executable instead). No MBEC.\n");
 	return 0;
 }

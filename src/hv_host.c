@@ -35,20 +35,21 @@ static bool host_is_ram(void *host, uint64_t gpa)
 }
 
 /*
- * A VTL protection on the VTL's view (DESIGN.md section 3): reads and
- * fetches need PROT_READ, writes PROT_WRITE; execution cannot be told apart,
- * so the core only asks for no access, read+execute or everything.
+ * A VTL protection (DESIGN.md section 3): on the VTL's view, reads and
+ * fetches need PROT_READ, writes PROT_WRITE; readable but not executable
+ * pages leave the VTL's memslots (ram_slots.c) so that fetches fail there.
  */
 static bool host_protect(void *host, unsigned int vtl, uint64_t gpa, uint64_t npages, uint8_t access)
 {
 	struct vm *vm = host;
 	int prot = (access & HV_MAP_GPA_READABLE ? PROT_READ : 0) | (access & HV_MAP_GPA_WRITABLE ? PROT_WRITE : 0);
+	bool nx = (access & HV_MAP_GPA_READABLE) && !(access & HV_MAP_GPA_KERNEL_EXECUTABLE);
 
-	if (guest_mem_protect(&vm->mem, vtl, gpa, npages, prot)) {
+	if (guest_mem_protect(&vm->mem, vtl, gpa, npages, prot) && ram_slots_set_nx(vm, vtl, gpa, npages, nx)) {
 		stat_inc(&vm->stats, STAT_PROT_CHANGE);
 		return true;
 	}
-	pr_warning("cannot protect %llu page(s) at GPA %#llx of VTL%u: %s (see vm.max_map_count in docs/vsm.md)",
+	pr_warning("cannot protect %llu page(s) at GPA %#llx of VTL%u: %s (vm.max_map_count, memslots: docs/vsm.md)",
 		   (unsigned long long)npages, (unsigned long long)gpa, vtl, strerror(errno));
 	return false;
 }

@@ -23,6 +23,7 @@ const struct kvm_cap_info kvm_caps[] = {
 	{ KVM_CAP_DEBUGREGS, "KVM_CAP_DEBUGREGS", true, "moving DR0-DR3 between VTLs" },
 	{ KVM_CAP_GET_TSC_KHZ, "KVM_CAP_GET_TSC_KHZ", true, "TSC_FREQUENCY and the reference TSC page" },
 	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR", false, "real-mode support on Intel VMX hosts" },
+	{ KVM_CAP_EXIT_ON_EMULATION_FAILURE, "KVM_CAP_EXIT_ON_EMULATION_FAILURE", false, "user-mode fetches from non-executable pages become intercepts (else #UD)" },
 	{ KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API", false, "32-bit MSI destinations: more than 255 VPs (else --smp <= 255)" },
 	{ KVM_CAP_VCPU_ATTRIBUTES, "KVM_CAP_VCPU_ATTRIBUTES", false, "exact TSC offset for VTL1+ VMs (else set within one ioctl)" },
 	{ KVM_CAP_HYPERV, "KVM_CAP_HYPERV", false, "not needed: kvsm implements Hyper-V in user space" },

@@ -18,6 +18,7 @@ static const char *const stat_names[STAT_NR] = {
 	[STAT_PROT_CHANGE] = "VTL protection changes (runs)",
 	[STAT_GPA_INTERCEPT] = "GPA intercepts delivered",
 	[STAT_PROT_MMIO] = "protection faults as MMIO",
+	[STAT_PROT_COMPLETED] = "no-execute page accesses done",
 	[STAT_ROLLBACK_UNIQUE] = "write rollback: unique",
 	[STAT_ROLLBACK_SAME_EFFECT] = "write rollback: same effect",
 	[STAT_ROLLBACK_AMBIGUOUS] = "write rollback: ambiguous",

@@ -1,4 +1,5 @@
 #include "vm.h"
+#include "ram_slots.h"
 #include "devices/debug_exit.h"
 #include "hyperv.h"
 #include "vtl_irq.h"
@@ -21,16 +22,6 @@
 #define HALT_POLL_MS		100
 #define HALT_ROUNDS_TO_STOP	3
 
-static void set_memslot(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
-{
-	struct kvm_userspace_memory_region r = {
-		.slot = slot, .guest_phys_addr = gpa, .memory_size = size, .userspace_addr = (uintptr_t)host,
-	};
-
-	if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_USER_MEMORY_REGION (slot %u)", slot);
-}
-
 /*
  * One KVM VM per VTL over the same RAM, each through its own view. VTL0 has
  * KVM's irqchip and PIT; higher VTLs have none: kvsm emulates their local
@@ -39,7 +30,6 @@ static void set_memslot(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, v
 static void create_vtl_vm(struct vm *vm, unsigned int vtl)
 {
 	int fd = ioctl(vm->host.fd, KVM_CREATE_VM, 0);
-	uint64_t low = guest_low_ram(vm->mem.size), high = guest_high_ram(vm->mem.size);
 	struct kvm_pit_config pit = { .flags = 0 };
 	uint64_t idmap = KVM_IDENTITY_MAP_GPA;
 
@@ -60,6 +50,14 @@ static void create_vtl_vm(struct vm *vm, unsigned int vtl)
 		if (ioctl(fd, KVM_ENABLE_CAP, &cap))
 			die_errno(KVSM_EXIT_HOST, "KVM_ENABLE_CAP(KVM_CAP_X2APIC_API)");
 	}
+	vm->exit_on_emulation_failure = kvm_check_cap(&vm->host, KVM_CAP_EXIT_ON_EMULATION_FAILURE) > 0;
+	if (vm->exit_on_emulation_failure) {
+		/* A fetch from a non-executable page (ram_slots.c) at any CPL exits, with no #UD queued. */
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args[0] = 1 };
+
+		if (ioctl(fd, KVM_ENABLE_CAP, &cap))
+			die_errno(KVSM_EXIT_HOST, "KVM_ENABLE_CAP(KVM_CAP_EXIT_ON_EMULATION_FAILURE)");
+	}
 	if (vtl == 0) {
 		if (ioctl(fd, KVM_CREATE_IRQCHIP, 0))
 			die_errno(KVSM_EXIT_HOST, "KVM_CREATE_IRQCHIP");
@@ -67,9 +65,7 @@ static void create_vtl_vm(struct vm *vm, unsigned int vtl)
 			die_errno(KVSM_EXIT_HOST, "KVM_CREATE_PIT2");
 	}
 	guest_mem_map_view(&vm->mem, vtl);
-	set_memslot(fd, 0, 0, low, vm->mem.view[vtl]);
-	if (high)
-		set_memslot(fd, 1, GUEST_HIGH_RAM_BASE, high, vm->mem.view[vtl] + low);
+	ram_slots_init(vm, vtl);
 }
 
 void vm_set_irq(void *opaque, int irq, bool level)

@@ -12,6 +12,7 @@
 #include "guest_mem.h"
 #include "ioport.h"
 #include "kvm.h"
+#include "ram_slots.h"
 #include "stats.h"
 
 #include "kvsm/hv.h"
@@ -32,6 +33,8 @@ struct vm {
 	struct kvm_host host;		/* [init] */
 	int vm_fd[KVSM_MAX_VTLS];	/* [init] */
 	struct guest_mem mem;		/* [init]; its overlays: [own] */
+	struct ram_slots slots[KVSM_MAX_VTLS];	/* [own] each VTL's RAM memslots (ram_slots.c) */
+	bool exit_on_emulation_failure;	/* [init] KVM queues no #UD when it reports an emulation failure */
 	unsigned int nr_vcpus;		/* [init] */
 	struct vcpu *vcpus;		/* [init]; each VP: see struct vcpu */
 	struct ioport_bus io;		/* [init] */

@@ -232,7 +232,17 @@ bool vtl_fault_fetch(struct vcpu *cpu)
 	struct fault f;
 	struct insn_decoded d;
 	struct hv_gpa_access a = { .access = HV_INTERCEPT_EXECUTE, .gva_valid = true };
+	struct kvm_vcpu_events *ev = &cpu->run->s.regs.events;
 
+	/*
+	 * Without KVM_CAP_EXIT_ON_EMULATION_FAILURE, KVM has also queued #UD
+	 * for the failed instruction; the VP resumes at it, so it goes.
+	 */
+	if (!cpu->vm->exit_on_emulation_failure && ev->exception.injected && ev->exception.nr == 6) {
+		ev->exception.injected = 0;
+		ev->exception.pending = 0;
+		cpu->run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
+	}
 	load_fault(&f, cpu);
 	if (decode_at_rip(&f, &d)) {
 		set_insn(&a, &d);
@@ -242,10 +252,22 @@ bool vtl_fault_fetch(struct vcpu *cpu)
 			if (translate(&f, la, &a.gpa) && deliver(&f, &a))
 				return outcome(true);
 		}
-		return false;	/* an emulation failure of another kind */
+	} else {
+		a.gva = f.ic.rip;
+		if (translate(&f, f.ic.rip, &a.gpa) && deliver(&f, &a))
+			return outcome(true);
 	}
-	a.gva = f.ic.rip;
-	return translate(&f, f.ic.rip, &a.gpa) && deliver(&f, &a) && outcome(true);
+	/*
+	 * Not a denied fetch: RAM was missing for an instant (a memslot change,
+	 * ram_slots.c), or KVM cannot emulate an instruction whose data lies on
+	 * a non-executable page. Retry; a burst of them is the latter.
+	 */
+	if (outcome(false))
+		return true;
+	pr_warning("vp%u VTL%u: KVM cannot emulate the instruction at RIP %#llx (%s), which touches a page its "
+		   "VTL protections make non-executable (an exit per access, docs/vsm.md)", cpu->index, f.vtl,
+		   (unsigned long long)f.ic.rip, decode_at_rip(&f, &d) ? d.mnemonic : "undecodable");
+	return false;
 }
 
 void vtl_fault_hypercall(struct vcpu *cpu, uint64_t gpa, bool write)
@@ -286,11 +308,19 @@ static bool finish_pending(struct vcpu *cpu)
 	return false;
 }
 
-/* An allowed access to RAM that still exited (a protection changed meanwhile): complete it for real. */
+/*
+ * An allowed access to RAM that exited: to a readable, non-executable page
+ * (a hole in the VTL's memslots, ram_slots.c), or while a protection or
+ * memslot changed. Complete it as the VTL's view holds the page.
+ */
 static void complete_mmio(struct vcpu *cpu)
 {
 	struct kvm_run *run = cpu->run;
-	void *ram = guest_mem_priv(&cpu->vm->mem, run->mmio.phys_addr, run->mmio.len);
+	uint64_t gpa = run->mmio.phys_addr;
+	void *ram = overlay_find(&cpu->vm->mem, vcpu_vtl(cpu), gpa);
+
+	if (!ram)
+		ram = guest_mem_priv(&cpu->vm->mem, gpa, run->mmio.len);
 
 	if (run->mmio.is_write)
 		memcpy(ram, run->mmio.data, run->mmio.len);
@@ -384,6 +414,7 @@ bool vtl_fault_mmio(struct vcpu *cpu)
 	if (!guest_range_is_ram(cpu->vm->mem.size, gpa, run->mmio.len))
 		return false;	/* a device's MMIO */
 	if (hv_vtl_prot_denier(cpu->vm->hv, vcpu_vtl(cpu), gpa, need) < 0) {
+		stat_inc(&cpu->vm->stats, STAT_PROT_COMPLETED);
 		complete_mmio(cpu);
 		return true;
 	}

@@ -85,11 +85,11 @@ struct hv_host_ops {
 	 * VTL protections (only used when cfg.max_vtl > 0). is_ram: whether
 	 * gpa's page is RAM (protections cover RAM only). protect: make pages
 	 * [gpa, gpa + npages * 4096) of VTL vtl's view allow only `access`, an
-	 * HV_MAP_GPA mask of R (1), W (2), KX (4), UX (8) that is always 0, R|KX|UX
-	 * or all four; pages that are not RAM are skipped, and overlay pages keep
-	 * their own access until they go. The host also refuses kvsm's own
-	 * accesses for that VTL accordingly (guest_access). Returns false,
-	 * changing nothing, if the host cannot (its mapping limits).
+	 * HV_MAP_GPA mask of R (1), W (2), KX (4), UX (8), UX always equal to KX;
+	 * pages that are not RAM are skipped, and overlay pages keep their own
+	 * access until they go. The host also refuses kvsm's own accesses for
+	 * that VTL accordingly (guest_access). Returns false if the host cannot
+	 * (its mapping or memslot limits); the core then applies the old mask.
 	 */
 	bool (*is_ram)(void *host, uint64_t gpa);
 	bool (*protect)(void *host, unsigned int vtl, uint64_t gpa, uint64_t npages, uint8_t access);

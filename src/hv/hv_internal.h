@@ -126,9 +126,8 @@ struct hv_partition {
 	uint64_t prot_pages;			/* [init] pages below cfg.ram_end */
 	/* [prot_lock; A] per VTL v >= 1: its HV_MAP_GPA mask for lower VTLs, per page; NULL = all RWX */
 	uint8_t *prot[HV_MAX_VTLS];
-	uint64_t prot_unenforced;		/* [A] unenforceable masks accepted (--policy permissive) */
+	uint64_t prot_unenforced;		/* [A] no-execute masks left executable (--policy permissive) */
 	uint64_t intercepts, intercepts_dropped;	/* [A] secure intercepts, and those no SynIC took */
-	bool prot_refusal_said;			/* [A] strict's refusal was logged once */
 
 	uint64_t hc_count[256];		/* [A] per hypercall code (all codes kvsm knows are < 256) */
 	uint64_t hc_count_other;	/* [A] */
@@ -346,7 +345,7 @@ uint64_t hv_assist_page(const struct hv_partition *p, unsigned int vp, unsigned 
 /* vtl_prot.c */
 void hv_vtl_prot_init(struct hv_partition *p);
 void hv_vtl_prot_destroy(struct hv_partition *p);
-/* Whether VTL vtl may set HV_MAP_GPA flags as a protection mask: an HV_STATUS (policy included). */
+/* Whether VTL vtl may set HV_MAP_GPA flags as a protection mask: an HV_STATUS. */
 uint16_t hv_vtl_prot_check(struct hv_partition *p, unsigned int vtl, uint32_t flags);
 /* EnableVtlProtection: VTL vtl's DefaultVtlProtectionMask over all RAM for the VTLs below. */
 uint16_t hv_vtl_prot_set_default(struct hv_partition *p, unsigned int vtl, uint32_t flags);

@@ -7,11 +7,10 @@
  * kvsm's own accesses on its behalf (host op guest_access).
  *
  * Without MBEC (kvsm offers none) KX governs all execution and UX is ignored
- * (spec 3.5). Stock KVM can deny a view's page all access, or writes, but not
- * execution alone: "readable but not executable" masks are unenforceable.
- * --policy strict refuses them (OPERATION_DENIED and a log line); permissive
- * accepts them, enforces the nearest mask that keeps every granted access
- * (execution allowed) and counts them (docs/vsm.md).
+ * (spec 3.5). Every valid mask is enforced exactly under --policy strict;
+ * "readable but not executable" costs an exit per data access (the host
+ * traps and completes them). --policy permissive leaves those pages
+ * executable instead, and counts them (docs/vsm.md).
  */
 #include "hv_internal.h"
 
@@ -36,39 +35,30 @@ static uint8_t normalize(uint32_t flags)
 	return m & HV_MAP_GPA_KERNEL_EXECUTABLE ? m | HV_MAP_GPA_USER_EXECUTABLE : m;
 }
 
-/* Whether stock KVM can enforce a normalized mask exactly: no access, read+execute, or everything. */
-static bool enforceable(uint8_t m)
+/* Readable but not executable: enforced by trapping every data access (strict), or not at all. */
+static bool no_execute(uint8_t m)
 {
-	return m == 0 || m == (RX | HV_MAP_GPA_USER_EXECUTABLE) || m == HV_MAP_GPA_RWX;
+	return m && !(m & HV_MAP_GPA_KERNEL_EXECUTABLE);
 }
 
 /* What the host enforces for mask m: m itself, or (permissive) m with execution added. */
-static uint8_t enforced(uint8_t m)
+static uint8_t enforced(const struct hv_partition *p, uint8_t m)
 {
-	return m && !(m & HV_MAP_GPA_KERNEL_EXECUTABLE) ? m | HV_MAP_GPA_KERNEL_EXECUTABLE | HV_MAP_GPA_USER_EXECUTABLE
-							 : m;
+	return p->cfg.policy == HV_POLICY_PERMISSIVE && no_execute(m)
+		       ? m | HV_MAP_GPA_KERNEL_EXECUTABLE | HV_MAP_GPA_USER_EXECUTABLE
+		       : m;
 }
 
 uint16_t hv_vtl_prot_check(struct hv_partition *p, unsigned int vtl, uint32_t flags)
 {
-	uint8_t m = normalize(flags);
-
 	/* Only R, W, KX, UX are protections; ADJUSTABLE and the rest are map flags. Read comes with anything. */
 	if (flags & ~(uint32_t)HV_MAP_GPA_RWX)
 		return HV_STATUS_INVALID_PARAMETER;
 	if (flags && !(flags & HV_MAP_GPA_READABLE))
 		return HV_STATUS_INVALID_PARAMETER;
-	if (enforceable(m))
-		return HV_STATUS_SUCCESS;
-	if (p->cfg.policy == HV_POLICY_PERMISSIVE) {
+	if (p->cfg.policy == HV_POLICY_PERMISSIVE && no_execute(normalize(flags)))
 		__atomic_fetch_add(&p->prot_unenforced, 1, __ATOMIC_RELAXED);
-		return HV_STATUS_SUCCESS;
-	}
-	if (!__atomic_exchange_n(&p->prot_refusal_said, true, __ATOMIC_RELAXED))
-		fprintf(stderr, "kvsm: VTL%u asked for protection mask %#x (readable, not executable), which stock KVM "
-			"cannot enforce; refused with OPERATION_DENIED (--policy strict; see docs/vsm.md)\n", vtl,
-			flags);
-	return HV_STATUS_OPERATION_DENIED;
+	return HV_STATUS_SUCCESS;
 }
 
 static uint8_t vtl_mask(const struct hv_partition *p, unsigned int v, uint64_t gpn)
@@ -110,11 +100,11 @@ static bool apply_below(struct hv_partition *p, unsigned int setter, uint64_t gp
 		uint64_t i = 0;
 
 		while (i < n) {
-			uint8_t m = enforced(hv_vtl_prot_effective(p, t, (gpn + i) * HV_PAGE_SIZE));
+			uint8_t m = enforced(p, hv_vtl_prot_effective(p, t, (gpn + i) * HV_PAGE_SIZE));
 			uint64_t j = i + 1;
 
 			/* One host call per run with one effective mask. */
-			while (j < n && enforced(hv_vtl_prot_effective(p, t, (gpn + j) * HV_PAGE_SIZE)) == m)
+			while (j < n && enforced(p, hv_vtl_prot_effective(p, t, (gpn + j) * HV_PAGE_SIZE)) == m)
 				j++;
 			if (!p->ops->protect(p->host, t, (gpn + i) * HV_PAGE_SIZE, j - i, m))
 				return false;

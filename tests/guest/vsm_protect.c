@@ -26,14 +26,14 @@ enum action { SKIP, RELAX, RELAX_ON_THIRD, INJECT_GP };
 #define PI_GP(ec) (1ull | 3ull << 1 | 1ull << 4 | 13ull << 16 | (uint64_t)(ec) << 32)
 
 static struct hv_message *simp1;
-static uint8_t *secret, *ro, *code, *pair, *more;
+static uint8_t *secret, *ro, *code, *pair, *more, *nx;
 static volatile unsigned int gp_count;
 static volatile uint64_t gp_rip, gp_error;
 static volatile enum action action;
 static volatile unsigned int intercepts;
 static volatile uint8_t msg[256];		/* the last intercept message, as VTL1 found it */
 static volatile uint64_t page_seen;		/* the faulting page's first qword, as VTL1 saw it */
-static volatile uint64_t status[8];
+static volatile uint64_t status[10];
 
 /* ---- VTL1 ---- */
 
@@ -94,8 +94,10 @@ static void vtl1_setup(void)
 	status[4] = protect((uint64_t)code, 0, 0);
 	status[5] = protect((uint64_t)pair + 4096, 0x5, 0) | protect((uint64_t)more + 4096, 0x5, 0) |
 		    protect((uint64_t)more + 8192, 0x5, 0);
-	/* Readable but not executable: stock KVM cannot enforce it; VTL0 as protector; Read missing. */
-	status[6] = protect((uint64_t)secret, 0x3, 0) | protect((uint64_t)secret, 0, HV_INPUT_VTL(0)) << 16;
+	/* Readable and writable but not executable; read-only, not executable; VTL0 as protector; Read missing. */
+	status[6] = protect((uint64_t)nx, 0x3, 0);
+	status[8] = protect((uint64_t)nx + 4096, 0x1, 0);
+	status[9] = protect((uint64_t)secret, 0, HV_INPUT_VTL(0));
 	status[7] = protect((uint64_t)secret, 0x2, 0);
 }
 
@@ -235,6 +237,10 @@ static void test_setup(void)
 	code = alloc_pages(1);
 	pair = alloc_zeroed(8192);
 	more = alloc_zeroed(3 * 4096);	/* RWX, then two read+execute pages */
+	nx = alloc_zeroed(2 * 4096);	/* read+write, then read-only; neither executable */
+	nx[0] = 0xb8, *(uint32_t *)(nx + 1) = 0x43, nx[5] = 0xc3;		/* mov $0x43, %eax; ret */
+	*(uint64_t *)(nx + 64) = 0x6464;
+	*(uint64_t *)(nx + 4096) = 0x4096;
 	*(volatile uint64_t *)secret = SECRET;
 	*(volatile uint64_t *)ro = 0x1111;
 	code[0] = 0xb8, *(uint32_t *)(code + 1) = 0x42, code[5] = 0xc3;	/* mov $0x42, %eax; ret */
@@ -249,7 +255,9 @@ static void test_setup(void)
 	CHECK_EQ(status[4], 1ull << 32);
 	CHECK_EQ(status[5], 1ull << 32);
 	set_irq_handler(13, on_gp);
-	CHECK_EQ(status[6], HV_STATUS_OPERATION_DENIED | (uint64_t)HV_STATUS_INVALID_PARAMETER << 16);
+	CHECK_EQ(status[6], 1ull << 32);
+	CHECK_EQ(status[8], 1ull << 32);
+	CHECK_EQ(status[9], HV_STATUS_INVALID_PARAMETER);
 	CHECK_EQ(status[7], HV_STATUS_INVALID_PARAMETER);
 	/* VTL0 may not protect anything: its own masks do not exist, VTL1's are above it. */
 	{
@@ -507,6 +515,35 @@ static void test_intercept_page(void)
 	CHECK_EQ(rbx, (uint64_t)secret);
 }
 
+/*
+ * Readable but not executable (trapped and completed by kvsm): data reads
+ * and writes work, including kvsm's completion of a write to the RW page; a
+ * call into it is an execute intercept; a write to the read-only one is a
+ * write intercept (the instruction was emulated, so its effects are undone).
+ */
+static void test_no_execute(void)
+{
+	uint64_t rbx, flags;
+
+	action = RELAX;
+	intercepts = 0;
+	CHECK_EQ(load(nx + 64, 0, &rbx, &flags), 0x6464);
+	store(nx + 72, 0x7272);
+	CHECK_EQ(*(volatile uint64_t *)(nx + 72), 0x7272);
+	CHECK_EQ(*(volatile uint64_t *)(nx + 4096), 0x4096);
+	CHECK_EQ(intercepts, 0);
+	CHECK_EQ(((uint32_t (*)(void))nx)(), 0x43);
+	CHECK_EQ(intercepts, 1);
+	check_header(nx, 5, 2, (uint64_t)nx);
+
+	intercepts = 0;
+	store(nx + 4096 + 8, 0x8888);
+	CHECK_EQ(intercepts, 1);
+	check_header(write_insn, 3, 1, (uint64_t)nx + 4096 + 8);
+	CHECK_EQ(page_seen, 0x4096);
+	CHECK_EQ(*(volatile uint64_t *)(nx + 4096 + 8), 0x8888);
+}
+
 void test_main(const struct mb_info *mbi)
 {
 	hv_enable_hypercalls();
@@ -523,5 +560,6 @@ void test_main(const struct mb_info *mbi)
 	test_call();
 	test_inject();
 	test_overlay_over_protected();
+	test_no_execute();
 	test_intercept_page();
 }
