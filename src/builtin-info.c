@@ -39,6 +39,12 @@ int cmd_info(int argc, char *argv[])
 	       "        (mprotect on the lower VTL's view; docs/vsm.md). Readable but not executable\n"
 	       "        cannot be enforced on stock KVM: --policy strict (default) refuses it with\n"
 	       "        OPERATION_DENIED, --policy permissive accepts it and leaves execution allowed.\n"
-	       "        No MBEC, no register intercepts, no TLB locking.\n");
+	       "        No MBEC, no TLB locking.\n"
+	       "register intercepts (HvX64RegisterCrInterceptControl): MSR reads and writes (IA32_MISC_ENABLE\n"
+	       "        with its mask, LSTAR, STAR, CSTAR, APIC_BASE, EFER, SYSENTER_*, SFMASK, TSC_AUX, XSS,\n"
+	       "        CET MSRs) through KVM's MSR filter, as MsrIntercept messages. CR0, CR4, XCR0, GDTR,\n"
+	       "        IDTR, LDTR and TR writes never leave KVM: --policy strict refuses those bits with\n"
+	       "        OPERATION_DENIED, --policy permissive records them (--stats) and enforces nothing.\n"
+	       "        No I/O port intercepts (HvCallInstallIntercept).\n");
 	return 0;
 }

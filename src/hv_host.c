@@ -5,6 +5,7 @@
  * initial contexts and VP start-up on the target VP's own thread.
  */
 #include "hv_host.h"
+#include "hyperv.h"
 #include "irqchip.h"
 #include "util.h"
 #include "vcpu.h"
@@ -316,6 +317,7 @@ const struct hv_host_ops kvm_hv_ops = {
 	.set_vp_register = host_set_vp_register,
 	.set_initial_context = host_set_initial_context,
 	.start_vp = host_start_vp,
+	.msr_intercepts_changed = hyperv_msr_intercepts_changed,
 	.get_xmm = host_get_xmm,
 	.set_xmm = host_set_xmm,
 };

@@ -1,5 +1,6 @@
 #include "vcpu.h"
 #include "vtl_fault.h"
+#include "vtl_regint.h"
 #include "irqchip.h"
 #include "hyperv.h"
 #include "vtl_irq.h"
@@ -151,7 +152,9 @@ static bool handle_exit(struct vcpu *cpu)
 		return true;
 	case KVM_EXIT_X86_RDMSR:
 	case KVM_EXIT_X86_WRMSR:
-		if (!chip(cpu)->msr(cpu))
+		if (vtl_regint_msr(cpu))
+			return true;
+		if (!chip(cpu)->msr(cpu) && !vtl_regint_msr_native(cpu))
 			hyperv_handle_msr(cpu);
 		return true;
 	case KVM_EXIT_SHUTDOWN:

@@ -5,6 +5,10 @@
 #include <stdbool.h>
 
 struct vcpu;
+struct hv_intercept_state;
+
+/* The intercept state (RIP not advanced) of the VP's running VTL, from its synced registers. */
+void vtl_intercept_state(struct vcpu *cpu, struct hv_intercept_state *st);
 
 /*
  * Each returns true when the exit was a protection fault it handled (the VP

@@ -52,6 +52,11 @@ struct hv_vsm_vp {
 	uint64_t vina[HV_MAX_VTLS];	/* [A] HvRegisterVsmVina of each VTL */
 	/* [T] HvRegisterVsmVpSecureConfigVtlN held by VTL m for each lower VTL n: [m][n]. */
 	uint64_t secure_config[HV_MAX_VTLS][HV_MAX_VTLS];
+	/*
+	 * [A] HvX64RegisterCrInterceptControl and its masks (CR0, CR4,
+	 * IA32_MISC_ENABLE) held by VTL n >= 1 for VTL n - 1 (intercept_reg.c).
+	 */
+	uint64_t cr_intercept[HV_MAX_VTLS][4];
 };
 
 /* One VP. Legend as for hv_vsm_vp, plus [L]: under this VP's lock. */
@@ -125,6 +130,8 @@ struct hv_partition {
 	uint64_t prot_unenforced;		/* [A] unenforceable masks accepted (--policy permissive) */
 	uint64_t intercepts, intercepts_dropped;	/* [A] secure intercepts, and those no SynIC took */
 	bool prot_refusal_said;			/* [A] strict's refusal was logged once */
+	uint64_t regint_unenforced;		/* [A] register intercepts accepted but not enforced (permissive) */
+	bool regint_refusal_said;		/* [A] strict's refusal of those was logged once */
 
 	uint64_t hc_count[256];		/* [A] per hypercall code (all codes kvsm knows are < 256) */
 	uint64_t hc_count_other;	/* [A] */
@@ -310,6 +317,16 @@ void hv_intercept_header(uint8_t *b, unsigned int vp, unsigned int vtl, const st
 			 unsigned int insn_len, enum hv_intercept_access access);
 void hv_gpa_intercept_message(struct hv_message *m, unsigned int vp, unsigned int vtl,
 			      const struct hv_intercept_state *st, const struct hv_gpa_access *a);
+
+/* intercept_reg.c: HvX64RegisterCrInterceptControl and its masks (0xE0000-0xE0003). */
+bool hv_regint_is_register(uint32_t name);
+uint16_t hv_regint_get(struct hv_partition *p, unsigned int vp, unsigned int caller, unsigned int vtl,
+		       uint32_t name, uint64_t *val);
+uint16_t hv_regint_set(struct hv_partition *p, unsigned int vp, unsigned int caller, unsigned int vtl,
+		       uint32_t name, uint64_t val);
+/* The whole MsrIntercept message for an RDMSR/WRMSR of VP vp's VTL vtl. */
+void hv_msr_intercept_message(struct hv_message *m, unsigned int vp, unsigned int vtl,
+			      const struct hv_intercept_state *st, uint32_t msr, bool write);
 
 /* vtl_prot.c */
 void hv_vtl_prot_init(struct hv_partition *p);

@@ -38,6 +38,8 @@
 /* MSRs */
 #define MSR_IA32_TSC		0x10
 #define MSR_IA32_APIC_BASE	0x1b
+#define MSR_IA32_MISC_ENABLE	0x1a0
+#define MSR_EFER		0xc0000080
 #define MSR_IA32_TSC_ADJUST	0x3b
 #define MSR_IA32_TSC_DEADLINE	0x6e0
 #define APIC_BASE_EXTD		(1ull << 10)

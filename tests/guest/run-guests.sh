@@ -102,6 +102,8 @@ guest vsm-x2apic-smp2 1 64 "" --vtls 2 --smp 2 $G/vsm_x2apic.elf -- cpus=2
 guest vsm-x2apic-smp4 1 80 "" --vtls 2 --smp 4 $G/vsm_x2apic.elf -- cpus=4
 # VTL protections and GPA intercepts: read, write, push, straddling store, fetch; skip, retry, relax.
 guest vsm-protect 1 107 "" --vtls 2 $G/vsm_protect.elf
+guest vsm-regint 1 83 "refused with OPERATION_DENIED" --vtls 2 $G/vsm_regint.elf
+guest vsm-regint-permissive 1 83 "unenforced register intercepts       1" --vtls 2 --policy permissive --stats $G/vsm_regint.elf -- policy=1
 
 # The same VMM built with ThreadSanitizer, on guests where many threads meet (VPs, timers, requests).
 tsan() {
