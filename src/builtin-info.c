@@ -45,6 +45,7 @@ int cmd_info(int argc, char *argv[])
 	       "        CET MSRs) through KVM's MSR filter, as MsrIntercept messages. CR0, CR4, XCR0, GDTR,\n"
 	       "        IDTR, LDTR and TR writes never leave KVM: --policy strict refuses those bits with\n"
 	       "        OPERATION_DENIED, --policy permissive records them (--stats) and enforces nothing.\n"
-	       "        No I/O port intercepts (HvCallInstallIntercept).\n");
+	       "I/O port intercepts (HvCallInstallIntercept): IN, OUT and OUTS of the lower VTL, except\n"
+	       "        ports KVM serves in the kernel (PIC, PIT) and INS (not intercepted, counted).\n");
 	return 0;
 }

@@ -136,7 +136,8 @@ static bool handle_exit(struct vcpu *cpu)
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		stat_inc(st, STAT_EXIT_IO);
-		handle_io(cpu);
+		if (!vtl_regint_io(cpu))
+			handle_io(cpu);
 		return true;
 	case KVM_EXIT_MMIO:
 		stat_inc(st, STAT_EXIT_MMIO);

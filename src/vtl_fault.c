@@ -111,6 +111,7 @@ void vtl_intercept_state(struct vcpu *cpu, struct hv_intercept_state *st)
 	st->efer = sr->sregs.efer;
 	vtl_regs_seg_to_hv(&sr->sregs.cs, st->cs);
 	vtl_regs_seg_to_hv(&sr->sregs.ds, st->ds);
+	vtl_regs_seg_to_hv(&sr->sregs.es, st->es);
 	vtl_regs_seg_to_hv(&sr->sregs.ss, st->ss);
 	st->interruption_pending = sr->events.exception.injected || sr->events.interrupt.injected ||
 				   sr->events.nmi.injected;
@@ -187,6 +188,15 @@ static bool decode_at_rip(struct fault *f, struct insn_decoded *d)
 	size_t n = read_linear(f, f->ic.rip, b, sizeof(b));
 
 	return n && insn_decode(&f->ic, b, n, d) == 0;
+}
+
+bool vtl_fault_decode_at(struct vcpu *cpu, uint64_t rip, struct insn_decoded *d)
+{
+	struct fault f;
+
+	load_fault(&f, cpu);
+	f.ic.rip = rip;
+	return decode_at_rip(&f, d);
 }
 
 bool vtl_fault_efault(struct vcpu *cpu)

@@ -8,12 +8,17 @@
  * instruction) or skips it. MSRs not intercepted keep working, and the
  * register's own statuses are checked: wrong VTLs, reserved bits, and the
  * CR0/CR4 bits KVM cannot trap (refused under --policy strict, accepted
- * under permissive: pass policy=1).
+ * under permissive: pass policy=1). VTL1 also installs I/O port intercepts
+ * (HvCallInstallIntercept): OUT, IN and REP OUTSB of VTL0 give
+ * X64IoPortIntercept messages; VTL1 skips or emulates them.
  */
 #include "lib/vsm.h"
 
 #define INTERCEPT_VEC		0xe5
 #define MSR_INTERCEPT		0x80010001u
+#define IO_INTERCEPT		0x80010000u
+#define HVCALL_INSTALL_INTERCEPT	0x004D
+#define TEST_PORT		0x2f8	/* COM2: nothing there, kvsm handles it in user space */
 #define REG_CR_INTERCEPT_CONTROL	0xE0000
 #define REG_CR_INTERCEPT_CR0_MASK	0xE0001
 #define REG_CR_INTERCEPT_MISC_ENABLE_MASK	0xE0003
@@ -38,7 +43,7 @@
 #define CTL_EFER_WRITE		(1ull << 14)
 #define CTL_SGX_LAUNCH		(1ull << 24)
 
-enum action { REFUSE, EMULATE_WRITE, EMULATE_READ, SKIP };
+enum action { REFUSE, EMULATE_WRITE, EMULATE_READ, SKIP, EMULATE_IN };
 
 static struct hv_message *simp1;
 static volatile enum action action;
@@ -56,7 +61,9 @@ static void on_intercept(struct irq_frame *f)
 {
 	struct vtl1_vp *me = &vtl1_vps[0];
 	uint8_t *assist = me->assist;
-	uint64_t rip, rax = payload64(56);
+	bool io = simp1->message_type == IO_INTERCEPT;
+	/* What VTL0's RAX and RCX were: in the message, or RCX held the MSR number. */
+	uint64_t rip, rax = payload64(io ? 48 : 56), rcx = io ? payload64(104) : *(uint32_t *)((uint8_t *)simp1 + 56);
 
 	memcpy((void *)msg, simp1, 256);
 	intercepts++;
@@ -65,6 +72,9 @@ static void on_intercept(struct irq_frame *f)
 		vsm_set_reg(~1u, HV_INPUT_VTL(0), REG_PENDING_EVENT0, PE0_GP);
 	} else if (action == EMULATE_WRITE) {
 		vsm_set_reg(~1u, HV_INPUT_VTL(0), HV_REG_LSTAR, payload64(48) << 32 | (uint32_t)rax);
+		vsm_set_reg(~1u, HV_INPUT_VTL(0), HV_REG_RIP, rip + (simp1->payload[4] & 0xf));
+	} else if (action == EMULATE_IN) {
+		rax = (rax & ~0xffffull) | (uint16_t)read_value;
 		vsm_set_reg(~1u, HV_INPUT_VTL(0), HV_REG_RIP, rip + (simp1->payload[4] & 0xf));
 	} else if (action == EMULATE_READ) {
 		/* RDX is shared: change it where VTL1's entry code will restore it from, as for RBX in vsm_protect. */
@@ -75,9 +85,9 @@ static void on_intercept(struct irq_frame *f)
 	} else {
 		vsm_set_reg(~1u, HV_INPUT_VTL(0), HV_REG_RIP, rip + (simp1->payload[4] & 0xf));
 	}
-	/* VTL0's RAX and RCX come back from the VTL return fields (spec 4.2); RCX held the MSR number. */
+	/* VTL0's RAX and RCX come back from the VTL return fields (spec 4.2). */
 	*(uint64_t *)(assist + 0x10) = rax;
-	*(uint64_t *)(assist + 0x18) = *(uint32_t *)((uint8_t *)simp1 + 16 + 40);
+	*(uint64_t *)(assist + 0x18) = rcx;
 	__atomic_store_n(&simp1->message_type, 0, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&simp1->message_flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING)
 		wrmsr(HV_X64_MSR_EOM, 0);
@@ -107,6 +117,29 @@ static void vtl1_set_control(void)
 	status[6] = vsm_set_reg(~1u, HV_INPUT_VTL(1), REG_CR_INTERCEPT_CONTROL, control);
 }
 
+static uint64_t install(uint32_t mask, uint32_t type, uint16_t port)
+{
+	uint64_t *in = alloc_zeroed(4096);
+
+	in[0] = HV_PARTITION_ID_SELF;
+	in[1] = mask | (uint64_t)type << 32;
+	in[2] = port;
+	return hv_hypercall(HVCALL_INSTALL_INTERCEPT, (uint64_t)in, 0);
+}
+
+static void vtl1_install(void)
+{
+	status[8] = install(4, 0, TEST_PORT);		/* execute: not for ports */
+	status[9] = install(3, 1, 0x1a0);		/* HvInterceptTypeX64Msr: not offered */
+	status[10] = install(2, 0, 0x40);		/* the PIT: KVM's, never exits */
+	status[11] = install(3, 0, TEST_PORT);
+}
+
+static void vtl1_uninstall(void)
+{
+	status[11] = install(0, 0, TEST_PORT);
+}
+
 static void vtl1_set_mask(void)
 {
 	status[7] = vsm_set_reg(~1u, 0, REG_CR_INTERCEPT_MISC_ENABLE_MASK, 1ull << 22);
@@ -114,7 +147,7 @@ static void vtl1_set_mask(void)
 
 /* ---- VTL0: the intercepted instructions, at known addresses ---- */
 
-extern const uint8_t wrmsr_insn[], rdmsr_insn[];
+extern const uint8_t wrmsr_insn[], rdmsr_insn[], out_insn[], in_insn[], outs_insn[], outs1_insn[];
 
 static void gp_skip(struct irq_frame *f)
 {
@@ -272,6 +305,77 @@ static void test_misc_enable_mask(void)
 	CHECK_EQ(rdmsr(MSR_MISC_ENABLE), misc);
 }
 
+static uint64_t io64(unsigned int off) { return msg64(off); }
+
+static void check_io_message(const uint8_t *rip, unsigned int len, unsigned int access, unsigned int info,
+			     uint64_t rax, uint64_t rcx, uint64_t rsi)
+{
+	CHECK_EQ(*(volatile uint32_t *)msg, IO_INTERCEPT);
+	CHECK_EQ(msg[4], 128);				/* PayloadSize */
+	CHECK_EQ(msg[16 + 4] & 0xf, len);		/* InstructionLength */
+	CHECK_EQ(msg[16 + 5], access);
+	CHECK_EQ(io64(24), (uint64_t)rip);
+	CHECK_EQ(*(volatile uint16_t *)(msg + 16 + 40), TEST_PORT);
+	CHECK_EQ(msg[16 + 42], info);			/* AccessInfo: size, string, rep */
+	CHECK_EQ(msg[16 + 43], len);			/* InstructionByteCount */
+	for (unsigned int i = 0; i < len; i++)
+		check(msg[16 + 56 + i] == rip[i], "instruction byte %u: 0x%x, expected 0x%x", i, msg[16 + 56 + i],
+		      rip[i]);
+	CHECK_EQ(io64(48), rax);
+	CHECK_EQ(io64(104), rcx);
+	CHECK_EQ(io64(112), rsi);
+}
+
+/* I/O port intercepts: statuses, OUT skipped, IN emulated, REP OUTSB skipped, then removed. */
+static void test_io(void)
+{
+	static const char text[] = "abc";
+	uint64_t rax = 0x1111111111111111ull, rcx = 3, rsi = (uint64_t)text;
+
+	CHECK_EQ(install(3, 0, TEST_PORT), HV_STATUS_ACCESS_DENIED);	/* VTL0 installs nothing */
+	vsm_call(vtl1_install, 0, 0);
+	CHECK_EQ(status[8], HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(status[9], HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(status[10], permissive ? 0 : HV_STATUS_OPERATION_DENIED);
+	CHECK_EQ(status[11], 0);
+
+	action = SKIP;
+	intercepts = 0;
+	__asm__ volatile(".globl out_insn\nout_insn: outb %%al, %%dx" : : "a"(0xabcd005aull), "d"(TEST_PORT),
+			 "c"(0x77ull), "S"(0x88ull));
+	CHECK_EQ(intercepts, 1);
+	check_io_message(out_insn, 1, 1, 1, 0xabcd005aull, 0x77, 0x88);
+
+	action = EMULATE_IN;
+	read_value = 0x1234;
+	__asm__ volatile(".globl in_insn\nin_insn: inw %%dx, %%ax" : "+a"(rax) : "d"(TEST_PORT), "c"(0ull), "S"(0ull));
+	CHECK_EQ(intercepts, 2);
+	CHECK_EQ(rax, 0x1111111111111234ull);
+	check_io_message(in_insn, 2, 0, 2, 0x1111111111111111ull, 0, 0);
+
+	action = SKIP;
+	__asm__ volatile(".globl outs_insn\nouts_insn: rep outsb" : "+c"(rcx), "+S"(rsi) : "d"(TEST_PORT) : "memory");
+	CHECK_EQ(intercepts, 3);
+	CHECK_EQ(rcx, 3);				/* skipped whole: nothing was output */
+	CHECK_EQ(rsi, (uint64_t)text);
+	check_io_message(outs_insn, 2, 1, 1 | 1 << 3 | 1 << 4, *(volatile uint64_t *)(msg + 16 + 48), 3,
+			 (uint64_t)text);
+
+	/* The last element: KVM's emulator has moved RIP past it when it exits. */
+	rcx = 1;
+	__asm__ volatile(".globl outs1_insn\nouts1_insn: rep outsb" : "+c"(rcx), "+S"(rsi) : "d"(TEST_PORT) : "memory");
+	CHECK_EQ(intercepts, 4);
+	CHECK_EQ(rcx, 1);
+	CHECK_EQ(io64(24), (uint64_t)outs1_insn);
+	CHECK_EQ(io64(104), 1);
+	CHECK_EQ(io64(112), (uint64_t)text);
+
+	vsm_call(vtl1_uninstall, 0, 0);
+	CHECK_EQ(status[11], 0);
+	outb(TEST_PORT, 0x5a);
+	CHECK_EQ(intercepts, 4);
+}
+
 /* With the control cleared, LSTAR writes go through again. */
 static void test_cleared(void)
 {
@@ -294,4 +398,5 @@ void test_main(const struct mb_info *mbi)
 	test_efer_and_allowed();
 	test_misc_enable_mask();
 	test_cleared();
+	test_io();
 }

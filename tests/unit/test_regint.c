@@ -3,7 +3,8 @@
  * the fake host: HvX64RegisterCrInterceptControl and its masks through
  * Set/GetVpRegisters (VTL rules, reserved bits, --policy for the bits KVM
  * cannot trap, the host told which VTL to refilter), which MSR accesses
- * intercept, and the MsrIntercept message byte for byte.
+ * intercept, and the MsrIntercept message byte for byte; HvCallInstallIntercept
+ * for I/O ports and the X64IoPortIntercept message.
  */
 #include "fake_host.h"
 #include "test.h"
@@ -258,11 +259,103 @@ static void test_misc_enable_mask(void)
 	hv_partition_destroy(p);
 }
 
+/* HvCallInstallIntercept from `caller`: its status. */
+static uint16_t install(struct hv_partition *p, unsigned int caller, uint64_t pid, uint32_t mask, uint32_t type,
+			uint64_t params)
+{
+	memset(ram + IN_GPA, 0, 64);
+	put64(IN_GPA, pid);
+	put64(IN_GPA + 8, mask | (uint64_t)type << 32);
+	put64(IN_GPA + 16, params);
+	return (uint16_t)call(p, caller, 0x004D);
+}
+
+static void test_install_intercept(void)
+{
+	struct hv_partition *p = partition(2, HV_POLICY_STRICT);
+
+	fake.untrappable_port = 0x40;
+	EXPECT_EQ(install(p, 0, HV_PARTITION_ID_SELF, 3, 0, 0x2f8), HV_STATUS_ACCESS_DENIED);	/* VTL0 */
+	EXPECT_EQ(install(p, 1, 7, 3, 0, 0x2f8), HV_STATUS_ACCESS_DENIED);			/* partition */
+	EXPECT_EQ(install(p, 1, HV_PARTITION_ID_SELF, 3, 1, 0x2f8), HV_STATUS_INVALID_PARAMETER);	/* MSR type */
+	EXPECT_EQ(install(p, 1, HV_PARTITION_ID_SELF, 4, 0, 0x2f8), HV_STATUS_INVALID_PARAMETER);	/* execute */
+	EXPECT_EQ(install(p, 1, HV_PARTITION_ID_SELF, 2, 0, 0x40), HV_STATUS_OPERATION_DENIED);	/* KVM's PIT */
+	EXPECT(!hv_io_intercept_armed(p, 0, 0x40, true));
+	EXPECT_EQ(install(p, 1, HV_PARTITION_ID_SELF, 0, 0, 0x40), 0);	/* removing is always fine */
+	EXPECT_EQ(install(p, 1, HV_PARTITION_ID_SELF, 2, 0, 0xffff0000 | 0x2f8), 0);	/* IoPort is bits 15:0 */
+	EXPECT(hv_io_intercept_armed(p, 0, 0x2f8, true));
+	EXPECT(!hv_io_intercept_armed(p, 0, 0x2f8, false));
+	EXPECT(!hv_io_intercept_armed(p, 1, 0x2f8, true));		/* VTL1's table is VTL0's */
+	EXPECT_EQ(install(p, 2, HV_PARTITION_ID_SELF, 1, 0, 0x2f8), 0);
+	EXPECT(hv_io_intercept_armed(p, 1, 0x2f8, false));
+	EXPECT_EQ(install(p, 1, HV_PARTITION_ID_SELF, 0, 0, 0x2f8), 0);
+	EXPECT(!hv_io_intercept_armed(p, 0, 0x2f8, true));
+	hv_partition_destroy(p);
+
+	p = partition(1, HV_POLICY_PERMISSIVE);
+	fake.untrappable_port = 0x40;
+	EXPECT_EQ(install(p, 1, HV_PARTITION_ID_SELF, 2, 0, 0x40), 0);
+	EXPECT_EQ(p->regint_unenforced, 1);
+	hv_partition_destroy(p);
+}
+
+static void test_io_intercept(void)
+{
+	struct hv_partition *p = partition(1, HV_POLICY_STRICT);
+	struct hv_intercept_state st = state();
+	struct hv_io_access a = {
+		.port = 0x2f8, .size = 1, .write = true, .string = true, .rep = true, .insn_len = 2,
+		.insn = { 0xf3, 0x6e },
+	};
+	enum hv_vtl_entry reason = 99;
+	uint8_t want[256] = { 0 }, *slot = ram + SIMP, *b = want + 16;
+	uint16_t es = 0 | 1 << 2 | 1 << 3 | 1 << 4;
+
+	st.es[0] = 0x5000;
+	st.es[1] = 0xfffff | 0x18ull << 32 | 0xc093ull << 48;
+	st.ds[0] = 0x6000;
+	EXPECT_EQ(hv_io_intercept(p, 0, 0, &st, &a, &reason), -1);
+	EXPECT_EQ(install(p, 1, HV_PARTITION_ID_SELF, 2, 0, 0x2f8), 0);
+	a.write = false;
+	EXPECT_EQ(hv_io_intercept(p, 0, 0, &st, &a, &reason), -1);	/* reads are not intercepted */
+	a.write = true;
+	EXPECT_EQ(hv_io_intercept(p, 0, 0, &st, &a, &reason), 1);
+	EXPECT_EQ(reason, HV_VTL_ENTRY_INTERRUPT);
+
+	memcpy(want, "\x00\x00\x01\x80", 4);	/* HvMessageTypeX64IoPortIntercept */
+	want[4] = 128;
+	b[4] = 2 | 0x3 << 4;
+	b[5] = 1;
+	memcpy(b + 6, &es, 2);
+	memcpy(b + 8, st.cs, 16);
+	memcpy(b + 24, &st.rip, 8);
+	memcpy(b + 32, &st.rflags, 8);
+	b[40] = 0xf8, b[41] = 0x02;		/* PortNumber */
+	b[42] = 1 | 1 << 3 | 1 << 4;		/* AccessInfo: size 1, string, rep */
+	b[43] = 2;				/* InstructionByteCount */
+	memcpy(b + 48, &st.gpr[0], 8);		/* RAX */
+	b[56] = 0xf3, b[57] = 0x6e;
+	memcpy(b + 72, st.ds, 16);
+	memcpy(b + 88, st.es, 16);
+	memcpy(b + 104, &st.gpr[1], 8);		/* RCX */
+	memcpy(b + 112, &st.gpr[6], 8);		/* RSI */
+	memcpy(b + 120, &st.gpr[7], 8);		/* RDI */
+	for (unsigned int i = 0; i < 256; i++)
+		if (slot[i] != want[i]) {
+			printf("  message byte %u: %#x, expected %#x\n", i, slot[i], want[i]);
+			t_failed = 1;
+			break;
+		}
+	hv_partition_destroy(p);
+}
+
 int main(void)
 {
 	RUN_TEST(test_register_rules);
 	RUN_TEST(test_permissive);
 	RUN_TEST(test_msr_intercept);
 	RUN_TEST(test_misc_enable_mask);
+	RUN_TEST(test_install_intercept);
+	RUN_TEST(test_io_intercept);
 	return TEST_EXIT();
 }
