@@ -37,6 +37,13 @@ int cmd_info(int argc, char *argv[])
 	printf("guests: VTL0-VTL2 (--vtls 1..3), one KVM VM per VTL.\n"
 	       "VTL protections: every mask, with GPA intercepts (mprotect on the lower VTL's view;\n"
 	       "        readable but not executable pages leave its memslots and each data access\n"
-	       "        to them exits: --policy permissive leaves them executable instead). No MBEC.\n");
+	       "        to them exits: --policy permissive leaves them executable instead). No MBEC.\n"
+	       "register intercepts (HvX64RegisterCrInterceptControl): MSR reads and writes (IA32_MISC_ENABLE\n"
+	       "        with its mask, LSTAR, STAR, CSTAR, APIC_BASE, EFER, SYSENTER_*, SFMASK, TSC_AUX, XSS,\n"
+	       "        CET MSRs) through KVM's MSR filter, as MsrIntercept messages. CR0, CR4, XCR0, GDTR,\n"
+	       "        IDTR, LDTR and TR writes never leave KVM: --policy strict refuses those bits with\n"
+	       "        OPERATION_DENIED, --policy permissive records them (--stats) and enforces nothing.\n"
+	       "I/O port intercepts (HvCallInstallIntercept): IN, OUT and OUTS of the lower VTL, except\n"
+	       "        ports KVM serves in the kernel (PIC, PIT) and INS (not intercepted, counted).\n");
 	return 0;
 }

@@ -5,6 +5,7 @@
  * initial contexts and VP start-up on the target VP's own thread.
  */
 #include "hv_host.h"
+#include "hyperv.h"
 #include "irqchip.h"
 #include "util.h"
 #include "vcpu.h"
@@ -311,6 +312,13 @@ static uint16_t host_start_vp(void *host, unsigned int vp, unsigned int vtl, con
 	return c.status;
 }
 
+/* VTL0's VM has KVM's PIC (with its ELCR) and PIT: their ports never leave the kernel. */
+static bool host_io_port_trappable(void *host, unsigned int vtl, uint16_t port)
+{
+	return vtl > 0 || !(port == 0x20 || port == 0x21 || port == 0xa0 || port == 0xa1 ||
+			    (port >= 0x40 && port <= 0x43) || port == 0x61 || port == 0x4d0 || port == 0x4d1);
+}
+
 const struct hv_host_ops kvm_hv_ops = {
 	.guest_access = host_guest_access,
 	.is_ram = host_is_ram,
@@ -327,6 +335,8 @@ const struct hv_host_ops kvm_hv_ops = {
 	.set_vp_register = host_set_vp_register,
 	.set_initial_context = host_set_initial_context,
 	.start_vp = host_start_vp,
+	.msr_intercepts_changed = hyperv_msr_intercepts_changed,
+	.io_port_trappable = host_io_port_trappable,
 	.get_xmm = host_get_xmm,
 	.set_xmm = host_set_xmm,
 };

@@ -87,10 +87,29 @@ static void calibrate_tsc(struct vm *vm, uint64_t *tsc_hz)
 	vm->tsc_hz = *tsc_hz;
 }
 
+/* MSRs a higher VTL can intercept (src/hv/intercept_reg.c), grouped into filter ranges. */
+static const struct {
+	uint32_t base, n;
+} regint_ranges[] = {
+	{ 0x1a0, 1 },		/* IA32_MISC_ENABLE */
+	{ 0x1b, 1 },		/* IA32_APIC_BASE */
+	{ 0x174, 3 },		/* SYSENTER_CS/ESP/EIP */
+	{ 0xc0000080, 5 },	/* EFER, STAR, LSTAR, CSTAR, SFMASK */
+	{ 0xc0000103, 1 },	/* TSC_AUX */
+	{ 0xda0, 1 },		/* XSS */
+	{ 0x6a2, 7 },		/* S_CET .. INTERRUPT_SSP_TABLE_ADDR */
+};
+#define NR_REGINT_RANGES (sizeof(regint_ranges) / sizeof(regint_ranges[0]))
+#define NR_OWN_RANGES 7
+
 /*
  * MSRs KVM must hand to kvsm: the synthetic ones in every VTL; in VTLs >= 1
  * also the local APIC's (IA32_APIC_BASE, TSC deadline, x2APIC), which kvsm
- * emulates there. A zero bitmap bit denies KVM the access: it exits.
+ * emulates there; and those a higher VTL intercepts now. A zero bitmap bit
+ * denies KVM the access: it exits. An intercepted MSR exits for reads and
+ * writes (one range each keeps within KVM's 16); kvsm completes the accesses
+ * the higher VTL does not want (vtl_regint.c). KVM evaluates ranges in
+ * order, so VTL >= 1's own APIC_BASE range comes first.
  *
  * KVM never applies a filter to the x2APIC range 0x800-0x8ff; in a VM without
  * an in-kernel APIC (VTL >= 1) it takes those MSRs as invalid, and only
@@ -101,12 +120,9 @@ static void calibrate_tsc(struct vm *vm, uint64_t *tsc_hz)
 static void set_msr_filter(struct vm *vm, unsigned int vtl)
 {
 	static uint8_t deny[HV_MSR_RANGE_SIZE / 8], mtrr_writes[0x100 / 8];
+	uint8_t regint[NR_REGINT_RANGES][1];
 	const uint32_t w = KVM_MSR_FILTER_WRITE;
 	const uint32_t rw = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE;
-	struct kvm_enable_cap cap = {
-		.cap = KVM_CAP_X86_USER_SPACE_MSR,
-		.args[0] = KVM_MSR_EXIT_REASON_FILTER | (vtl > 0 ? KVM_MSR_EXIT_REASON_INVAL : 0),
-	};
 	struct kvm_msr_filter f = {
 		.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
 		.ranges = {
@@ -122,19 +138,47 @@ static void set_msr_filter(struct vm *vm, unsigned int vtl)
 		},
 	};
 
+	_Static_assert(NR_OWN_RANGES + NR_REGINT_RANGES <= KVM_MSR_FILTER_MAX_RANGES, "KVM takes 16 ranges");
 	memset(mtrr_writes, 0xff, sizeof(mtrr_writes));
 	for (uint32_t msr = 0x200; msr < 0x300; msr++)
 		if (vtl_is_mtrr(msr))
 			mtrr_writes[(msr - 0x200) / 8] &= (uint8_t)~(1u << ((msr - 0x200) % 8));
 	if (vm->opts->vtls == 1)
 		f.ranges[4].nmsrs = 0;
-
 	if (vtl == 0)	/* VTL0's APIC is KVM's: empty ranges are skipped */
 		f.ranges[1].nmsrs = f.ranges[2].nmsrs = f.ranges[3].nmsrs = 0;
-	if (ioctl(vm->vm_fd[vtl], KVM_ENABLE_CAP, &cap))
-		die_errno(KVSM_EXIT_HOST, "KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR)");
+	for (unsigned int i = 0; i < NR_REGINT_RANGES; i++) {
+		struct kvm_msr_filter_range *r = &f.ranges[NR_OWN_RANGES + i];
+
+		regint[i][0] = 0xff;
+		for (uint32_t j = 0; j < regint_ranges[i].n; j++)
+			if (vm->hv && hv_msr_intercept_armed(vm->hv, vtl, regint_ranges[i].base + j))
+				regint[i][0] &= (uint8_t)~(1u << j);
+		if (regint[i][0] != 0xff)
+			*r = (struct kvm_msr_filter_range){
+				.flags = rw, .nmsrs = regint_ranges[i].n, .base = regint_ranges[i].base,
+				.bitmap = regint[i],
+			};
+	}
 	if (ioctl(vm->vm_fd[vtl], KVM_X86_SET_MSR_FILTER, &f))
 		die_errno(KVSM_EXIT_HOST, "KVM_X86_SET_MSR_FILTER");
+}
+
+/* The core changed which MSRs of a VTL some higher VTL intercepts (serialised by the core). */
+void hyperv_msr_intercepts_changed(void *host, unsigned int vtl)
+{
+	set_msr_filter(host, vtl);
+}
+
+static void enable_user_space_msrs(struct vm *vm, unsigned int vtl)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X86_USER_SPACE_MSR,
+		.args[0] = KVM_MSR_EXIT_REASON_FILTER | (vtl > 0 ? KVM_MSR_EXIT_REASON_INVAL : 0),
+	};
+
+	if (ioctl(vm->vm_fd[vtl], KVM_ENABLE_CAP, &cap))
+		die_errno(KVSM_EXIT_HOST, "KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR)");
 }
 
 void hyperv_init(struct vm *vm)
@@ -154,8 +198,10 @@ void hyperv_init(struct vm *vm)
 	};
 
 	calibrate_tsc(vm, &cfg.tsc_hz);
-	for (unsigned int vtl = 0; vtl < vm->opts->vtls; vtl++)
+	for (unsigned int vtl = 0; vtl < vm->opts->vtls; vtl++) {
+		enable_user_space_msrs(vm, vtl);
 		set_msr_filter(vm, vtl);
+	}
 	vm->hv = hv_partition_create(&cfg);
 	if (!vm->hv)
 		die(KVSM_EXIT_HOST, "cannot create the Hyper-V partition state");

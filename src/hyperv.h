@@ -13,6 +13,8 @@ void hyperv_init(struct vm *vm);
 bool hyperv_is_hypercall(struct vcpu *cpu);
 /* Run it: #UD, a result, a continuation or a VTL switch (vtl_enter). */
 void hyperv_handle_hypercall(struct vcpu *cpu);
+/* hv_host_ops.msr_intercepts_changed: refilter VTL vtl's MSRs. */
+void hyperv_msr_intercepts_changed(void *host, unsigned int vtl);
 /* KVM_EXIT_X86_RDMSR / KVM_EXIT_X86_WRMSR for a synthetic MSR. */
 void hyperv_handle_msr(struct vcpu *cpu);
 

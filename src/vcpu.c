@@ -1,5 +1,6 @@
 #include "vcpu.h"
 #include "vtl_fault.h"
+#include "vtl_regint.h"
 #include "irqchip.h"
 #include "hyperv.h"
 #include "vtl_irq.h"
@@ -135,7 +136,8 @@ static bool handle_exit(struct vcpu *cpu)
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		stat_inc(st, STAT_EXIT_IO);
-		handle_io(cpu);
+		if (!vtl_regint_io(cpu))
+			handle_io(cpu);
 		return true;
 	case KVM_EXIT_MMIO:
 		stat_inc(st, STAT_EXIT_MMIO);
@@ -151,7 +153,9 @@ static bool handle_exit(struct vcpu *cpu)
 		return true;
 	case KVM_EXIT_X86_RDMSR:
 	case KVM_EXIT_X86_WRMSR:
-		if (!chip(cpu)->msr(cpu))
+		if (vtl_regint_msr(cpu))
+			return true;
+		if (!chip(cpu)->msr(cpu) && !vtl_regint_msr_native(cpu))
 			hyperv_handle_msr(cpu);
 		return true;
 	case KVM_EXIT_SHUTDOWN:

@@ -104,22 +104,35 @@ static size_t read_linear(void *opaque, uint64_t la, uint8_t *buf, size_t n)
 	return done;
 }
 
-static void intercept_state(const struct fault *f, struct hv_intercept_state *st)
+void vtl_intercept_state(struct vcpu *cpu, struct hv_intercept_state *st)
 {
-	const struct kvm_sync_regs *sr = &f->cpu->run->s.regs;
+	const struct kvm_sync_regs *sr = &cpu->run->s.regs;
+	const struct kvm_regs *r = &sr->regs;
+	const uint64_t gpr[16] = { r->rax, r->rcx, r->rdx, r->rbx, r->rsp, r->rbp, r->rsi, r->rdi,
+				   r->r8,  r->r9,  r->r10, r->r11, r->r12, r->r13, r->r14, r->r15 };
 
-	memcpy(st->gpr, f->ic.gpr, sizeof(st->gpr));
-	st->rip = f->ic.rip;
-	st->rflags = f->ic.rflags;
+	memcpy(st->gpr, gpr, sizeof(st->gpr));
+	st->rip = r->rip;
+	st->rflags = r->rflags;
 	st->cr0 = sr->sregs.cr0;
 	st->cr8 = sr->sregs.cr8;
 	st->efer = sr->sregs.efer;
 	vtl_regs_seg_to_hv(&sr->sregs.cs, st->cs);
 	vtl_regs_seg_to_hv(&sr->sregs.ds, st->ds);
+	vtl_regs_seg_to_hv(&sr->sregs.es, st->es);
 	vtl_regs_seg_to_hv(&sr->sregs.ss, st->ss);
 	st->interruption_pending = sr->events.exception.injected || sr->events.interrupt.injected ||
 				   sr->events.nmi.injected;
 	st->interrupt_shadow = sr->events.interrupt.shadow != 0;
+}
+
+/* The synced state, with the registers of the faulting instruction (a write rolled back). */
+static void intercept_state(const struct fault *f, struct hv_intercept_state *st)
+{
+	vtl_intercept_state(f->cpu, st);
+	memcpy(st->gpr, f->ic.gpr, sizeof(st->gpr));
+	st->rip = f->ic.rip;
+	st->rflags = f->ic.rflags;
 }
 
 /* Ask the core; if a higher VTL denies the access, post the intercept and go there. */
@@ -211,6 +224,15 @@ static bool outcome(bool delivered)
 		burst_start_ns = now;
 	}
 	return ++unexplained < UNEXPLAINED_BURST;
+}
+
+bool vtl_fault_decode_at(struct vcpu *cpu, uint64_t rip, struct insn_decoded *d)
+{
+	struct fault f;
+
+	load_fault(&f, cpu);
+	f.ic.rip = rip;
+	return decode_at_rip(&f, d);
 }
 
 bool vtl_fault_efault(struct vcpu *cpu)

@@ -6,6 +6,13 @@
 #include <stdint.h>
 
 struct vcpu;
+struct hv_intercept_state;
+struct insn_decoded;
+
+/* The intercept state (RIP not advanced) of the VP's running VTL, from its synced registers. */
+void vtl_intercept_state(struct vcpu *cpu, struct hv_intercept_state *st);
+/* Decode the instruction at linear rip of the VP's running VTL, read through its page tables. */
+bool vtl_fault_decode_at(struct vcpu *cpu, uint64_t rip, struct insn_decoded *d);
 
 /*
  * Each returns true when the exit was a protection fault it handled (the VP

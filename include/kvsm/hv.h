@@ -93,6 +93,16 @@ struct hv_host_ops {
 	 */
 	bool (*is_ram)(void *host, uint64_t gpa);
 	bool (*protect)(void *host, unsigned int vtl, uint64_t gpa, uint64_t npages, uint8_t access);
+	/*
+	 * Secure register intercepts (optional): the MSRs hv_msr_intercept_armed
+	 * reports for VTL vtl changed. The host makes exactly those accesses of
+	 * that VTL exit to it (and completes the ones hv_msr_intercept declines
+	 * as the CPU would). Called with a core lock held: it must not call back
+	 * into the core other than hv_msr_intercept_armed.
+	 */
+	void (*msr_intercepts_changed)(void *host, unsigned int vtl);
+	/* Optional: whether accesses of VTL vtl to I/O port `port` reach the host at all. */
+	bool (*io_port_trappable)(void *host, unsigned int vtl, uint16_t port);
 	/* XMM0-5 of the calling VP (fast hypercalls); loaded and stored only when used. */
 	void (*get_xmm)(void *host, unsigned int vp, uint64_t xmm[6][2]);
 	void (*set_xmm)(void *host, unsigned int vp, const uint64_t xmm[6][2]);
@@ -235,7 +245,7 @@ int hv_vtl_prot_denier(const struct hv_partition *p, unsigned int vtl, uint64_t 
 struct hv_intercept_state {
 	uint64_t gpr[16];		/* RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8-R15 */
 	uint64_t rip, rflags, cr0, cr8, efer;
-	uint64_t cs[2], ds[2], ss[2];
+	uint64_t cs[2], ds[2], es[2], ss[2];
 	bool interruption_pending, interrupt_shadow, debug_active;
 };
 
@@ -262,6 +272,44 @@ struct hv_gpa_access {
  */
 int hv_gpa_intercept(struct hv_partition *p, unsigned int vp, unsigned int vtl, const struct hv_intercept_state *st,
 		     const struct hv_gpa_access *a, enum hv_vtl_entry *reason);
+
+/*
+ * Secure register intercepts (HvX64RegisterCrInterceptControl, spec 4.7).
+ * Whether some VP's VTL vtl + 1 intercepts reads or writes of msr by VTL vtl.
+ */
+bool hv_msr_intercept_armed(const struct hv_partition *p, unsigned int vtl, uint32_t msr);
+/* Whether any control bit covers msr (so a host filter may have sent its accesses to the VMM). */
+bool hv_msr_interceptable(uint32_t msr);
+/*
+ * VP vp's VTL vtl executes RDMSR/WRMSR of msr (st at the instruction, the
+ * value in EDX:EAX for a write; old: the MSR's current value, used for
+ * IA32_MISC_ENABLE writes). If VTL vtl + 1 of that VP intercepts it, post an
+ * MsrIntercept message (0x80010001) on SINT0 of its SIMP and return that
+ * VTL, which the host enters with *reason, leaving vtl at the instruction,
+ * not retired. Returns -1 otherwise.
+ */
+int hv_msr_intercept(struct hv_partition *p, unsigned int vp, unsigned int vtl, const struct hv_intercept_state *st,
+		     uint32_t msr, bool write, uint64_t old, enum hv_vtl_entry *reason);
+
+/* An IN/OUT/INS/OUTS of the lower VTL (HvCallInstallIntercept, HvInterceptTypeX64IoPort). */
+struct hv_io_access {
+	uint16_t port;
+	uint8_t size;			/* 1, 2 or 4 */
+	bool write, string, rep;
+	uint8_t insn_len;		/* the instruction's length; its bytes in insn[] */
+	uint8_t insn[16];
+};
+/* Whether VTL vtl + 1 intercepts reads (write = false) or writes of port by VTL vtl. */
+bool hv_io_intercept_armed(const struct hv_partition *p, unsigned int vtl, uint16_t port, bool write);
+/*
+ * VP vp's VTL vtl executes the I/O instruction a (st at the instruction).
+ * If VTL vtl + 1 installed an intercept for it, post an X64IoPortIntercept
+ * message (0x80010000) on SINT0 of its SIMP and return that VTL, which the
+ * host enters with *reason, the instruction not retired. Returns -1
+ * otherwise.
+ */
+int hv_io_intercept(struct hv_partition *p, unsigned int vp, unsigned int vtl, const struct hv_intercept_state *st,
+		    const struct hv_io_access *a, enum hv_vtl_entry *reason);
 
 /* Whether a synthetic timer of (vp, vtl) is armed or has an expiry waiting: it may still interrupt. */
 bool hv_vp_timer_armed(struct hv_partition *p, unsigned int vp, unsigned int vtl);

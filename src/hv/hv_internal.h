@@ -56,6 +56,11 @@ struct hv_vsm_vp {
 	 * only bit kvsm accepts).
 	 */
 	unsigned int tlb_locks;
+	/*
+	 * [A] HvX64RegisterCrInterceptControl and its masks (CR0, CR4,
+	 * IA32_MISC_ENABLE) held by VTL n >= 1 for VTL n - 1 (intercept_reg.c).
+	 */
+	uint64_t cr_intercept[HV_MAX_VTLS][4];
 };
 
 /* One VP. Legend as for hv_vsm_vp, plus [L]: under this VP's lock. */
@@ -128,6 +133,11 @@ struct hv_partition {
 	uint8_t *prot[HV_MAX_VTLS];
 	uint64_t prot_unenforced;		/* [A] no-execute masks left executable (--policy permissive) */
 	uint64_t intercepts, intercepts_dropped;	/* [A] secure intercepts, and those no SynIC took */
+	uint64_t regint_unenforced;		/* [A] register and I/O intercepts accepted, not enforced (permissive) */
+	/* [A] per VTL n >= 1: I/O ports whose reads and writes by VTL n - 1 it intercepts (intercept_io.c) */
+	uint64_t io_read_intercepts[HV_MAX_VTLS][65536 / 64];
+	uint64_t io_write_intercepts[HV_MAX_VTLS][65536 / 64];
+	bool regint_refusal_said;		/* [A] strict's refusal of those was logged once */
 
 	uint64_t hc_count[256];		/* [A] per hypercall code (all codes kvsm knows are < 256) */
 	uint64_t hc_count_other;	/* [A] */
@@ -290,9 +300,9 @@ void hv_stats_count(struct hv_partition *p, uint16_t code);
 
 /* Hypercall handlers, one file per family. */
 extern const struct hv_hypercall_desc hv_hc_flush[], hv_hc_ipi[], hv_hc_synic[], hv_hc_misc[], hv_hc_vsm[],
-	hv_hc_vp_regs[], hv_hc_prot[], hv_hc_translate[];
+	hv_hc_vp_regs[], hv_hc_prot[], hv_hc_translate[], hv_hc_intercept[];
 extern const unsigned int hv_hc_flush_n, hv_hc_ipi_n, hv_hc_synic_n, hv_hc_misc_n, hv_hc_vsm_n, hv_hc_vp_regs_n,
-	hv_hc_prot_n, hv_hc_translate_n;
+	hv_hc_prot_n, hv_hc_translate_n, hv_hc_intercept_n;
 
 /* vsm.c */
 #define HVCALL_VTL_CALL		0x0011
@@ -341,6 +351,19 @@ enum hv_vtl_entry hv_intercept_deliver(struct hv_partition *p, unsigned int vp, 
 
 /* vsm.c: GPA of the VP assist page of (vp, vtl), or 0 when it is disabled. */
 uint64_t hv_assist_page(const struct hv_partition *p, unsigned int vp, unsigned int vtl);
+
+/* intercept_reg.c: HvX64RegisterCrInterceptControl and its masks (0xE0000-0xE0003). */
+bool hv_regint_is_register(uint32_t name);
+uint16_t hv_regint_get(struct hv_partition *p, unsigned int vp, unsigned int caller, unsigned int vtl,
+		       uint32_t name, uint64_t *val);
+uint16_t hv_regint_set(struct hv_partition *p, unsigned int vp, unsigned int caller, unsigned int vtl,
+		       uint32_t name, uint64_t val);
+/* intercept_io.c: the whole X64IoPortIntercept message for an IN/OUT of VP vp's VTL vtl. */
+void hv_io_intercept_message(struct hv_message *m, unsigned int vp, unsigned int vtl,
+			     const struct hv_intercept_state *st, const struct hv_io_access *a);
+/* The whole MsrIntercept message for an RDMSR/WRMSR of VP vp's VTL vtl. */
+void hv_msr_intercept_message(struct hv_message *m, unsigned int vp, unsigned int vtl,
+			      const struct hv_intercept_state *st, uint32_t msr, bool write);
 
 /* vtl_prot.c */
 void hv_vtl_prot_init(struct hv_partition *p);

@@ -24,6 +24,7 @@ static const struct {
 	{ hv_hc_vp_regs, &hv_hc_vp_regs_n },
 	{ hv_hc_prot, &hv_hc_prot_n },
 	{ hv_hc_translate, &hv_hc_translate_n },
+	{ hv_hc_intercept, &hv_hc_intercept_n },
 };
 
 const struct hv_hypercall_desc *hv_hypercall_find(uint16_t code)
@@ -40,7 +41,7 @@ static const struct {
 	uint16_t code;
 	const char *name;
 } unimplemented[] = {
-	{ 0x004D, "HvCallInstallIntercept" }, { 0x0094, "HvCallAssertVirtualInterrupt" },
+	{ 0x0094, "HvCallAssertVirtualInterrupt" },
 	{ 0x00C0, "HvCallSignalEventDirect" },
 	{ 0x00C1, "HvCallPostMessageDirect" }, { 0x00D4, "HvCallCheckSparseGpaPageVtlAccess" },
 };

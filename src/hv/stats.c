@@ -25,4 +25,6 @@ void hv_stats_print(const struct hv_partition *p, FILE *f)
 		(unsigned long long)__atomic_load_n(&p->intercepts, __ATOMIC_RELAXED),
 		"secure intercepts no SynIC took", (unsigned long long)__atomic_load_n(&p->intercepts_dropped, __ATOMIC_RELAXED),
 		"unenforced masks (permissive)", (unsigned long long)__atomic_load_n(&p->prot_unenforced, __ATOMIC_RELAXED));
+	fprintf(f, "  %-36s %llu\n", "unenforced intercepts (permissive)",
+		(unsigned long long)__atomic_load_n(&p->regint_unenforced, __ATOMIC_RELAXED));
 }

@@ -93,6 +93,8 @@ static uint16_t hc_get_vp_registers(struct hv_hypercall *hc, unsigned int i)
 		st = hv_msr_read(p, vp, vtl, msr, &val[0]) == HV_MSR_OK ? 0 : HV_STATUS_INVALID_PARAMETER;
 	else if (is_vsm_register(name))
 		st = hv_vsm_reg_get(p, vp, hc->vtl, vtl, hc->long_mode, name, &val[0]);
+	else if (hv_regint_is_register(name))
+		st = hv_regint_get(p, vp, hc->vtl, vtl, name, &val[0]);
 	else
 		st = p->ops->get_vp_register(p->host, vp, vtl, hc->vtl, name, val);
 	if (!st)
@@ -115,6 +117,8 @@ static uint16_t hc_set_vp_registers(struct hv_hypercall *hc, unsigned int i)
 		return hv_msr_write(p, vp, vtl, msr, e.value[0]) == HV_MSR_OK ? 0 : HV_STATUS_INVALID_PARAMETER;
 	if (is_vsm_register(e.name))
 		return hv_vsm_reg_set(p, vp, hc->vp->index, hc->vtl, vtl, e.name, e.value[0]);
+	if (hv_regint_is_register(e.name))
+		return hv_regint_set(p, vp, hc->vtl, vtl, e.name, e.value[0]);
 	return p->ops->set_vp_register(p->host, vp, vtl, hc->vtl, e.name, e.value);
 }
 

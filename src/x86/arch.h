@@ -5,6 +5,7 @@
 /* RFLAGS (SDM vol. 1, 3.4.3) */
 #define RFLAGS_FIXED1		(1ull << 1)
 #define RFLAGS_IF		(1ull << 9)
+#define RFLAGS_DF		(1ull << 10)
 #define RFLAGS_VM		(1ull << 17)
 /* Reserved: 3, 5, 15, 63:22. */
 #define RFLAGS_RSVD		((1ull << 3) | (1ull << 5) | (1ull << 15) | (~0ull << 22))
@@ -38,6 +39,8 @@
 /* MSRs */
 #define MSR_IA32_TSC		0x10
 #define MSR_IA32_APIC_BASE	0x1b
+#define MSR_IA32_MISC_ENABLE	0x1a0
+#define MSR_EFER		0xc0000080
 #define MSR_IA32_TSC_ADJUST	0x3b
 #define MSR_IA32_TSC_DEADLINE	0x6e0
 #define APIC_BASE_EXTD		(1ull << 10)

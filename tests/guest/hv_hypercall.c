@@ -28,7 +28,7 @@ static void test_input_value(void)
 	/* Unknown code; reserved bits 27-31, 44-47, 60-63; rep rules; variable header on a fixed call. */
 	CHECK_EQ(call(0x7777), HV_STATUS_INVALID_HYPERCALL_CODE);
 	/* A TLFS call kvsm does not implement: the same status (and a one-time note from kvsm). */
-	CHECK_EQ(call(0x004D), HV_STATUS_INVALID_HYPERCALL_CODE);	/* HvCallInstallIntercept */
+	CHECK_EQ(call(0x0094), HV_STATUS_INVALID_HYPERCALL_CODE);	/* HvCallAssertVirtualInterrupt */
 	CHECK_EQ(call(NOTIFY_LONG_SPIN_WAIT | (1ull << 27)), HV_STATUS_INVALID_HYPERCALL_INPUT);
 	CHECK_EQ(call(NOTIFY_LONG_SPIN_WAIT | (1ull << 31)), HV_STATUS_INVALID_HYPERCALL_INPUT);
 	CHECK_EQ(call(NOTIFY_LONG_SPIN_WAIT | (1ull << 44)), HV_STATUS_INVALID_HYPERCALL_INPUT);

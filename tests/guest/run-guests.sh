@@ -65,7 +65,7 @@ guest halt-forever 8 - "every vCPU is halted with interrupts disabled" --smp 2 $
 guest hv-cpuid-msr 1 71 "" $G/hv_cpuid_msr.elf -- cpus=1
 guest hv-cpuid-msr-smp4 1 71 "" --smp 4 $G/hv_cpuid_msr.elf -- cpus=4
 guest hv-hypercall 1 39 "" $G/hv_hypercall.elf -- cpus=1
-guest hv-hypercall-unimplemented 1 - "kvsm: the guest called HvCallInstallIntercept (0x004d), which kvsm does not implement" $G/hv_hypercall.elf -- cpus=1
+guest hv-hypercall-unimplemented 1 - "kvsm: the guest called HvCallAssertVirtualInterrupt (0x0094), which kvsm does not implement" $G/hv_hypercall.elf -- cpus=1
 guest hv-cpl3 1 6 "" $G/hv_cpl3.elf
 guest hv-autoeoi 1 14 "" --testdev $G/hv_autoeoi.elf
 guest hv-hypercall-smp3 1 39 "" --smp 3 $G/hv_hypercall.elf -- cpus=3
@@ -108,6 +108,8 @@ guest vsm-protect 1 310 "" --vtls 2 $G/vsm_protect.elf
 # VTL0 on the other VPs hammers a page while VTL1 on VP0 protects and releases it.
 guest vsm-protect-smp2 1 13 "" --vtls 2 --smp 2 $G/vsm_protect_smp.elf -- cpus=2
 guest vsm-protect-smp4 1 23 "" --vtls 2 --smp 4 $G/vsm_protect_smp.elf -- cpus=4
+guest vsm-regint 1 139 "refused with OPERATION_DENIED" --vtls 2 $G/vsm_regint.elf
+guest vsm-regint-permissive 1 139 "unenforced intercepts (permissive)   2" --vtls 2 --policy permissive --stats $G/vsm_regint.elf -- policy=1
 
 # The same VMM built with ThreadSanitizer, on guests where many threads meet (VPs, timers, requests).
 tsan() {

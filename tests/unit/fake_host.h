@@ -48,6 +48,9 @@ struct fake_host {
 	int protect_fail_after;			/* > 0: the protect call after that many fails */
 	/* Optional: a VTL's view refuses gpa (for write, or any access) where this says so. */
 	bool (*denies)(unsigned int vtl, uint64_t gpa, bool write);
+	/* msr_intercepts_changed calls, and the VTL of the last. */
+	unsigned int msr_filter_changes, msr_filter_vtl;
+	uint16_t untrappable_port;		/* an I/O port that never reaches the host (0: none) */
 	/* Optional: register values; false falls back to the pattern of fake_get_vp_register. */
 	bool (*reg_value)(unsigned int vp, unsigned int vtl, uint32_t name, uint64_t v[2]);
 };
@@ -213,6 +216,21 @@ static uint16_t fake_start_vp(void *host, unsigned int vp, unsigned int vtl, con
 	return f->start_status;
 }
 
+static void fake_msr_intercepts_changed(void *host, unsigned int vtl)
+{
+	struct fake_host *f = host;
+
+	f->msr_filter_changes++;
+	f->msr_filter_vtl = vtl;
+}
+
+static bool fake_io_port_trappable(void *host, unsigned int vtl, uint16_t port)
+{
+	struct fake_host *f = host;
+
+	return !f->untrappable_port || port != f->untrappable_port;
+}
+
 static const struct hv_host_ops fake_host_ops = {
 	.guest_access = fake_guest_access, .map_overlay = fake_map_overlay, .unmap_overlay = fake_unmap_overlay,
 	.raise_irq = fake_raise_irq, .flush_tlb = fake_flush_tlb,
@@ -221,6 +239,7 @@ static const struct hv_host_ops fake_host_ops = {
 	.get_vp_register = fake_get_vp_register, .set_vp_register = fake_set_vp_register,
 	.set_initial_context = fake_set_initial_context, .start_vp = fake_start_vp,
 	.get_xmm = fake_get_xmm, .set_xmm = fake_set_xmm, .is_ram = fake_is_ram, .protect = fake_protect,
+	.msr_intercepts_changed = fake_msr_intercepts_changed, .io_port_trappable = fake_io_port_trappable,
 };
 
 /* Back to a fresh host over ram (keeps nothing of earlier calls). */

@@ -252,7 +252,7 @@ static void test_decode_reserved_bits(void)
 
 static void test_decode_unknown_code(void)
 {
-	static const uint16_t unknown[] = { 0x0000, 0x0001, 0x0004, 0x004D, 0x0094, 0x00FF, 0x8001, 0xFFFF };
+	static const uint16_t unknown[] = { 0x0000, 0x0001, 0x0004, 0x0094, 0x00FF, 0x8001, 0xFFFF };
 	struct hv_hypercall_input in;
 
 	for (unsigned int i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
