@@ -49,7 +49,7 @@ check-qemu: deps
 demo: deps
 	@$(MAKE) --no-print-directory all guests
 	@# The demo guest reports success through debug-exit value 0, i.e. exit status 1.
-	$(B)/kvsm run --smp 2 $(B)/guests/demo.elf -- hello from the demo || [ $$? -eq 1 ]
+	$(B)/kvsm run --vtls 2 $(B)/guests/demo.elf || [ $$? -eq 1 ]
 
 clean:
 	rm -rf $(B)

@@ -48,6 +48,8 @@ guest() {
 
 # Test guests report "checks: N passed, 0 failed" and exit with debug-exit 0 (status 1).
 guest hello 1 - "hello from a kvsm guest" $G/hello.elf
+# make demo's guest: VTL1 holds against three attacks from VTL0.
+guest demo 1 1 "VTL1 held, the secret, the kernel text and LSTAR are intact" --vtls 2 $G/demo.elf
 guest exitcode-0 1 - "" $G/exitcode.elf -- code=0
 guest exitcode-42 85 - "" $G/exitcode.elf -- code=42
 guest exitcode-127 255 - "" $G/exitcode.elf -- code=127
