@@ -8,17 +8,7 @@
  * the processor. No allocation and no locks: the VMM may call it per access.
  */
 #include "hv_internal.h"
-
-#define CR0_WP		(1ull << 16)
-#define CR0_PG		(1ull << 31)
-#define CR4_PSE		(1ull << 4)
-#define CR4_PAE		(1ull << 5)
-#define CR4_LA57	(1ull << 12)
-#define CR4_SMEP	(1ull << 20)
-#define CR4_SMAP	(1ull << 21)
-#define EFER_LMA	(1ull << 10)
-#define EFER_NXE	(1ull << 11)
-#define RFLAGS_AC	(1ull << 18)
+#include "x86/arch.h"
 
 #define PTE_P		(1ull << 0)
 #define PTE_RW		(1ull << 1)

@@ -7,6 +7,7 @@
 #define RFLAGS_IF		(1ull << 9)
 #define RFLAGS_DF		(1ull << 10)
 #define RFLAGS_VM		(1ull << 17)
+#define RFLAGS_AC		(1ull << 18)
 /* Reserved: 3, 5, 15, 63:22. */
 #define RFLAGS_RSVD		((1ull << 3) | (1ull << 5) | (1ull << 15) | (~0ull << 22))
 
@@ -22,12 +23,15 @@
 #define CR0_PG			(1ull << 31)
 
 /* CR4 */
+#define CR4_PSE			(1ull << 4)
 #define CR4_PAE			(1ull << 5)
 #define CR4_PGE			(1ull << 7)
 #define CR4_OSFXSR		(1ull << 9)
 #define CR4_OSXMMEXCPT		(1ull << 10)
 #define CR4_LA57		(1ull << 12)
 #define CR4_PCIDE		(1ull << 17)
+#define CR4_SMEP		(1ull << 20)
+#define CR4_SMAP		(1ull << 21)
 #define CR4_CET			(1ull << 23)
 
 /* IA32_EFER */

@@ -6,17 +6,9 @@
  * intercept, and the MsrIntercept message byte for byte; HvCallInstallIntercept
  * for I/O ports and the X64IoPortIntercept message.
  */
-#include "fake_host.h"
-#include "test.h"
-#include "hv/hv_internal.h"
+#include "vsm_fixture.h"
 
-#include <stdlib.h>
-
-#define RAM_SIZE 0x400000u
-#define IN_GPA 0x1000u
-#define OUT_GPA 0x2000u
 #define SIMP 0x20000u
-#define IN_VTL(v) (0x10 | (v))
 
 #define CTL_CR0_WRITE		(1ull << 0)
 #define CTL_GDTR_WRITE		(1ull << 15)
@@ -27,75 +19,16 @@
 #define CTL_SYSENTER_CS_WRITE	(1ull << 19)
 #define CTL_XSS_WRITE		(1ull << 25)
 
-static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
-static struct fake_host fake;
-
-static void put64(uint64_t gpa, uint64_t v) { memcpy(ram + gpa, &v, 8); }
-
 static uint64_t call(struct hv_partition *p, unsigned int vtl, uint64_t control)
 {
-	struct hv_hypercall_regs r = { .long_mode = true, .rcx = control, .rdx = IN_GPA, .r8 = OUT_GPA };
-
-	EXPECT_EQ(hv_hypercall(p, 0, vtl, &r), HV_HYPERCALL_DONE);
-	return r.rax;
-}
-
-static void header(uint8_t input_vtl)
-{
-	memset(ram + IN_GPA, 0, 64);
-	put64(IN_GPA, HV_PARTITION_ID_SELF);
-	put64(IN_GPA + 8, HV_VP_INDEX_SELF);
-	ram[IN_GPA + 12] = input_vtl;
-}
-
-/* SetVpRegisters of one register from `caller`: its status (reps completed dropped). */
-static uint16_t set_reg(struct hv_partition *p, unsigned int caller, uint8_t input_vtl, uint32_t name, uint64_t v)
-{
-	header(input_vtl);
-	put64(IN_GPA + 16, name);
-	put64(IN_GPA + 32, v);
-	return (uint16_t)call(p, caller, HVCALL_SET_VP_REGISTERS | 1ull << 32);
-}
-
-static uint16_t get_reg(struct hv_partition *p, unsigned int caller, uint8_t input_vtl, uint32_t name, uint64_t *v)
-{
-	uint16_t st;
-
-	header(input_vtl);
-	put64(IN_GPA + 16, name);
-	st = (uint16_t)call(p, caller, HVCALL_GET_VP_REGISTERS | 1ull << 32);
-	memcpy(v, ram + OUT_GPA, 8);
-	return st;
-}
-
-static uint16_t enable_partition_vtl(struct hv_partition *p, unsigned int caller, uint8_t vtl)
-{
-	memset(ram + IN_GPA, 0, 256);
-	put64(IN_GPA, HV_PARTITION_ID_SELF);
-	ram[IN_GPA + 8] = vtl;
-	return (uint16_t)call(p, caller, HVCALL_ENABLE_PARTITION_VTL);
+	return hcall(p, vtl, control, HV_HYPERCALL_DONE);
 }
 
 /* VTLs 1..max_vtl enabled on the partition and VP0; VTL1's SynIC takes intercepts on SINT0. */
 static struct hv_partition *partition(unsigned int max_vtl, enum hv_policy policy)
 {
-	struct hv_config cfg = {
-		.nr_vps = 2, .tsc_hz = 25000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE, .ram_end = RAM_SIZE,
-		.gpa_limit = 1ull << 40, .max_vtl = max_vtl, .policy = policy, .ops = &fake_host_ops, .host = &fake,
-	};
-	struct hv_partition *p;
+	struct hv_partition *p = vsm_partition(max_vtl, policy);
 
-	memset(ram, 0, sizeof(ram));
-	fake_reset(&fake, ram, RAM_SIZE, 2, 1);
-	p = hv_partition_create(&cfg);
-	if (!p)
-		exit(1);
-	for (unsigned int v = 1; v <= max_vtl; v++) {
-		EXPECT_EQ(enable_partition_vtl(p, v - 1, (uint8_t)v), 0);
-		memset(ram + IN_GPA, 0, 240);
-		header((uint8_t)v);
-		EXPECT_EQ((uint16_t)call(p, v - 1, HVCALL_ENABLE_VP_VTL), 0);
-	}
 	EXPECT_EQ(hv_msr_write(p, 0, 1, 0x40000080, 1), HV_MSR_OK);		/* SCONTROL */
 	EXPECT_EQ(hv_msr_write(p, 0, 1, 0x40000083, SIMP | 1), HV_MSR_OK);	/* SIMP */
 	EXPECT_EQ(hv_msr_write(p, 0, 1, 0x40000090, 0x5d), HV_MSR_OK);	/* SINT0 */

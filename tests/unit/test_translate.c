@@ -9,6 +9,7 @@
 #include "fake_host.h"
 #include "test.h"
 #include "hv/hv_internal.h"
+#include "x86/arch.h"
 
 #include <stdlib.h>
 
@@ -28,18 +29,6 @@
 #define PS	(1ull << 7)
 #define NX	(1ull << 63)
 
-#define CR0_PE	(1ull << 0)
-#define CR0_WP	(1ull << 16)
-#define CR0_PG	(1ull << 31)
-#define CR4_PSE	(1ull << 4)
-#define CR4_PAE	(1ull << 5)
-#define CR4_LA57 (1ull << 12)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
-#define RFLAGS_AC (1ull << 18)
 
 #define VR HV_TRANSLATE_GVA_VALIDATE_READ
 #define VW HV_TRANSLATE_GVA_VALIDATE_WRITE

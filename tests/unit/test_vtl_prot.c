@@ -6,73 +6,19 @@
  * AND of VTL1's and VTL2's masks, --policy, and kvsm's own accesses for a
  * VTL (hypercall parameters) obeying them.
  */
-#include "fake_host.h"
-#include "test.h"
-#include "hv/hv_internal.h"
-
-#include <stdlib.h>
-
-#define RAM_SIZE 0x400000u	/* 1024 pages, all tracked by the fake host */
-#define IN_GPA 0x1000u
-#define OUT_GPA 0x2000u
-#define CTX_GPA 0x3000u
-#define IN_VTL(v) (0x10 | (v))
-
-static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
-static struct fake_host fake;
-
-static void put64(uint64_t gpa, uint64_t v) { memcpy(ram + gpa, &v, 8); }
-
-static uint64_t call(struct hv_partition *p, unsigned int vtl, uint64_t control, enum hv_hypercall_outcome want)
-{
-	struct hv_hypercall_regs r = { .long_mode = true, .rcx = control, .rdx = IN_GPA, .r8 = OUT_GPA };
-
-	EXPECT_EQ(hv_hypercall(p, 0, vtl, &r), want);
-	return want == HV_HYPERCALL_CONTINUE ? r.rcx : r.rax;
-}
+#include "vsm_fixture.h"
 
 static uint16_t simple(struct hv_partition *p, unsigned int vtl, uint16_t code, uint64_t pid, uint8_t b8)
 {
 	memset(ram + IN_GPA, 0, 256);
 	put64(IN_GPA, pid);
 	ram[IN_GPA + 8] = b8;
-	return (uint16_t)call(p, vtl, code, HV_HYPERCALL_DONE);
+	return (uint16_t)hcall(p, vtl, code, HV_HYPERCALL_DONE);
 }
 
 static void set_config(struct hv_partition *p, unsigned int caller, uint8_t input_vtl, uint64_t val, uint16_t want)
 {
-	memset(ram + IN_GPA, 0, 64);
-	put64(IN_GPA, HV_PARTITION_ID_SELF);
-	put64(IN_GPA + 8, HV_VP_INDEX_SELF);
-	ram[IN_GPA + 12] = input_vtl;
-	put64(IN_GPA + 16, HV_REGISTER_VSM_PARTITION_CONFIG);
-	put64(IN_GPA + 32, val);
-	EXPECT_EQ((uint16_t)call(p, caller, HVCALL_SET_VP_REGISTERS | 1ull << 32, HV_HYPERCALL_DONE), want);
-}
-
-/* VTLs 1..max_vtl enabled on the partition and VP0 (VTL1 by VTL0, VTL2 by VTL1). */
-static struct hv_partition *partition(unsigned int max_vtl, enum hv_policy policy)
-{
-	struct hv_config cfg = {
-		.nr_vps = 2, .tsc_hz = 25000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE, .ram_end = RAM_SIZE,
-		.gpa_limit = 1ull << 40, .max_vtl = max_vtl, .policy = policy, .ops = &fake_host_ops, .host = &fake,
-	};
-	struct hv_partition *p;
-
-	memset(ram, 0, sizeof(ram));
-	fake_reset(&fake, ram, RAM_SIZE, 2, 1);
-	p = hv_partition_create(&cfg);
-	if (!p)
-		exit(1);
-	for (unsigned int v = 1; v <= max_vtl; v++) {
-		EXPECT_EQ(simple(p, v - 1, HVCALL_ENABLE_PARTITION_VTL, HV_PARTITION_ID_SELF, (uint8_t)v), 0);
-		memset(ram + IN_GPA, 0, 240);
-		put64(IN_GPA, HV_PARTITION_ID_SELF);
-		put64(IN_GPA + 8, HV_VP_INDEX_SELF);
-		ram[IN_GPA + 12] = (uint8_t)v;
-		EXPECT_EQ((uint16_t)call(p, v - 1, HVCALL_ENABLE_VP_VTL, HV_HYPERCALL_DONE), 0);
-	}
-	return p;
+	EXPECT_EQ(set_reg(p, caller, input_vtl, HV_REGISTER_VSM_PARTITION_CONFIG, val), want);
 }
 
 /* ModifyVtlProtectionMask from `caller` (memory form): header, then the GPNs. Returns the result value. */
@@ -85,7 +31,7 @@ static uint64_t modify(struct hv_partition *p, unsigned int caller, uint64_t pid
 	ram[IN_GPA + 12] = target;
 	for (unsigned int i = 0; i < n; i++)
 		put64(IN_GPA + 16 + 8 * i, gpns[i]);
-	return call(p, caller, HVCALL_MODIFY_VTL_PROTECTION_MASK | (uint64_t)n << 32, HV_HYPERCALL_DONE);
+	return hcall(p, caller, HVCALL_MODIFY_VTL_PROTECTION_MASK | (uint64_t)n << 32, HV_HYPERCALL_DONE);
 }
 
 static uint16_t st(uint64_t v) { return (uint16_t)v; }
@@ -95,7 +41,7 @@ static const uint64_t page5[] = { 5 };
 
 static void test_statuses(void)
 {
-	struct hv_partition *p = partition(1, HV_POLICY_STRICT);
+	struct hv_partition *p = vsm_partition(1, HV_POLICY_STRICT);
 	const uint64_t en = HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK;
 
 	/* Before VTL1 enabled protection it may not change its own masks. */
@@ -129,7 +75,7 @@ static void test_statuses(void)
 /* A page that is not RAM, one past RAM, and a host refusal: partial completion, nothing half-applied. */
 static void test_partial(void)
 {
-	struct hv_partition *p = partition(1, HV_POLICY_STRICT);
+	struct hv_partition *p = vsm_partition(1, HV_POLICY_STRICT);
 	const uint64_t gpns[] = { 10, 11, 12, 13 };
 	const uint64_t past[] = { 20, RAM_SIZE / 4096 };
 	uint64_t r;
@@ -163,7 +109,7 @@ static void test_partial(void)
 /* Consecutive GPNs are one host call; 300 elements yield once (256 per exit) and then complete. */
 static void test_runs_and_reps(void)
 {
-	struct hv_partition *p = partition(1, HV_POLICY_STRICT);
+	struct hv_partition *p = vsm_partition(1, HV_POLICY_STRICT);
 	const uint64_t gpns[] = { 40, 41, 42, 43, 44, 100, 46 };
 	uint64_t r;
 
@@ -180,11 +126,11 @@ static void test_runs_and_reps(void)
 	for (unsigned int i = 0; i < 300; i++)
 		put64(IN_GPA + 16 + 8 * i, 200 + i);
 	fake.protects = 0;
-	r = call(p, 1, HVCALL_MODIFY_VTL_PROTECTION_MASK | 300ull << 32, HV_HYPERCALL_CONTINUE);
+	r = hcall(p, 1, HVCALL_MODIFY_VTL_PROTECTION_MASK | 300ull << 32, HV_HYPERCALL_CONTINUE);
 	EXPECT_EQ(r, HVCALL_MODIFY_VTL_PROTECTION_MASK | 300ull << 32 | 256ull << 48);
 	EXPECT_EQ(fake.access[0][200 + 255], 0);
 	EXPECT_EQ(fake.access[0][200 + 256], 0xf);
-	EXPECT_EQ(call(p, 1, r, HV_HYPERCALL_DONE), 300ull << 32);
+	EXPECT_EQ(hcall(p, 1, r, HV_HYPERCALL_DONE), 300ull << 32);
 	EXPECT_EQ(fake.access[0][499], 0);
 	EXPECT_EQ(fake.protects, 2);
 	hv_partition_destroy(p);
@@ -193,7 +139,7 @@ static void test_runs_and_reps(void)
 /* XMM fast: the 16-byte header in RDX/R8, elements in XMM0 on (12 at most). */
 static void test_xmm_fast(void)
 {
-	struct hv_partition *p = partition(1, HV_POLICY_STRICT);
+	struct hv_partition *p = vsm_partition(1, HV_POLICY_STRICT);
 	struct hv_hypercall_regs r = {
 		.long_mode = true, .rcx = HVCALL_MODIFY_VTL_PROTECTION_MASK | HV_HYPERCALL_FAST | 3ull << 32,
 		.rdx = HV_PARTITION_ID_SELF, .r8 = 0x5 | 0xa5a5a50000000000ull,	/* TargetVtl 0, padding after it */
@@ -215,7 +161,7 @@ static void test_xmm_fast(void)
 /* The default mask applies to all RAM when protection is enabled, and both are then write-once. */
 static void test_default_mask(void)
 {
-	struct hv_partition *p = partition(1, HV_POLICY_STRICT);
+	struct hv_partition *p = vsm_partition(1, HV_POLICY_STRICT);
 
 	set_config(p, 1, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | 0x5ull << 1, 0);
 	EXPECT_EQ(fake.access[0][0], 0xd);
@@ -226,7 +172,7 @@ static void test_default_mask(void)
 		  HV_STATUS_VTL_ALREADY_ENABLED);
 	memset(ram + IN_GPA, 0, 16);
 	put64(IN_GPA, HV_PARTITION_ID_SELF);
-	call(p, 0, 0x009A | 1ull << 32, HV_HYPERCALL_INTERCEPT);
+	hcall(p, 0, 0x009A | 1ull << 32, HV_HYPERCALL_INTERCEPT);
 	set_config(p, 1, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK,
 		   HV_STATUS_INVALID_PARAMETER);
 	hv_partition_destroy(p);
@@ -235,7 +181,7 @@ static void test_default_mask(void)
 /* VTL2 over VTL1 over VTL0: effective = AND; the nearest VTL that denies is told. */
 static void test_vtl2(void)
 {
-	struct hv_partition *p = partition(2, HV_POLICY_STRICT);
+	struct hv_partition *p = vsm_partition(2, HV_POLICY_STRICT);
 	const uint64_t a[] = { 30 };
 
 	set_config(p, 1, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK, 0);
@@ -264,7 +210,7 @@ static void test_vtl2(void)
  */
 static void test_permissive(void)
 {
-	struct hv_partition *p = partition(1, HV_POLICY_PERMISSIVE);
+	struct hv_partition *p = vsm_partition(1, HV_POLICY_PERMISSIVE);
 
 	set_config(p, 1, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK, 0);
 	EXPECT_EQ(modify(p, 1, HV_PARTITION_ID_SELF, 3, 0, page5, 1), 1ull << 32);
@@ -280,7 +226,7 @@ static void test_permissive(void)
 /* A VTL0 hypercall whose input or output block VTL1 protected does not run: it becomes an intercept. */
 static void test_hypercall_blocks(void)
 {
-	struct hv_partition *p = partition(1, HV_POLICY_STRICT);
+	struct hv_partition *p = vsm_partition(1, HV_POLICY_STRICT);
 	const uint64_t in_page[] = { IN_GPA / 4096 }, out_page[] = { OUT_GPA / 4096 };
 	struct hv_hypercall_regs r = {
 		.long_mode = true, .rcx = HVCALL_ENABLE_PARTITION_VTL, .rdx = IN_GPA + 8, .r8 = OUT_GPA,
@@ -314,7 +260,7 @@ static void test_hypercall_blocks(void)
 /* Every byte of a GPA intercept in VTL1's SIMP slot 0, its SINT0 interrupt, and who gets it. */
 static void test_gpa_intercept(void)
 {
-	struct hv_partition *p = partition(2, HV_POLICY_STRICT);
+	struct hv_partition *p = vsm_partition(2, HV_POLICY_STRICT);
 	const uint64_t a[] = { 30 }, simp = 0x20000;
 	struct hv_intercept_state st = {
 		.rip = 0xffff800000001234, .rflags = 0x246, .cr0 = 0x80050033, .cr8 = 0xa, .efer = 0xd00,
