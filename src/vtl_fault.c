@@ -8,11 +8,14 @@
  *   RIP (Zydis, src/x86/insn.c), translate each of its linear addresses
  *   through the VTL's own page tables and ask the core which one a higher
  *   VTL denies.
- * - KVM_EXIT_MMIO on a RAM GPA (KVM's instruction emulator ran it). A read
- *   comes before the instruction retires: let KVM finish it with zeros
- *   (KVM_RUN with immediate_exit), then put the state saved before back. A
- *   write comes after its register effects: reconstruct the instruction and
- *   roll them back (insn_reconstruct_write), counting guesses in --stats.
+ * - KVM_EXIT_MMIO on a RAM GPA: KVM's instruction emulator ran it (on an
+ *   emulating KVM, or on a readable-but-not-executable page, which is out of
+ *   the VTL's memslots: ram_slots.c). An allowed access is completed from
+ *   RAM. A denied read comes before the instruction retires: let KVM finish
+ *   it with zeros (KVM_RUN with immediate_exit), then put the state saved
+ *   before back. A denied write comes after its register effects:
+ *   reconstruct the instruction and roll them back (insn_reconstruct_write),
+ *   counting guesses in --stats.
  * - An emulation failure with RIP on a page the VTL may not execute.
  *
  * In every case the access never reaches memory, the VP is left at the
