@@ -103,10 +103,11 @@ guest vsm-hostile 1 19 "" --vtls 2 --smp 4 $G/vsm_hostile.elf
 # VTL1 in x2APIC mode: its MSRs reach kvsm only as KVM_MSR_EXIT_REASON_INVAL exits.
 guest vsm-x2apic-smp2 1 64 "" --vtls 2 --smp 2 $G/vsm_x2apic.elf -- cpus=2
 guest vsm-x2apic-smp4 1 80 "" --vtls 2 --smp 4 $G/vsm_x2apic.elf -- cpus=4
-# VTL protections and GPA intercepts: read, write, push, call, rep stos, xchg, cmpxchg, SSE, straddling
+# VTL protections and GPA intercepts: read, write, push, call, rep stos, rep movs, xchg, cmpxchg, SSE,
+# straddling loads and
 # stores, fetch, hypercall parameters, an overlay over a protected page; skip, retry, relax, inject #GP;
 # readable but not executable pages (trapped and completed); the intercept page variant.
-guest vsm-protect 1 310 "" --vtls 2 $G/vsm_protect.elf
+guest vsm-protect 1 351 "" --vtls 2 $G/vsm_protect.elf
 # VTL0 on the other VPs hammers a page while VTL1 on VP0 protects and releases it.
 guest vsm-protect-smp2 1 13 "" --vtls 2 --smp 2 $G/vsm_protect_smp.elf -- cpus=2
 guest vsm-protect-smp4 1 23 "" --vtls 2 --smp 4 $G/vsm_protect_smp.elf -- cpus=4

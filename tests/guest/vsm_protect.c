@@ -114,7 +114,7 @@ static void vtl1_protect_more(void)
 
 /* ---- VTL0: the faulting instructions, at known addresses with known bytes ---- */
 
-extern const uint8_t read_insn[], write_insn[], push_insn[], stos_insn[], xchg_insn[], cmpxchg_insn[],
+extern const uint8_t read_insn[], write_insn[], push_insn[], stos_insn[], movs_insn[], xchg_insn[], cmpxchg_insn[],
 	movdqu_insn[], call_insn[], call_ret[];
 
 static __attribute__((noinline, noclone)) uint64_t load(const void *p, uint64_t rax, uint64_t *rbx, uint64_t *flags)
@@ -154,6 +154,12 @@ static uint64_t read_cr0(void)
 static __attribute__((noinline, noclone)) void stos(void *p, uint64_t v, uint64_t n)
 {
 	__asm__ volatile(".globl stos_insn\nstos_insn: rep stosq" : "+D"(p), "+c"(n) : "a"(v) : "memory");
+}
+
+/* rep movsq of n qwords from src to dst. */
+static __attribute__((noinline, noclone)) void movs(void *dst, const void *src, uint64_t n)
+{
+	__asm__ volatile(".globl movs_insn\nmovs_insn: rep movsq" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
 }
 
 static __attribute__((noinline, noclone)) uint64_t xchg(void *p, uint64_t v)
@@ -345,6 +351,39 @@ static void test_fetch(void)
 	CHECK_EQ(((uint32_t (*)(void))code)(), 0x42);
 	CHECK_EQ(intercepts, 1);
 	check_header(code, 5, 2, (uint64_t)code);
+}
+
+static void vtl1_protect_code(void)
+{
+	protect((uint64_t)code, 0, 0);
+}
+
+/*
+ * An 8-byte load straddling a read+execute page and a no-access one: a read
+ * intercept for the second page; rep movs whose source runs into it.
+ */
+static void test_straddling_read_and_movs(void)
+{
+	uint64_t rbx, flags, src[4] = { 1, 2, 3, 4 };
+
+	action = RELAX;
+	*(volatile uint32_t *)code = 0x11223344;	/* test_fetch's relaxation left it writable */
+	vsm_call(vtl1_protect_code, 0, 0);
+	intercepts = 0;
+	CHECK_EQ(load(ro + 4092, 0, &rbx, &flags) >> 32, 0x11223344);
+	CHECK_EQ(intercepts, 1);
+	check_header(read_insn, 3, 0, (uint64_t)code);	/* the page that denies it, at its first byte */
+	CHECK_EQ(msg64(48), (uint64_t)code);
+
+	/* Copy 4 qwords from code - 16: two from ro, then into the no-access page. */
+	vsm_call(vtl1_protect_code, 0, 0);
+	intercepts = 0;
+	movs(src, code - 16, 4);
+	CHECK_EQ(intercepts, 1);
+	check_header(movs_insn, 3, 0, (uint64_t)code);
+	CHECK_EQ(msg64(112 + 1 * 8), 2);			/* RCX: two elements left */
+	CHECK_EQ(msg64(112 + 6 * 8), (uint64_t)code);		/* RSI at the faulting element */
+	CHECK_EQ(src[2], *(volatile uint64_t *)code);
 }
 
 /*
@@ -554,6 +593,7 @@ void test_main(const struct mb_info *mbi)
 	test_write_relaxed();
 	test_stack_and_straddle();
 	test_fetch();
+	test_straddling_read_and_movs();
 	test_hypercall_parameters();
 	test_rep_stos();
 	test_atomics_and_sse();
