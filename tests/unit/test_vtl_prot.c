@@ -136,6 +136,30 @@ static void test_runs_and_reps(void)
 	hv_partition_destroy(p);
 }
 
+/* A 32-bit caller: control in EDX:EAX, input GPA in EBX:ECX, result in EDX:EAX. */
+static void test_32bit_caller(void)
+{
+	struct hv_partition *p = vsm_partition(1, HV_POLICY_STRICT);
+	const uint64_t gpns[] = { 70, 71 };
+	uint64_t control = HVCALL_MODIFY_VTL_PROTECTION_MASK | 2ull << 32;
+	struct hv_hypercall_regs r = {
+		.rax = (uint32_t)control, .rdx = control >> 32, .rbx = 0, .rcx = IN_GPA, .long_mode = false,
+	};
+
+	set_config(p, 1, 0, HV_VSM_CONFIG_ENABLE_VTL_PROTECTION | HV_VSM_CONFIG_DEFAULT_MASK, 0);
+	memset(ram + IN_GPA, 0, 32);
+	put64(IN_GPA, HV_PARTITION_ID_SELF);
+	ram[IN_GPA + 8] = 5;			/* MapFlags R|KX */
+	put64(IN_GPA + 16, gpns[0]);
+	put64(IN_GPA + 24, gpns[1]);
+	EXPECT_EQ(hv_hypercall(p, 0, 1, &r), HV_HYPERCALL_DONE);
+	EXPECT_EQ(r.rax, 0);
+	EXPECT_EQ(r.rdx, 2);			/* reps completed in EDX bits 11:0 */
+	EXPECT_EQ(fake.access[0][70], 0xd);
+	EXPECT_EQ(fake.access[0][71], 0xd);
+	hv_partition_destroy(p);
+}
+
 /* XMM fast: the 16-byte header in RDX/R8, elements in XMM0 on (12 at most). */
 static void test_xmm_fast(void)
 {
@@ -344,6 +368,7 @@ int main(void)
 	RUN_TEST(test_partial);
 	RUN_TEST(test_runs_and_reps);
 	RUN_TEST(test_xmm_fast);
+	RUN_TEST(test_32bit_caller);
 	RUN_TEST(test_default_mask);
 	RUN_TEST(test_vtl2);
 	RUN_TEST(test_permissive);
