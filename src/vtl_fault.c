@@ -311,8 +311,9 @@ void vtl_fault_hypercall(struct vcpu *cpu, uint64_t gpa, bool write)
 
 /*
  * Let KVM finish the instruction it is emulating without running the guest
- * further: reads get zeros, writes go nowhere (documented: KVM_RUN completes
- * pending MMIO, then honours immediate_exit).
+ * further: reads get zeros, writes go nowhere, memory and ports alike (an
+ * OUTS reads memory, then writes a port). Documented: KVM_RUN completes
+ * pending MMIO and port I/O, then honours immediate_exit.
  */
 static bool finish_pending(struct vcpu *cpu)
 {
@@ -324,10 +325,12 @@ static bool finish_pending(struct vcpu *cpu)
 			run->immediate_exit = 0;
 			return errno == EINTR;
 		}
-		if (run->exit_reason != KVM_EXIT_MMIO)
-			break;
-		if (!run->mmio.is_write)
+		if (run->exit_reason == KVM_EXIT_MMIO && !run->mmio.is_write)
 			memset(run->mmio.data, 0, sizeof(run->mmio.data));
+		else if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_IN)
+			memset((uint8_t *)run + run->io.data_offset, 0, (size_t)run->io.size * run->io.count);
+		else if (run->exit_reason != KVM_EXIT_MMIO && run->exit_reason != KVM_EXIT_IO)
+			break;
 	}
 	run->immediate_exit = 0;
 	return false;
@@ -386,6 +389,8 @@ static bool mmio_read(struct fault *f, uint64_t gpa)
 	return deliver(f, &a);
 }
 
+static bool rollback_failure_said;
+
 /* A write exit: the instruction already ran; find it and roll its register effects back. */
 static bool mmio_write(struct fault *f, uint64_t gpa)
 {
@@ -402,9 +407,10 @@ static bool mmio_write(struct fault *f, uint64_t gpa)
 				 : r == INSN_BACK_SAME_EFFECT ? STAT_ROLLBACK_SAME_EFFECT
 				 : r == INSN_BACK_AMBIGUOUS   ? STAT_ROLLBACK_AMBIGUOUS
 							      : STAT_ROLLBACK_NONE);
-	if (r == INSN_BACK_NONE)
+	/* Said once; --stats counts them all. */
+	if (r == INSN_BACK_NONE && !__atomic_exchange_n(&rollback_failure_said, true, __ATOMIC_RELAXED))
 		pr_warning("vp%u VTL%u: the write to protected GPA %#llx at RIP %#llx could not be undone; the "
-			   "instruction stays retired (without its write)", cpu->index, f->vtl,
+			   "instruction stays retired (without its write; see --stats)", cpu->index, f->vtl,
 			   (unsigned long long)gpa, (unsigned long long)f->ic.rip);
 	if (!finish_pending(cpu))
 		return false;
