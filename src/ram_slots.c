@@ -33,9 +33,12 @@ static int set_slot(struct vm *vm, unsigned int vtl, uint32_t id, uint64_t gpa, 
 	return ioctl(vm->vm_fd[vtl], KVM_SET_USER_MEMORY_REGION, &r);
 }
 
-/* Append the RAM runs of [base, base + len) that are not holes to list (n entries, room for all). */
-static unsigned int runs(const struct ram_slots *s, uint64_t base, uint64_t len, struct ram_slot *list,
-			 unsigned int n)
+/*
+ * Append the RAM runs of [base, base + len) that are not holes to list,
+ * which has n entries and room for max; false if they do not fit.
+ */
+static bool runs(const struct ram_slots *s, uint64_t base, uint64_t len, struct ram_slot *list, unsigned int *n,
+		 unsigned int max)
 {
 	uint64_t first = guest_mem_offset(base) / GUEST_PAGE_SIZE, pages = len / GUEST_PAGE_SIZE;
 
@@ -44,13 +47,17 @@ static unsigned int runs(const struct ram_slots *s, uint64_t base, uint64_t len,
 
 		while (j < pages && !(s->nx && s->nx[first + j]))
 			j++;
-		if (j > i)
-			list[n++] = (struct ram_slot){ .gpa = base + i * GUEST_PAGE_SIZE, .size = (j - i) * GUEST_PAGE_SIZE };
+		if (j > i) {
+			if (*n == max)
+				return false;
+			list[(*n)++] = (struct ram_slot){ .gpa = base + i * GUEST_PAGE_SIZE,
+							  .size = (j - i) * GUEST_PAGE_SIZE };
+		}
 		while (j < pages && s->nx && s->nx[first + j])
 			j++;
 		i = j;
 	}
-	return n;
+	return true;
 }
 
 static bool same(const struct ram_slot *a, const struct ram_slot *b)
@@ -58,52 +65,52 @@ static bool same(const struct ram_slot *a, const struct ram_slot *b)
 	return a->gpa == b->gpa && a->size == b->size;
 }
 
-/* Make KVM's slots what the hole map says. */
+#define NEW_SLOT UINT32_MAX	/* a wanted slot KVM does not have yet */
+
+/*
+ * Make KVM's slots what the hole map says. Both lists are in GPA order, so
+ * one pass finds the slots to keep; the others are deleted first, then the
+ * new ones created. s->slot always ends as what KVM has.
+ */
 static bool apply(struct vm *vm, unsigned int vtl)
 {
 	struct ram_slots *s = &vm->slots[vtl];
 	uint64_t low = guest_low_ram(vm->mem.size), high = guest_high_ram(vm->mem.size);
-	/* Each hole splits at most one run in two: runs <= holes + 2. */
-	unsigned int max = s->n + s->nfree + 2, n = 0;
+	unsigned int max = s->n + s->nfree, n = 0, k = 0, j = 0;	/* at most as many slots as ids */
 	struct ram_slot *want = xcalloc(max, sizeof(*want));
-	bool ok = true;
+	bool ok = runs(s, 0, low, want, &n, max) && (!high || runs(s, GUEST_HIGH_RAM_BASE, high, want, &n, max));
 
-	n = runs(s, 0, low, want, 0);
-	if (high)
-		n = runs(s, GUEST_HIGH_RAM_BASE, high, want, n);
-	/* Delete the slots that change, then create the new ones with the ids freed. */
-	for (unsigned int i = 0; i < s->n;) {
-		bool keep = false;
-
-		for (unsigned int j = 0; j < n && !keep; j++)
-			if (same(&s->slot[i], &want[j])) {
-				keep = true;
-				want[j].size = 0;	/* already there */
-			}
-		if (keep) {
-			i++;
+	if (!ok) {
+		free(want);
+		return false;	/* more runs than KVM has memslots */
+	}
+	for (unsigned int w = 0; w < n; w++)
+		want[w].id = NEW_SLOT;
+	for (unsigned int i = 0; i < s->n; i++) {
+		while (j < n && want[j].gpa < s->slot[i].gpa)
+			j++;
+		if (j < n && same(&s->slot[i], &want[j])) {
+			want[j++].id = s->slot[i].id;
 			continue;
 		}
 		if (set_slot(vm, vtl, s->slot[i].id, s->slot[i].gpa, 0))
 			die_errno(KVSM_EXIT_HOST, "cannot delete memslot %u of VTL%u", s->slot[i].id, vtl);
 		s->free_ids[s->nfree++] = s->slot[i].id;
-		s->slot[i] = s->slot[--s->n];
 	}
-	for (unsigned int j = 0; j < n && ok; j++) {
-		if (!want[j].size)
-			continue;
-		if (!s->nfree || set_slot(vm, vtl, s->free_ids[s->nfree - 1], want[j].gpa, want[j].size)) {
-			ok = false;	/* the caller restores the old hole map and applies it again */
-			break;
+	for (unsigned int w = 0; w < n; w++) {
+		if (want[w].id == NEW_SLOT) {
+			/* Refused (the caller restores the old hole map and applies it again). */
+			if (!ok || !s->nfree || set_slot(vm, vtl, s->free_ids[s->nfree - 1], want[w].gpa, want[w].size)) {
+				ok = false;
+				continue;
+			}
+			want[w].id = s->free_ids[--s->nfree];
 		}
-		if (s->n == s->cap) {
-			s->cap = s->cap * 2 + 4;
-			s->slot = xrealloc(s->slot, s->cap * sizeof(*s->slot));
-		}
-		want[j].id = s->free_ids[--s->nfree];
-		s->slot[s->n++] = want[j];
+		want[k++] = want[w];
 	}
-	free(want);
+	free(s->slot);
+	s->slot = want;
+	s->n = k;
 	return ok;
 }
 

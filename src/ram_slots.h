@@ -19,8 +19,8 @@ struct ram_slot {
 /* Written only by ram_slots_init and ram_slots_set_nx, which the core serialises (its protection lock). */
 struct ram_slots {
 	uint8_t *nx;			/* per memfd page: 1 = a hole (NULL until the first) */
-	struct ram_slot *slot;		/* the memslots KVM has now */
-	unsigned int n, cap;
+	struct ram_slot *slot;		/* the memslots KVM has now, in GPA order */
+	unsigned int n;
 	uint32_t *free_ids;		/* memslot ids no slot uses */
 	unsigned int nfree;
 };

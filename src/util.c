@@ -91,14 +91,6 @@ void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
-void *xrealloc(void *p, size_t size)
-{
-	p = realloc(p, size);
-	if (!p)
-		die(KVSM_EXIT_HOST, "out of memory");
-	return p;
-}
-
 uint64_t monotonic_ns(void)
 {
 	struct timespec t;

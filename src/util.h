@@ -35,7 +35,6 @@ void pr_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool parse_size(const char *s, uint64_t *out);
 
 void *xcalloc(size_t n, size_t size);
-void *xrealloc(void *p, size_t size);
 
 /* Unaligned little-endian 64-bit loads and stores (guest structures, XSAVE images). */
 static inline uint64_t ld64(const uint8_t *p)
