@@ -27,8 +27,9 @@ $(B)/libkvsm.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+# --wrap=ioctl: every ioctl goes through kvsm bench's profile (src/builtin-bench-ioctl.c), off unless it runs.
 $(B)/kvsm: $(CLI_OBJS) $(B)/libkvsm.a $(B)/bench/bench_guest_blob.o
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -Wl,--wrap=ioctl -o $@ $^ $(LDLIBS)
 
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk

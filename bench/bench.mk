@@ -1,6 +1,8 @@
 # The bench guest, built like the guest tests and linked into build/kvsm as a blob.
 BENCH_GUEST_SRCS := bench/bench_guest.c bench/bench_loops.S
 
+$(B)/bench/bench_guest.c.o: bench/bench_spans.h
+
 $(B)/bench/%.o: bench/% tests/guest/lib/guest.h
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@

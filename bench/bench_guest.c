@@ -1,19 +1,20 @@
 /*
  * The guest `kvsm bench` runs (embedded in the kvsm binary). Each measured
- * loop runs BENCH_ITERS times between two writes to the marker port; each is
- * followed by a twin loop with the same guest instructions but no exit, whose
- * time the host subtracts (guest kernel code may be emulated). VTL1 also
- * enables protection, so the host can time HvCallModifyVtlProtectionMask
- * after the guest is done.
+ * loop runs between two writes of its span id to the marker port, as many
+ * times as the host asks, and the whole set as many times again; most have a
+ * twin loop with the same guest instructions but no exit, whose time the host
+ * subtracts (guest kernel code may be emulated). VTL1 also enables
+ * protection, so the host can time HvCallModifyVtlProtectionMask after the
+ * guest is done.
  */
 #include "../tests/guest/lib/vsm.h"
+#include "bench_spans.h"
 
-#define ITERS 20000
-#define MARKER_PORT 0xf5
-#define INTERCEPT_ITERS (ITERS / 4)
 #define INTERCEPT_VEC 0xe5
+#define HC_SIGNAL_EVENT 0x0005D		/* the cheapest call: SignalEvent with no connection */
 
 void bench_vtl1_entry(void);
+void bench_swap_vtl1(void);
 void bench_io(unsigned int n);
 void bench_io_twin(unsigned int n);
 void bench_hypercall(unsigned int n, void *page);
@@ -24,6 +25,7 @@ void bench_intercept(unsigned int n, void *page);
 void bench_intercept_twin(unsigned int n, void *page);
 void bench_sint0(void);
 void *bench_vtl1_page;
+void *bench_swap_ret;			/* the state-swap design's VTL return thunk */
 struct hv_message *bench_simp;		/* VTL1's SIMP */
 uint8_t *bench_scratch;			/* where VTL1's handler redirects VTL0's write */
 extern volatile uint32_t bench_intercepts;
@@ -31,27 +33,54 @@ static uint8_t *rx_page;		/* read+execute for VTL0 */
 static uint64_t *vtl1_in;
 static volatile uint64_t vtl1_status[2];
 
-static void marker(void)
+static void marker(enum bench_span s)
 {
-	outb(MARKER_PORT, 0);
+	outb(BENCH_MARKER_PORT, s);
 }
 
-/* HvCallGetVpRegisters of one register (RIP), memory form, against the cheapest call through the same code. */
-static void get_vp_registers(unsigned int n)
+/*
+ * Hypercalls through the guest library's C entry points. Each loop's guest
+ * work is nearly that of SPAN_HC_C (the cheapest call through the same
+ * code), which the host subtracts: what remains is what the form adds.
+ */
+static void library_hypercalls(unsigned int n)
 {
-	uint8_t *in = alloc_zeroed(4096), *out = alloc_zeroed(4096);
+	static uint8_t *in1, *in16, *out;
+	static uint64_t xin[12], xout[12];
 
-	*(uint64_t *)in = ~0ull;
-	*(uint32_t *)(in + 8) = ~1u;
-	*(uint32_t *)(in + 16) = HV_REG_RIP;
-	marker();
+	if (!in1) {
+		in1 = alloc_zeroed(4096);
+		in16 = alloc_zeroed(4096);
+		out = alloc_zeroed(4096);
+		for (uint8_t *in = in1; in; in = in == in1 ? in16 : NULL) {
+			*(uint64_t *)in = ~0ull;	/* HV_PARTITION_ID_SELF */
+			*(uint32_t *)(in + 8) = ~1u;	/* HV_VP_INDEX_SELF */
+		}
+		*(uint32_t *)(in1 + 16) = HV_REG_RIP;
+		for (unsigned int i = 0; i < 16; i++)	/* RAX..R15 */
+			*(uint32_t *)(in16 + 16 + 4 * i) = HV_REG_RAX + i;
+		xin[0] = HV_REG_RIP;			/* XMM0: the name after {PartitionId, VpIndex+Vtl} */
+	}
+	marker(SPAN_HC_C);
 	for (unsigned int i = 0; i < n; i++)
-		hv_hypercall(HVCALL_GET_VP_REGISTERS | HV_REP(1), (uint64_t)in, (uint64_t)out);
-	marker();
-	marker();
+		hv_hypercall(HC_SIGNAL_EVENT | HV_FAST, 0, 0);
+	marker(SPAN_HC_C);
+	marker(SPAN_HC_MEM);
 	for (unsigned int i = 0; i < n; i++)
-		hv_hypercall(0x0005D | HV_FAST, 0, 0);	/* the same path, the cheapest call (SignalEvent, no connection) */
-	marker();
+		hv_hypercall(HC_SIGNAL_EVENT, (uint64_t)out, 0);
+	marker(SPAN_HC_MEM);
+	marker(SPAN_GETREG1);
+	for (unsigned int i = 0; i < n; i++)
+		hv_hypercall(HVCALL_GET_VP_REGISTERS | HV_REP(1), (uint64_t)in1, (uint64_t)out);
+	marker(SPAN_GETREG1);
+	marker(SPAN_GETREG16);
+	for (unsigned int i = 0; i < n; i++)
+		hv_hypercall(HVCALL_GET_VP_REGISTERS | HV_REP(16), (uint64_t)in16, (uint64_t)out);
+	marker(SPAN_GETREG16);
+	marker(SPAN_GETREG1_XMM);
+	for (unsigned int i = 0; i < n; i++)
+		hv_hypercall_xmm(HVCALL_GET_VP_REGISTERS | HV_FAST | HV_REP(1), ~0ull, ~1u, xin, xout);
+	marker(SPAN_GETREG1_XMM);
 }
 
 /* A hypercall from VTL1 through its own page (the library's hv_hypercall would use VTL0's). */
@@ -100,15 +129,32 @@ static void set_raw_gate(uint8_t vec, void (*fn)(void))
 	g[3] = 0;
 }
 
+/* VTL0's hypercall page with its VTL call and return thunks sent to the state-swap design's port. */
+static void *swap_page(const uint8_t *page)
+{
+	uint8_t *p = alloc_pages(1);
+
+	memcpy(p, page, 4096);
+	p[0x0f + 10] = BENCH_SWAP_PORT;		/* the out's imm8 after mov rax, rcx; mov ecx, imm; nop; out */
+	p[0x26 + 10] = BENCH_SWAP_PORT;
+	bench_swap_ret = p + 0x26;
+	return p;
+}
+
+static void vtl_loops(unsigned int n, void *page, void *swap)
+{
+	marker(SPAN_VTL); bench_vtl_call(n, page); marker(SPAN_VTL);
+	marker(SPAN_VTL_TWIN); bench_vtl_call_twin(n, page); marker(SPAN_VTL_TWIN);
+	marker(SPAN_SWAP); bench_vtl_call(n, swap); marker(SPAN_SWAP);
+	marker(SPAN_VTL_PROF); bench_vtl_call(n / 4, page); marker(SPAN_VTL_PROF);
+	marker(SPAN_SWAP_PROF); bench_vtl_call(n / 4, swap); marker(SPAN_SWAP_PROF);
+}
+
 void test_main(const struct mb_info *mbi)
 {
 	uint8_t *ctx_in = alloc_zeroed(4096);
-	void *page = hv_enable_hypercalls();
-
-	marker(); bench_io(ITERS); marker();
-	marker(); bench_io_twin(ITERS); marker();
-	marker(); bench_hypercall(ITERS, page); marker();
-	marker(); bench_hypercall_twin(ITERS, page); marker();
+	void *page = hv_enable_hypercalls(), *swap;
+	unsigned int n = inl(BENCH_MARKER_PORT), reps = inl(BENCH_REPS_PORT), seen;
 
 	/* VTL1 with a minimal entry loop: enable, then VTL call + return round trips. */
 	bench_vtl1_page = alloc_pages(1);
@@ -127,12 +173,21 @@ void test_main(const struct mb_info *mbi)
 	bench_vtl_call(1, page);	/* first entry: VTL1 enables its hypercall page, bench_vtl1_setup */
 	if (vtl1_status[0] != 1ull << 32 || vtl1_status[1] != 1ull << 32)	/* success, one rep */
 		debug_exit(2);
-	marker(); bench_vtl_call(ITERS, page); marker();
-	marker(); bench_vtl_call_twin(ITERS, page); marker();
-	get_vp_registers(ITERS / 4);
-	marker(); bench_intercept(INTERCEPT_ITERS, rx_page); marker();
-	if (bench_intercepts != INTERCEPT_ITERS)
-		debug_exit(3);
-	marker(); bench_intercept_twin(INTERCEPT_ITERS, bench_scratch); marker();
+	swap = swap_page(page);
+	outl(BENCH_SWAP_PORT, (uint32_t)(uintptr_t)bench_swap_vtl1);
+
+	for (unsigned int r = 0; r < reps; r++) {
+		marker(SPAN_IO); bench_io(n); marker(SPAN_IO);
+		marker(SPAN_IO_TWIN); bench_io_twin(n); marker(SPAN_IO_TWIN);
+		marker(SPAN_HC); bench_hypercall(n, page); marker(SPAN_HC);
+		marker(SPAN_HC_TWIN); bench_hypercall_twin(n, page); marker(SPAN_HC_TWIN);
+		library_hypercalls(n / 4);
+		vtl_loops(n, page, swap);
+		seen = bench_intercepts;
+		marker(SPAN_ICPT); bench_intercept(n / 4, rx_page); marker(SPAN_ICPT);
+		if (bench_intercepts - seen != n / 4)
+			debug_exit(3);
+		marker(SPAN_ICPT_TWIN); bench_intercept_twin(n / 4, bench_scratch); marker(SPAN_ICPT_TWIN);
+	}
 	debug_exit(0);
 }

@@ -47,7 +47,7 @@ twin_thunk:
  * intercept enters VTL1 for its SINT0 interrupt). Shared GPRs are clobbered
  * only where noted.
  */
-	.globl bench_vtl_call, bench_vtl_call_twin, bench_vtl1_entry
+	.globl bench_vtl_call, bench_vtl_call_twin, bench_vtl1_entry, bench_swap_vtl1
 bench_vtl_call:
 	push %rbx
 	push %rbp
@@ -96,6 +96,13 @@ bench_vtl1_entry:
 	call bench_vtl1_setup
 	sti
 1:	mov bench_vtl1_ret(%rip), %rax
+	xor %ecx, %ecx
+	call *%rax
+	jmp 1b
+
+/* VTL1's loop in the state-swap design: the same instructions, its own return thunk. */
+bench_swap_vtl1:
+1:	mov bench_swap_ret(%rip), %rax
 	xor %ecx, %ecx
 	call *%rax
 	jmp 1b

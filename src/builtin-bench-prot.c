@@ -13,6 +13,7 @@
  * The pages are untouched RAM on both sides.
  */
 #include "builtin.h"
+#include "builtin-bench.h"
 #include "kvsm/hv.h"
 #include "hv/tlfs.h"
 #include "util.h"
@@ -119,43 +120,58 @@ static uint64_t memslots(const struct kvm_host *h, unsigned int n)
 	return t;
 }
 
-void bench_prot(struct vm *vm)
+/* One size: 2 figures (kvsm's protect against memslots, and its relax), or 0 if it cannot be measured. */
+static unsigned int one_size(struct vm *vm, unsigned int s, unsigned int reps, struct bench_fig *out)
 {
 	static const unsigned int sizes[] = { 1000, 10000, 100000 };
+	static const char *const keys[][2] = {
+		{ "protect_1000", "relax_1000" }, { "protect_10000", "relax_10000" },
+		{ "protect_100000", "relax_100000" },
+	};
+	static const char *const whats[][2] = {
+		{ "ModifyVtlProtectionMask, 10^3 pages, per page", "  the same pages relaxed (RWX), per page" },
+		{ "ModifyVtlProtectionMask, 10^4 pages, per page", "  the same pages relaxed (RWX), per page" },
+		{ "ModifyVtlProtectionMask, 10^5 pages, per page", "  the same pages relaxed (RWX), per page" },
+	};
 	unsigned long max_map = read_ulong("/proc/sys/vm/max_map_count");
 	int max_slots = kvm_check_cap(&vm->host, KVM_CAP_NR_MEMSLOTS);
 	bool readonly = kvm_check_cap(&vm->host, KVM_CAP_READONLY_MEM) > 0;
+	unsigned int n = sizes[s];
+	uint64_t slots = 2ull * n + 1;
+	bool floor = readonly && max_slots > 0 && slots <= (uint64_t)max_slots;
 
-	printf("  HvCallModifyVtlProtectionMask, scattered pages (every other page), per page;\n"
-	       "  floor: the same protections as KVM memslots (KVM_CAP_NR_MEMSLOTS = %d, vm.max_map_count = %lu):\n",
-	       max_slots, max_map);
-	for (unsigned int s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-		unsigned int n = sizes[s];
-		uint64_t slots = 2ull * n + 1, prot, relax, ms;
+	/* Each page splits VTL0's view: two more VMAs; past the limit mprotect fails (docs/vsm.md). */
+	if (vma_count() + 2ull * n + MAP_HEADROOM > max_map) {
+		printf("  %u pages: not measured, needs %llu more map areas than vm.max_map_count = %lu allows%s\n", n,
+		       2ull * n, max_map, geteuid() ? "" : " (as root: sysctl -w vm.max_map_count=262144)");
+		return 0;
+	}
+	if (!floor)
+		printf("  %u pages: no memslot floor: %s\n", n, readonly ? "more slots than KVM_CAP_NR_MEMSLOTS" :
+		       "no KVM_MEM_READONLY");
+	out[0] = (struct bench_fig){ .key = keys[s][0], .what = whats[s][0], .floor = floor ? "memslots" : NULL };
+	out[1] = (struct bench_fig){ .key = keys[s][1], .what = whats[s][1] };
+	for (unsigned int r = 0; r < reps; r++) {
 		uint16_t st = 0;
+		uint64_t prot = modify(vm, n, HV_MAP_GPA_READABLE | HV_MAP_GPA_KERNEL_EXECUTABLE, &st);
+		uint64_t relax = prot ? modify(vm, n, HV_MAP_GPA_RWX, &st) : 0;
 
-		printf("  %7u pages", n);
-		/* Each page splits VTL0's view: two more VMAs; past the limit mprotect fails (docs/vsm.md). */
-		if (vma_count() + 2ull * n + MAP_HEADROOM > max_map) {
-			printf("  kvsm: not measured, needs %llu more map areas than vm.max_map_count = %lu allows%s\n",
-			       2ull * n, max_map, geteuid() ? "" : " (as root: sysctl -w vm.max_map_count=262144)");
-			continue;
-		}
-		prot = modify(vm, n, HV_MAP_GPA_READABLE | HV_MAP_GPA_KERNEL_EXECUTABLE, &st);
-		relax = prot ? modify(vm, n, HV_MAP_GPA_RWX, &st) : 0;
 		if (!relax)
 			die(KVSM_EXIT_HOST, "bench: HvCallModifyVtlProtectionMask failed (status %#x)", st);
-		printf("  kvsm %7.2f us (relax %6.2f us)", prot / 1e3 / n, relax / 1e3 / n);
-		if (!readonly || max_slots <= 0) {
-			printf("  memslots: no KVM_MEM_READONLY\n");
-			continue;
-		}
-		if (slots > (uint64_t)max_slots) {
-			printf("  memslots: impossible, %llu slots > %d\n", (unsigned long long)slots, max_slots);
-			continue;
-		}
-		ms = memslots(&vm->host, n);
-		printf("  memslots %8.2f us (%llu slots)  kvsm %6.3fx memslots\n", ms / 1e3 / n,
-		       (unsigned long long)slots, (double)prot / (double)ms);
+		bench_fig_add(&out[0], prot / 1e3 / n, floor ? memslots(&vm->host, n) / 1e3 / n : 0);
+		bench_fig_add(&out[1], relax / 1e3 / n, 0);
 	}
+	return 2;
+}
+
+unsigned int bench_prot(struct vm *vm, unsigned int reps, bool short_mode, struct bench_fig *out)
+{
+	unsigned int nr = 0;
+
+	printf("  protections: scattered pages (every other page); floor: the same as KVM memslots "
+	       "(KVM_CAP_NR_MEMSLOTS = %d, 2n + 1 slots; vm.max_map_count = %lu)\n",
+	       kvm_check_cap(&vm->host, KVM_CAP_NR_MEMSLOTS), read_ulong("/proc/sys/vm/max_map_count"));
+	for (unsigned int s = 0; s < (short_mode ? 1u : 3u); s++)
+		nr += one_size(vm, s, reps, out + nr);
+	return nr;
 }

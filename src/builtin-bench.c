@@ -1,51 +1,78 @@
 /*
- * `kvsm bench`: what kvsm's design choices cost, as ratios measured in one
- * run. The bench guest (bench/bench_guest.c, embedded in this binary) runs
- * loops between writes to a marker port; each loop has an exit-free twin
+ * `kvsm bench`: what kvsm's design choices cost, as ratios to floors measured
+ * in the same run, each the median of repetitions with its spread. The bench
+ * guest (bench/bench_guest.c, embedded in this binary) runs loops between
+ * writes of a span id to a marker port; most loops have an exit-free twin
  * whose time is subtracted (guest kernel code may be emulated by KVM).
  */
 #include "builtin.h"
-#include "args.h"
+#include "builtin-bench.h"
+#include "../bench/bench_spans.h"
 #include "loader/kernel.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
 #include "vtl.h"
 
-#include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
-
-#define BENCH_ITERS 20000
-#define MARKER_PORT 0xf5
-#define INTERCEPT_ITERS (BENCH_ITERS / 4)
-#define NR_SPANS 10
-#define STATE_COPIES 2000
 
 extern const uint8_t _binary_bench_guest_elf_start[], _binary_bench_guest_elf_end[];
 
-struct markers {
-	unsigned int n;
-	uint64_t t[2 * NR_SPANS];
+struct bench_mode {
+	unsigned int iters, reps, copies;	/* guest loop length, repetitions, host copy loop length */
+	bool short_mode;
 };
 
-static void marker_io(void *dev, struct vcpu *cpu, uint16_t port, unsigned int size, bool write, uint32_t *val)
-{
-	struct markers *m = dev;
+static const struct bench_mode full = { 3000, 5, 2000, false }, quick = { 40, 2, 50, true };
 
-	(void)cpu, (void)port, (void)size;
-	if (!write)
-		*val = 0xffffffffu;
-	else if (m->n < 2 * NR_SPANS)
-		m->t[m->n++] = monotonic_ns();
+struct spans {
+	const struct bench_mode *mode;
+	uint64_t start[NR_SPANS];
+	unsigned int n[NR_SPANS];
+	uint64_t ns[NR_SPANS][BENCH_MAX_REPS];
+	struct bench_ioctl_prof prof[2];	/* kvsm's round trip, the state-swap design's */
+};
+
+static bool profiled(unsigned int s)
+{
+	return s == SPAN_VTL_PROF || s == SPAN_SWAP_PROF;
 }
 
-/* Microseconds per iteration of span i, minus its exit-free twin (span i + 1). */
-static double net_us(const struct markers *m, unsigned int i, unsigned int iters)
+/* On the VP's thread: a span starts or ends; the profiled spans count their own ioctls. */
+static void marker_io(void *dev, struct vcpu *cpu, uint16_t port, unsigned int size, bool write, uint32_t *val)
 {
-	double a = (double)(m->t[2 * i + 1] - m->t[2 * i]), b = (double)(m->t[2 * i + 3] - m->t[2 * i + 2]);
+	struct spans *sp = dev;
+	unsigned int s = *val & 0xff;
 
-	return (a - b) / 1e3 / iters;
+	(void)cpu, (void)size;
+	if (!write) {
+		*val = port == BENCH_MARKER_PORT ? sp->mode->iters : sp->mode->reps;
+		return;
+	}
+	if (s >= NR_SPANS || sp->n[s] == BENCH_MAX_REPS)
+		return;
+	if (!sp->start[s]) {
+		sp->start[s] = monotonic_ns();
+		if (profiled(s))
+			bench_ioctl_start(&sp->prof[s == SPAN_SWAP_PROF]);
+		return;
+	}
+	if (profiled(s)) {
+		bench_ioctl_stop();
+		sp->prof[s == SPAN_SWAP_PROF].ops += sp->mode->iters / 4;
+		sp->prof[s == SPAN_SWAP_PROF].ns += monotonic_ns() - sp->start[s];
+	}
+	sp->ns[s][sp->n[s]++] = monotonic_ns() - sp->start[s];
+	sp->start[s] = 0;
+}
+
+/* us per iteration of span s in repetition r, minus its twin's (SPAN_COUNT: none). */
+static double net_us(const struct spans *sp, unsigned int r, unsigned int s, unsigned int twin, unsigned int iters)
+{
+	double t = (double)sp->ns[s][r] - (twin < NR_SPANS ? (double)sp->ns[twin][r] : 0);
+
+	return t / 1e3 / iters;
 }
 
 /*
@@ -53,25 +80,110 @@ static double net_us(const struct markers *m, unsigned int i, unsigned int iters
  * (DR0-3, XCR0, XSAVE), one direction, when the guest changed none of it:
  * kvsm then only reads (the common case for a VTL that leaves the FPU alone).
  */
-static double state_copy_us(struct vcpu *cpu)
+static double state_copy_us(struct vcpu *cpu, unsigned int n)
 {
 	uint64_t t0 = monotonic_ns();
 
-	for (int i = 0; i < STATE_COPIES; i++)
+	for (unsigned int i = 0; i < n; i++)
 		vtl_copy_extended_state(&cpu->v[i & 1], &cpu->v[!(i & 1)]);
-	return (double)(monotonic_ns() - t0) / 1e3 / STATE_COPIES;
+	return (double)(monotonic_ns() - t0) / 1e3 / n;
 }
 
-/* The part no design can avoid: moving the FPU/AVX state (KVM_GET_XSAVE + KVM_SET_XSAVE), one direction. */
-static double xsave_copy_us(struct vcpu *cpu)
+/* The part no design with a vCPU per VTL can avoid: KVM_GET_XSAVE + KVM_SET_XSAVE, one direction. */
+static double xsave_copy_us(struct vcpu *cpu, unsigned int n)
 {
 	static struct kvm_xsave xs;
 	uint64_t t0 = monotonic_ns();
 
-	for (int i = 0; i < STATE_COPIES; i++)
+	for (unsigned int i = 0; i < n; i++)
 		if (ioctl(cpu->v[i & 1].fd, KVM_GET_XSAVE, &xs) || ioctl(cpu->v[!(i & 1)].fd, KVM_SET_XSAVE, &xs))
 			die_errno(KVSM_EXIT_HOST, "KVM_GET/SET_XSAVE");
-	return (double)(monotonic_ns() - t0) / 1e3 / STATE_COPIES;
+	return (double)(monotonic_ns() - t0) / 1e3 / n;
+}
+
+enum { F_IO, F_HC, F_HC_MEM, F_GETREG1, F_GETREG1_XMM, F_GETREG16, F_XSAVE, F_COPY, F_VTL, F_VTL_EXITS, F_SWAP,
+       F_SWAP_EXITS, F_ICPT, NR_FIGS };
+
+static struct bench_fig figs[NR_FIGS + 8] = {
+	[F_IO] = { "bare_exit", "bare I/O exit round trip", NULL },
+	[F_HC] = { "hypercall_fast", "hypercall, fast (SignalEvent)", "bare exit" },
+	[F_HC_MEM] = { "hypercall_memory", "hypercall, memory form (SignalEvent)", "fast hypercall" },
+	[F_GETREG1] = { "get_vp_registers_1", "GetVpRegisters, 1 register, memory form", "fast hypercall" },
+	[F_GETREG1_XMM] = { "get_vp_registers_1_xmm", "GetVpRegisters, 1 register, XMM fast form",
+			    "fast hypercall" },
+	[F_GETREG16] = { "get_vp_registers_16", "GetVpRegisters, 16 registers, memory form", "fast hypercall" },
+	[F_XSAVE] = { "fpu_transfer", "FPU/AVX transfer, one way (GET+SET_XSAVE)", NULL },
+	[F_COPY] = { "shared_state_copy", "kvsm's shared-state copy, state unchanged", "FPU transfer" },
+	[F_VTL] = { "vtl_round_trip", "VTL call + return, kvsm (VM per VTL)", "2 exits + 2 FPU transfers" },
+	[F_VTL_EXITS] = { "vtl_round_trip_exits", "VTL call + return, kvsm (VM per VTL)", "2 bare exits" },
+	[F_SWAP] = { "swap_round_trip", "VTL call + return, state swap (one vCPU)", "kvsm's round trip" },
+	[F_SWAP_EXITS] = { "swap_round_trip_exits", "VTL call + return, state swap (one vCPU)", "2 bare exits" },
+	[F_ICPT] = { "intercept_round_trip", "GPA intercept round trip (fault->VTL1->VTL0)", "kvsm's round trip" },
+};
+
+static void figures(struct vm *vm, const struct spans *sp)
+{
+	unsigned int n = sp->mode->iters, q = n / 4;
+
+	for (unsigned int r = 0; r < sp->n[SPAN_ICPT_TWIN]; r++) {
+		double io = net_us(sp, r, SPAN_IO, SPAN_IO_TWIN, n), hc = net_us(sp, r, SPAN_HC, SPAN_HC_TWIN, n);
+		double base = net_us(sp, r, SPAN_HC_C, NR_SPANS, q);
+		double vtl = net_us(sp, r, SPAN_VTL, SPAN_VTL_TWIN, n), swap = net_us(sp, r, SPAN_SWAP, SPAN_VTL_TWIN, n);
+		double xs = xsave_copy_us(&vm->vcpus[0], sp->mode->copies);
+
+		bench_fig_add(&figs[F_IO], io, 0);
+		bench_fig_add(&figs[F_HC], hc, io);
+		/* The library's loops: the cheapest call through the same code is the baseline. */
+		bench_fig_add(&figs[F_HC_MEM], hc + net_us(sp, r, SPAN_HC_MEM, NR_SPANS, q) - base, hc);
+		bench_fig_add(&figs[F_GETREG1], hc + net_us(sp, r, SPAN_GETREG1, NR_SPANS, q) - base, hc);
+		bench_fig_add(&figs[F_GETREG1_XMM], hc + net_us(sp, r, SPAN_GETREG1_XMM, NR_SPANS, q) - base, hc);
+		bench_fig_add(&figs[F_GETREG16], hc + net_us(sp, r, SPAN_GETREG16, NR_SPANS, q) - base, hc);
+		bench_fig_add(&figs[F_XSAVE], xs, 0);
+		bench_fig_add(&figs[F_COPY], state_copy_us(&vm->vcpus[0], sp->mode->copies), xs);
+		bench_fig_add(&figs[F_VTL], vtl, 2 * io + 2 * xs);
+		bench_fig_add(&figs[F_VTL_EXITS], vtl, 2 * io);
+		bench_fig_add(&figs[F_SWAP], swap, vtl);
+		bench_fig_add(&figs[F_SWAP_EXITS], swap, 2 * io);
+		bench_fig_add(&figs[F_ICPT], net_us(sp, r, SPAN_ICPT, SPAN_ICPT_TWIN, q), vtl);
+	}
+}
+
+/* Where one profiled round trip goes, by ioctl request; the rest is kvsm's own code. */
+static void breakdown(FILE *json, const char *key, const char *what, const struct bench_ioctl_prof *p)
+{
+	double trip = p->ops ? (double)p->ns / 1e3 / p->ops : 0, rest = trip;
+
+	printf("  %s: where a round trip goes (%llu round trips, every ioctl timed: %.2f us each)\n", what,
+	       (unsigned long long)p->ops, trip);
+	if (json)
+		fprintf(json, "%s\"%s\": {\"round_trips\": %llu, \"us_per_trip\": %.4f, \"ioctls\": [", key[0] == 's' ?
+			", " : "", key, (unsigned long long)p->ops, trip);
+	for (unsigned int i = 0; p->ops && i < p->nr; i++) {
+		const struct bench_ioctl_class *c = &p->c[i];
+		double us = (double)c->ns / 1e3 / p->ops;
+
+		rest -= us;
+		printf("    %-22s %5.2f per trip %9.2f us  %5.1f%%\n", bench_ioctl_name(c->req),
+		       (double)c->n / p->ops, us, 100 * us / trip);
+		if (json)
+			fprintf(json, "%s{\"ioctl\": \"%s\", \"request\": %lu, \"per_trip\": %.4f, \"us_per_trip\": %.4f}",
+				i ? ", " : "", bench_ioctl_name(c->req), c->req, (double)c->n / p->ops, us);
+	}
+	printf("    %-22s %15s %9.2f us  %5.1f%%\n", "kvsm outside ioctls", "", rest, trip ? 100 * rest / trip : 0);
+	if (json)
+		fprintf(json, "], \"us_outside_ioctls\": %.4f}", rest);
+}
+
+static void parse(int argc, char *argv[], const struct bench_mode **mode, const char **json)
+{
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--short"))
+			*mode = &quick;
+		else if (!strcmp(argv[i], "--json") && i + 1 < argc)
+			*json = argv[++i];
+		else
+			die(KVSM_EXIT_USAGE, "usage: kvsm bench [--short] [--json FILE]");
+	}
 }
 
 int cmd_bench(int argc, char *argv[])
@@ -79,46 +191,51 @@ int cmd_bench(int argc, char *argv[])
 	/* 1 GiB: room for 10^5 scattered protected pages (builtin-bench-prot.c); untouched RAM costs nothing. */
 	static struct run_opts opts = { .smp = 1, .mem = 1ull << 30, .vtls = 2 };
 	static struct vm vm;
-	static struct markers m;
+	static struct spans sp;
 	size_t len = (size_t)(_binary_bench_guest_elf_end - _binary_bench_guest_elf_start);
+	const char *json_path = NULL;
+	FILE *json = NULL;
 	struct kernel_image img;
 	char err[256];
-	double io, hc, vtl, reg, copy, xsave, floor, icpt;
+	unsigned int nfigs = NR_FIGS;
 	int status;
 
-	(void)argv;
-	if (argc > 0)
-		die(KVSM_EXIT_USAGE, "bench takes no arguments");
+	sp.mode = &full;
+	parse(argc, argv, &sp.mode, &json_path);
 	if (!kernel_parse(_binary_bench_guest_elf_start, len, opts.mem, &img, err, sizeof(err)))
 		die(KVSM_EXIT_HOST, "bench guest: %s", err);
+	if (json_path && !(json = fopen(json_path, "w")))
+		die_errno(KVSM_EXIT_HOST, "bench: %s", json_path);
 	vm_init(&vm, &opts);
-	ioport_register(&vm.io, MARKER_PORT, 1, marker_io, &m);
+	ioport_register(&vm.io, BENCH_MARKER_PORT, 2, marker_io, &sp);
+	bench_swap_init(&vm);
 	vm_load_kernel(&vm, &img, _binary_bench_guest_elf_start, "bench");
 	status = vm_run(&vm);
-	if (status != 1 || m.n != 2 * NR_SPANS)
+	if (status != 1 || sp.n[SPAN_ICPT_TWIN] != sp.mode->reps)
 		die(KVSM_EXIT_GUEST_ERROR, "bench guest failed (status %d: 5 VTL1 set-up refused, 7 a protected "
-		    "write did not fault; %u markers)", status, m.n);
+		    "write did not fault; %u of %u repetitions)", status, sp.n[SPAN_ICPT_TWIN], sp.mode->reps);
 
-	io = net_us(&m, 0, BENCH_ITERS);
-	hc = net_us(&m, 2, BENCH_ITERS);
-	vtl = net_us(&m, 4, BENCH_ITERS);
-	reg = net_us(&m, 6, BENCH_ITERS / 4);
-	icpt = net_us(&m, 8, INTERCEPT_ITERS);
-	copy = state_copy_us(&vm.vcpus[0]);
-	xsave = xsave_copy_us(&vm.vcpus[0]);
-	floor = 2 * io + 2 * xsave;
-	printf("kvsm bench (one run; guest instruction time subtracted; per operation)\n");
-	printf("  %-52s %8.2f us\n", "bare I/O exit round trip", io);
-	printf("  %-52s %8.2f us  %5.2fx bare exit\n", "hypercall round trip (HvCallSignalEvent, fast)", hc, hc / io);
-	printf("  %-52s %8.2f us  %5.2fx hypercall\n", "GetVpRegisters, one register, memory form", hc + reg,
-	       (hc + reg) / hc);
-	printf("  %-52s %8.2f us\n", "FPU/AVX transfer, one direction (GET+SET_XSAVE)", xsave);
-	printf("  %-52s %8.2f us  %5.2fx FPU transfer\n", "kvsm's shared-state copy, state unchanged (reads only)",
-	       copy, copy / xsave);
-	printf("  %-52s %8.2f us  %5.2fx floor (2 exits + 2 FPU transfers = %.2f us)\n",
-	       "VTL call + return round trip", vtl, vtl / floor, floor);
-	printf("  %-52s %8.2f us  %5.2fx VTL call + return (%.2f us)\n",
-	       "GPA intercept round trip (VTL0 fault->VTL1->VTL0)", icpt, icpt / vtl, vtl);
-	bench_prot(&vm);
+	figures(&vm, &sp);
+	printf("kvsm bench: %u repetitions in one process; per operation, guest instruction time subtracted;\n"
+	       "median [min-max], and the ratio to the floor named on the right, measured in the same repetition\n",
+	       sp.mode->reps);
+	nfigs += bench_prot(&vm, sp.mode->short_mode ? 1 : 3, sp.mode->short_mode, figs + NR_FIGS);
+	for (unsigned int i = 0; i < nfigs; i++)
+		bench_fig_print(&figs[i]);
+	if (json)
+		fprintf(json, "{\"mode\": \"%s\", \"reps\": %u, \"iters\": %u, \"breakdown\": {",
+			sp.mode->short_mode ? "short" : "full", sp.mode->reps, sp.mode->iters);
+	breakdown(json, "kvsm", "kvsm (VM per VTL)", &sp.prof[0]);
+	breakdown(json, "swap", "state swap (one vCPU)", &sp.prof[1]);
+	if (json) {
+		fprintf(json, "}, \"figures\": [");
+		for (unsigned int i = 0; i < nfigs; i++) {
+			fprintf(json, i ? ",\n  " : "\n  ");
+			bench_fig_json(json, &figs[i]);
+		}
+		fprintf(json, "\n]}\n");
+		if (fclose(json))
+			die_errno(KVSM_EXIT_HOST, "bench: %s", json_path);
+	}
 	return 0;
 }

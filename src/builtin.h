@@ -6,8 +6,4 @@ int cmd_run(int argc, char *argv[]);
 int cmd_info(int argc, char *argv[]);
 int cmd_bench(int argc, char *argv[]);
 
-struct vm;
-/* builtin-bench-prot.c: the VTL protection figures of `kvsm bench`, on its VM once the guest stopped. */
-void bench_prot(struct vm *vm);
-
 #endif

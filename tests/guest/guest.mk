@@ -38,7 +38,7 @@ $(B)/tsan/%.o: %.c
 	$(CC) $(filter-out -O2,$(CFLAGS)) -O1 -fsanitize=thread -c $< -o $@
 
 $(B)/tsan/kvsm: $(TSAN_OBJS) $(B)/bench/bench_guest_blob.o
-	$(CC) -fsanitize=thread -o $@ $^ $(LDLIBS)
+	$(CC) -fsanitize=thread -Wl,--wrap=ioctl -o $@ $^ $(LDLIBS)
 
 # The cross-VP request unit test under ThreadSanitizer too (real threads, no KVM needed).
 $(B)/tests/unit/test_vcpu_request_tsan: tests/unit/test_vcpu_request.c $(UNIT_HDRS) \

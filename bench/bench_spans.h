@@ -1,0 +1,26 @@
+/*
+ * What the bench guest and `kvsm bench` agree on: the ports, and the id the
+ * guest writes to the marker port at both ends of each timed loop.
+ */
+#ifndef KVSM_BENCH_SPANS_H
+#define KVSM_BENCH_SPANS_H
+
+#define BENCH_MARKER_PORT	0xf5	/* write: span id; 32-bit read: loop iterations */
+#define BENCH_REPS_PORT		0xf6	/* 32-bit read: repetitions of the whole set */
+#define BENCH_SWAP_PORT		0xf7	/* the state-swap design's VTL call/return (1 byte); its VTL1 entry (4) */
+
+enum bench_span {
+	SPAN_IO, SPAN_IO_TWIN,			/* bare exit, and its exit-free twin */
+	SPAN_HC, SPAN_HC_TWIN,			/* fast hypercall through the page (assembly loop) */
+	SPAN_HC_C,				/* the same call through the guest library: baseline of the next four */
+	SPAN_HC_MEM,				/* the same call, memory form */
+	SPAN_GETREG1, SPAN_GETREG16,		/* GetVpRegisters, memory form, 1 and 16 registers */
+	SPAN_GETREG1_XMM,			/* GetVpRegisters of 1 register, XMM fast form */
+	SPAN_VTL, SPAN_VTL_TWIN,		/* VTL call + return, kvsm; the twin serves both designs */
+	SPAN_SWAP,				/* VTL call + return, state-swap design */
+	SPAN_VTL_PROF, SPAN_SWAP_PROF,		/* the same, with every ioctl counted and timed */
+	SPAN_ICPT, SPAN_ICPT_TWIN,		/* GPA intercept round trip */
+	NR_SPANS
+};
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * `kvsm bench` internals: figures as repeated samples, each a time and its
+ * ratio to a floor measured in the same repetition.
+ */
+#ifndef KVSM_BUILTIN_BENCH_H
+#define KVSM_BUILTIN_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define BENCH_MAX_REPS 16
+
+struct bench_fig {
+	const char *key;	/* JSON name */
+	const char *what;	/* table label: what one operation is */
+	const char *floor;	/* what the ratio divides by; NULL: no floor (the figure is one) */
+	unsigned int n;
+	double us[BENCH_MAX_REPS], ratio[BENCH_MAX_REPS];
+};
+
+/* One repetition's sample: us per operation, and the floor measured alongside it (ignored without a floor). */
+void bench_fig_add(struct bench_fig *f, double us, double floor_us);
+/* Median, min and max of n samples (sorted copy). */
+void bench_summary(const double *v, unsigned int n, double *med, double *min, double *max);
+/* One table line: median time [min-max], median ratio [min-max] x floor. */
+void bench_fig_print(const struct bench_fig *f);
+/* The figure as a JSON object with every sample. */
+void bench_fig_json(FILE *out, const struct bench_fig *f);
+
+/* builtin-bench-ioctl.c: ioctls of the calling thread counted and timed by request, between start and stop. */
+struct bench_ioctl_class {
+	unsigned long req;
+	uint64_t n, ns;
+};
+#define BENCH_IOCTL_CLASSES 24
+struct bench_ioctl_prof {
+	struct bench_ioctl_class c[BENCH_IOCTL_CLASSES];
+	unsigned int nr;
+	uint64_t ops, ns;	/* round trips profiled and their wall time */
+};
+void bench_ioctl_start(struct bench_ioctl_prof *p);
+void bench_ioctl_stop(void);
+const char *bench_ioctl_name(unsigned long req);
+
+/* builtin-bench-swap.c: the state-swap design, on VP 0's VTL0 vCPU of vm (registers its port). */
+struct vm;
+void bench_swap_init(struct vm *vm);
+
+/* builtin-bench-prot.c: the VTL protection figures, on the VM once the guest stopped; returns figures added. */
+unsigned int bench_prot(struct vm *vm, unsigned int reps, bool short_mode, struct bench_fig *out);
+
+#endif
