@@ -37,13 +37,13 @@ include tests/guest/guest.mk
 include bench/bench.mk
 
 check: deps
-	@$(MAKE) --no-print-directory all unit guests $(B)/fuzz/fuzz_hypercall $(B)/fuzz/fuzz_insn $(B)/tsan/kvsm
+	@$(MAKE) --no-print-directory all unit guests $(FUZZ_BINS) $(B)/tsan/kvsm
 	@tests/run-tests.sh
 
 # make check where /dev/kvm is missing: every test, guests included, inside a QEMU-emulated
 # machine with SVM whose own kernel runs KVM (tests/kvm-in-qemu/). Slow; not part of check.
 check-qemu: deps
-	@$(MAKE) --no-print-directory all unit guests $(B)/fuzz/fuzz_hypercall $(B)/fuzz/fuzz_insn $(B)/tsan/kvsm
+	@$(MAKE) --no-print-directory all unit guests $(FUZZ_BINS) $(B)/tsan/kvsm
 	@tests/kvm-in-qemu/setup.sh
 	@tests/kvm-in-qemu/run.sh 'KVSM_GUEST_TIMEOUT=300 tests/run-tests.sh'
 

@@ -36,12 +36,14 @@ for t in tests/cli/*.sh; do
 	tally <"$log"
 done
 
-echo "== fuzzing (short smoke run; 'make fuzz' runs longer)"
-for f in hypercall:8192 insn:512; do
-	if "$B"/fuzz/fuzz_${f%:*} -max_total_time=5 -max_len=${f#*:} -artifact_prefix="$B"/fuzz/ >"$log" 2>&1; then
-		echo "ok fuzz_${f%:*} ($(grep -o 'Done [0-9]* runs' "$log"))"; pass=$((pass + 1))
+echo "== fuzzing (short smoke runs from tests/fuzz/corpus/; 'make fuzz' runs longer)"
+for t in hypercall regs intercept loader insn; do
+	rm -rf "$B/fuzz/smoke" && mkdir -p "$B/fuzz/smoke" tests/fuzz/corpus/$t
+	if "$B"/fuzz/fuzz_$t -max_total_time=5 -max_len=8192 -artifact_prefix="$B"/fuzz/$t- \
+		"$B/fuzz/smoke" tests/fuzz/corpus/$t >"$log" 2>&1; then
+		echo "ok fuzz_$t ($(grep -o 'Done [0-9]* runs' "$log"))"; pass=$((pass + 1))
 	else
-		echo "FAIL fuzz_${f%:*}"; tail -30 "$log"; fail=$((fail + 1))
+		echo "FAIL fuzz_$t"; tail -30 "$log"; fail=$((fail + 1))
 	fi
 done
 
