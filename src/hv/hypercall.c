@@ -167,11 +167,21 @@ static void set_rep_start(struct hv_hypercall_regs *r, uint64_t control, unsigne
 static bool protected_block(const struct hv_partition *p, unsigned int vtl, uint64_t gpa, size_t size,
 			    uint8_t access, uint64_t *at)
 {
-	for (uint64_t a = gpa; size && a < gpa + size; a = (a | (HV_PAGE_SIZE - 1)) + 1)
-		if (hv_vtl_prot_denier(p, vtl, a, access) >= 0) {
+	for (uint64_t a = gpa; size && a < gpa + size; a = (a | (HV_PAGE_SIZE - 1)) + 1) {
+		uint64_t n = (a | (HV_PAGE_SIZE - 1)) + 1 - a;
+
+		if (n > gpa + size - a)
+			n = gpa + size - a;
+		/*
+		 * What the caller's view holds there decides: an overlay page of
+		 * its own over protected RAM is its own page, not the RAM.
+		 */
+		if (!hv_guest_accessible(p, vtl, a, n, access == HV_MAP_GPA_WRITABLE) &&
+		    hv_vtl_prot_denier(p, vtl, a, access) >= 0) {
 			*at = a;
 			return true;
 		}
+	}
 	return false;
 }
 
