@@ -111,6 +111,11 @@ bool args_parse_run(int argc, char *const argv[], struct run_opts *o, char *err,
 			o->trace = true;
 		} else if (!strcmp(a, "--stats")) {
 			o->stats = true;
+		} else if (is_opt(a, "--timeline")) {
+			v = opt_value("--timeline", argc, argv, &i);
+			if (!*v)
+				FAIL("--timeline needs a FILE to write");
+			o->timeline = v;
 		} else if (!strcmp(a, "--testdev")) {
 			o->testdev = true;
 		} else if (a[0] == '-' && a[1] != '\0') {

@@ -21,6 +21,7 @@ struct run_opts {
 	bool trace;
 	bool stats;
 	bool testdev;
+	const char *timeline;		/* --timeline FILE, or NULL */
 	const char *kernel;
 	char cmdline[KVSM_MAX_CMDLINE];	/* ARGS after "--", joined by spaces */
 };

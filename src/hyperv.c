@@ -10,6 +10,7 @@
 #include "vm.h"
 #include "vtl.h"
 #include "vtl_fault.h"
+#include "timeline.h"
 
 #include "kvsm/hv.h"
 #include "hv/tlfs.h"
@@ -258,6 +259,9 @@ void hyperv_handle_hypercall(struct vcpu *cpu)
 	unsigned int seq;
 
 	if (!hypercall_allowed(s, r)) {
+		if (cpu->tl)
+			timeline_hypercall(cpu->tl, r, (s->efer & EFER_LMA) && s->cs.l, HV_HYPERCALL_UD, r->rax,
+					   out_rip(cpu, r));
 		r->rip = out_rip(cpu, r) - 1;	/* at the call's nop */
 		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 		inject_ud(cpu);
@@ -270,6 +274,8 @@ void hyperv_handle_hypercall(struct vcpu *cpu)
 		.r8 = r->r8, .long_mode = (s->efer & EFER_LMA) && s->cs.l,
 	};
 	out = hv_hypercall(cpu->vm->hv, cpu->index, vcpu_vtl(cpu), &hr);
+	if (cpu->tl)		/* r still holds the inputs */
+		timeline_hypercall(cpu->tl, r, hr.long_mode, out, hr.rax, out_rip(cpu, r));
 	if (out == HV_HYPERCALL_SWITCH_VTL) {
 		/* The old VTL resumes past its call; RAX/RCX/RDX are what the new VTL gets. */
 		r->rip = out_rip(cpu, r) + OUT_IMM8_LEN;

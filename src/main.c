@@ -7,7 +7,7 @@
 
 static const char usage[] =
 	"usage: kvsm run [--smp N] [--mem SIZE] [--vtls N] [--policy strict|permissive]\n"
-	"                [--trace] [--stats] [--testdev] KERNEL [-- ARGS]\n"
+	"                [--trace] [--stats] [--timeline FILE] [--testdev] KERNEL [-- ARGS]\n"
 	"       kvsm info\n"
 	"       kvsm bench\n";
 

@@ -6,6 +6,7 @@
 #include "vtl_irq.h"
 #include "util.h"
 #include "vm.h"
+#include "timeline.h"
 #include "x86/arch.h"
 
 #include <errno.h>
@@ -33,6 +34,7 @@ void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index)
 {
 	cpu->vm = vm;
 	cpu->index = index;
+	cpu->tl = vm->timeline ? &vm->timeline->vp[index] : NULL;
 	vcpu_requests_init(cpu);
 	vcpu_wait_init(cpu);
 	for (unsigned int vtl = 0; vtl < vm->opts->vtls; vtl++) {
@@ -121,14 +123,30 @@ static void report_stop(struct vcpu *cpu, int status, const char *what)
 	vm_stop(cpu->vm, status);
 }
 
+/* The --timeline counter an exit (other than a hypercall) counts in. */
+static enum tl_exit exit_kind(uint32_t reason)
+{
+	switch (reason) {
+	case KVM_EXIT_IO: return TL_EXIT_IO;
+	case KVM_EXIT_MMIO: return TL_EXIT_MMIO;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR: return TL_EXIT_MSR;
+	case KVM_EXIT_HLT: return TL_EXIT_HLT;
+	default: return TL_EXIT_OTHER;
+	}
+}
+
 /* Handle one exit; returns false when this vCPU must stop running. */
 static bool handle_exit(struct vcpu *cpu)
 {
 	struct kvm_run *run = cpu->run;
 	struct stats *st = &cpu->vm->stats;
+	bool hypercall = hyperv_is_hypercall(cpu);
 	char msg[160];
 
-	if (hyperv_is_hypercall(cpu)) {		/* an `out` of the hypercall page: its own kind of exit */
+	if (cpu->tl)
+		timeline_exit(cpu->tl, hypercall ? TL_EXIT_HYPERCALL : exit_kind(run->exit_reason));
+	if (hypercall) {		/* an `out` of the hypercall page: its own kind of exit */
 		stat_inc(st, STAT_HYPERCALL);
 		hyperv_handle_hypercall(cpu);
 		return true;
@@ -206,6 +224,8 @@ static void *vcpu_thread(void *arg)
 	while (!cpu->vm->all_started)
 		pthread_cond_wait(&cpu->vm->cond, &cpu->vm->lock);
 	pthread_mutex_unlock(&cpu->vm->lock);
+	if (cpu->tl)
+		timeline_start(cpu->tl);
 
 	for (;;) {
 		vtl_irq_prepare_run(cpu);
@@ -214,6 +234,8 @@ static void *vcpu_thread(void *arg)
 			int err = errno;
 
 			/* Hardware-virtualized KVM's answer to an access its view's mapping denies. */
+			if (cpu->tl && (err == EFAULT || err == EINTR || err == EAGAIN))
+				timeline_exit(cpu->tl, err == EFAULT ? TL_EXIT_FAULT : TL_EXIT_KICK);
 			if (err == EFAULT && vtl_fault_efault(cpu))
 				continue;
 			errno = err;

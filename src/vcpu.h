@@ -16,6 +16,7 @@
 struct vm;
 struct vcpu_request;
 struct irqchip_ops;
+struct timeline_vp;
 
 /*
  * Legend: [init] set by vcpu_create / vcpu_thread start, read-only after;
@@ -62,6 +63,7 @@ struct vcpu {
 	timer_t apic_timer;		/* [init] earliest user-space APIC timer deadline of this VP (vtl_irq.c) */
 	uint64_t apic_timer_armed;	/* [T] the deadline it is armed for, 0 = none */
 	struct vina_watch vina;		/* [T] VTL0 interrupts to report through VINA (vina_watch.c) */
+	struct timeline_vp *tl;		/* [init] this VP's --timeline buffer, NULL when off */
 };
 
 void vcpu_create(struct vm *vm, struct vcpu *cpu, unsigned int index);

@@ -5,6 +5,7 @@
 #include "vtl_irq.h"
 #include "util.h"
 #include "vcpu.h"
+#include "timeline.h"
 #include "x86/boot.h"
 #include "x86/cpuid.h"
 #include "loader/multiboot.h"
@@ -86,6 +87,9 @@ void vm_init(struct vm *vm, const struct run_opts *opts)
 		vm->vm_fd[i] = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
+	/* Before /dev/kvm: a path that cannot be created is a usage error on any host. */
+	if (opts->timeline)
+		vm->timeline = timeline_open(opts->timeline, opts->kernel, opts->smp, TIMELINE_EVENTS_PER_VP);
 
 	kvm_host_open(&vm->host);
 	kvm_require_caps(&vm->host);

@@ -22,6 +22,7 @@
 #include <x86intrin.h>
 
 struct vcpu;
+struct timeline;
 
 /*
  * Legend: [init] set by vm_init (or vm_load_kernel) on the main thread before
@@ -42,6 +43,7 @@ struct vm {
 	struct fw_cfg fw_cfg;		/* [own] */
 	struct hyperv_testdev testdev;	/* [own] */
 	struct stats stats;		/* atomic counters */
+	struct timeline *timeline;	/* [init] --timeline, else NULL */
 	struct hv_partition *hv;	/* [init] the Hyper-V interface (libkvsm), [own] inside */
 	uint64_t guest_tsc_delta;	/* [init] guest TSC - host TSC */
 	uint64_t tsc_hz;		/* [init] guest TSC frequency */

@@ -2,6 +2,7 @@
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "timeline.h"
 #include "vtl_regs.h"
 #include "vina_watch.h"
 #include "hv/tlfs.h"
@@ -172,6 +173,8 @@ void vtl_enter(struct vcpu *cpu, unsigned int to, enum hv_vtl_entry reason)
 	if (to == from)
 		return;
 	switch_vcpu(cpu, from, to);
+	if (cpu->tl)
+		timeline_vtl(cpu->tl, to, reason, cpu->v[from].run->s.regs.regs.rip, cpu->run->s.regs.regs.rip);
 	if (from == 0)
 		vina_watch_start(cpu);
 	stat_inc(&cpu->vm->stats, STAT_VTL_SWITCH);

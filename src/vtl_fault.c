@@ -26,6 +26,7 @@
 #include "vm.h"
 #include "vtl.h"
 #include "vtl_regs.h"
+#include "timeline.h"
 #include "util.h"
 #include "x86/arch.h"
 #include "x86/insn.h"
@@ -150,6 +151,8 @@ static bool deliver(struct fault *f, const struct hv_gpa_access *a)
 	if (to < 0)
 		return false;
 	stat_inc(&f->cpu->vm->stats, STAT_GPA_INTERCEPT);
+	if (f->cpu->tl)
+		timeline_gpa(f->cpu->tl, (unsigned int)to, a, f->ic.rip);
 	vtl_enter(f->cpu, (unsigned int)to, reason);
 	return true;
 }

@@ -27,6 +27,7 @@
 #include "vm.h"
 #include "vtl.h"
 #include "vtl_fault.h"
+#include "timeline.h"
 #include "util.h"
 #include "x86/arch.h"
 #include "x86/insn.h"
@@ -84,6 +85,8 @@ bool vtl_regint_msr(struct vcpu *cpu)
 	if (to < 0)
 		return false;
 	stat_inc(&cpu->vm->stats, STAT_MSR_INTERCEPT);
+	if (cpu->tl)
+		timeline_msr(cpu->tl, (unsigned int)to, run->msr.index, write, run->msr.data, at.rip);
 	leave_unretired(cpu, &at);
 	vtl_enter(cpu, (unsigned int)to, reason);
 	return true;
@@ -193,6 +196,8 @@ bool vtl_regint_io(struct vcpu *cpu)
 	if (to < 0)
 		return false;
 	stat_inc(&cpu->vm->stats, STAT_IO_INTERCEPT);
+	if (cpu->tl)
+		timeline_io(cpu->tl, (unsigned int)to, &a, at.rip);
 	leave_unretired(cpu, &at);
 	vtl_enter(cpu, (unsigned int)to, reason);
 	return true;

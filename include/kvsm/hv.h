@@ -365,6 +365,8 @@ uint32_t hv_translate_gva(const struct hv_partition *p, unsigned int vtl, const 
 /* Print per-hypercall counts (for --stats). */
 #include <stdio.h>
 void hv_stats_print(const struct hv_partition *p, FILE *f);
+/* The TLFS name of a hypercall kvsm implements ("HvCallVtlCall"), or NULL. */
+const char *hv_hypercall_name(uint16_t code);
 
 /*
  * ---- VMM-created SynIC connections (e.g. the hyperv-testdev device) ----

@@ -28,3 +28,15 @@ void hv_stats_print(const struct hv_partition *p, FILE *f)
 	fprintf(f, "  %-36s %llu\n", "unenforced intercepts (permissive)",
 		(unsigned long long)__atomic_load_n(&p->regint_unenforced, __ATOMIC_RELAXED));
 }
+
+const char *hv_hypercall_name(uint16_t code)
+{
+	const struct hv_hypercall_desc *d = hv_hypercall_find(code);
+
+	/* The dispatcher takes these two before its tables. */
+	if (code == HVCALL_VTL_CALL)
+		return "HvCallVtlCall";
+	if (code == HVCALL_VTL_RETURN)
+		return "HvCallVtlReturn";
+	return d ? d->name : NULL;
+}

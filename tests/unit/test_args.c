@@ -32,6 +32,7 @@ static void defaults(void)
 	EXPECT_EQ(o.policy, KVSM_POLICY_STRICT);
 	EXPECT(!o.trace);
 	EXPECT(!o.stats);
+	EXPECT(!o.timeline);
 	EXPECT_STR_EQ(o.kernel, "kernel.elf");
 	EXPECT_STR_EQ(o.cmdline, "");
 }
@@ -55,6 +56,11 @@ static void option_forms(void)
 	EXPECT_EQ(o.policy, KVSM_POLICY_STRICT);
 	EXPECT(!o.trace);
 	EXPECT(!o.stats);
+
+	EXPECT(PARSE("--timeline", "t.json", "k"));
+	EXPECT_STR_EQ(o.timeline, "t.json");
+	EXPECT(PARSE("--timeline=/tmp/t.json", "k"));
+	EXPECT_STR_EQ(o.timeline, "/tmp/t.json");
 
 	EXPECT(PARSE("--policy", "permissive", "--policy=strict", "k"));	/* the last one wins */
 	EXPECT_EQ(o.policy, KVSM_POLICY_STRICT);
@@ -160,6 +166,7 @@ static void err_vtls(void)
 static void err_policy(void)
 {
 	EXPECT_FAIL(PARSE("--policy", "lax", "k"), "--policy needs 'strict' or 'permissive', got 'lax'");
+	EXPECT_FAIL(PARSE("--timeline=", "k"), "--timeline needs a FILE to write");
 	EXPECT_FAIL(PARSE("--policy", "Strict", "k"), "--policy needs 'strict' or 'permissive', got 'Strict'");
 	EXPECT_FAIL(PARSE("--policy=", "k"), "--policy needs 'strict' or 'permissive', got ''");
 }

@@ -8,7 +8,7 @@ UNIT_HDRS := $(wildcard tests/unit/*.h)
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(B)/asan/%.o)
 
-unit: $(UNIT_BINS) $(UNIT_ASAN_BINS) $(B)/tests/cli/mkkernel
+unit: $(UNIT_BINS) $(UNIT_ASAN_BINS) $(B)/tests/cli/mkkernel $(B)/tests/cli/mktimeline
 
 $(B)/tests/unit/%_asan: tests/unit/%.c $(B)/asan/libkvsm.a $(UNIT_HDRS)
 	@mkdir -p $(@D)
@@ -31,3 +31,8 @@ $(B)/asan/libkvsm.a: $(ASAN_LIB_OBJS)
 $(B)/tests/cli/mkkernel: tests/cli/mkkernel.c $(UNIT_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ $<
+
+# Writes a --timeline file without KVM (overflow included) for tests/cli/timeline.sh.
+$(B)/tests/cli/mktimeline: tests/cli/mktimeline.c $(B)/libkvsm.a
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ $< $(B)/libkvsm.a $(LDLIBS)
