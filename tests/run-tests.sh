@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 B=build
 pass=0 fail=0 skip=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; [ -n "${smoke:-}" ] && rm -rf "$smoke"' EXIT
 
 tally() {	# read a test program's output, echo it, count its case lines
 	while IFS= read -r line; do
@@ -37,10 +37,15 @@ for t in tests/cli/*.sh; do
 done
 
 echo "== fuzzing (short smoke runs from tests/fuzz/corpus/; 'make fuzz' runs longer)"
+# New inputs go to a scratch directory (build/ may be read-only, as under make check-qemu); crash
+# inputs to build/fuzz/ where it is writable.
+smoke=$(mktemp -d)
+art="$B/fuzz"
+[ -w "$art" ] || art=$smoke
 for t in hypercall regs intercept loader insn; do
-	rm -rf "$B/fuzz/smoke" && mkdir -p "$B/fuzz/smoke" tests/fuzz/corpus/$t
-	if "$B"/fuzz/fuzz_$t -max_total_time=5 -max_len=8192 -artifact_prefix="$B"/fuzz/$t- \
-		"$B/fuzz/smoke" tests/fuzz/corpus/$t >"$log" 2>&1; then
+	rm -rf "${smoke:?}/$t" && mkdir -p "$smoke/$t"
+	if "$B"/fuzz/fuzz_$t -max_total_time=5 -max_len=8192 -artifact_prefix="$art/$t-" \
+		"$smoke/$t" tests/fuzz/corpus/$t >"$log" 2>&1; then
 		echo "ok fuzz_$t ($(grep -o 'Done [0-9]* runs' "$log"))"; pass=$((pass + 1))
 	else
 		echo "FAIL fuzz_$t"; tail -30 "$log"; fail=$((fail + 1))
