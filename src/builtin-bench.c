@@ -31,6 +31,8 @@ struct spans {
 	uint64_t start[NR_SPANS];
 	unsigned int n[NR_SPANS];
 	uint64_t ns[NR_SPANS][BENCH_MAX_REPS];
+	uint32_t timer_cycles[BENCH_MAX_REPS];	/* mean VTL1 timer latency per repetition, guest TSC cycles */
+	unsigned int timer_n;
 	struct bench_ioctl_prof prof[2];	/* kvsm's round trip, the state-swap design's */
 };
 
@@ -46,6 +48,11 @@ static void marker_io(void *dev, struct vcpu *cpu, uint16_t port, unsigned int s
 	unsigned int s = *val & 0xff;
 
 	(void)cpu, (void)size;
+	if (write && port == BENCH_TIMER_PORT) {
+		if (sp->timer_n < BENCH_MAX_REPS)
+			sp->timer_cycles[sp->timer_n++] = *val;
+		return;
+	}
 	if (!write) {
 		*val = port == BENCH_MARKER_PORT ? sp->mode->iters : sp->mode->reps;
 		return;
@@ -102,7 +109,7 @@ static double xsave_copy_us(struct vcpu *cpu, unsigned int n)
 }
 
 enum { F_IO, F_HC, F_HC_MEM, F_GETREG1, F_GETREG1_XMM, F_GETREG16, F_XSAVE, F_COPY, F_VTL, F_VTL_EXITS, F_SWAP,
-       F_SWAP_EXITS, F_ICPT, NR_FIGS };
+       F_SWAP_EXITS, F_ICPT, F_SCALE1, F_SCALE2, F_SCALE4, F_SCALE8, F_TIMER, NR_FIGS };
 
 static struct bench_fig figs[NR_FIGS + 8] = {
 	[F_IO] = { "bare_exit", "bare I/O exit round trip", NULL },
@@ -119,13 +126,19 @@ static struct bench_fig figs[NR_FIGS + 8] = {
 	[F_SWAP] = { "swap_round_trip", "VTL call + return, state swap (one vCPU)", "kvsm's round trip" },
 	[F_SWAP_EXITS] = { "swap_round_trip_exits", "VTL call + return, state swap (one vCPU)", "2 bare exits" },
 	[F_ICPT] = { "intercept_round_trip", "GPA intercept round trip (fault->VTL1->VTL0)", "kvsm's round trip" },
+	[F_SCALE1] = { "scale_1vp", "VTL call + return, 1 VP, per VP (scaling loop)", NULL },
+	[F_SCALE2] = { "scale_2vp", "VTL call + return, 2 VPs at once, per VP", "1 VP" },
+	[F_SCALE4] = { "scale_4vp", "VTL call + return, 4 VPs at once, per VP", "1 VP" },
+	[F_SCALE8] = { "scale_8vp", "VTL call + return, 8 VPs at once, per VP", "1 VP" },
+	[F_TIMER] = { "vtl1_timer_latency", "VTL1 timer fires -> VTL1 handler (VTL0 IF=0)",
+		      "1 bare exit + 1/2 VTL round trip" },
 };
 
 static void figures(struct vm *vm, const struct spans *sp)
 {
-	unsigned int n = sp->mode->iters, q = n / 4;
+	unsigned int n = sp->mode->iters, q = n / 4, s = n / 16 ? n / 16 : 1;
 
-	for (unsigned int r = 0; r < sp->n[SPAN_ICPT_TWIN]; r++) {
+	for (unsigned int r = 0; r < sp->timer_n; r++) {
 		double io = net_us(sp, r, SPAN_IO, SPAN_IO_TWIN, n), hc = net_us(sp, r, SPAN_HC, SPAN_HC_TWIN, n);
 		double base = net_us(sp, r, SPAN_HC_C, NR_SPANS, q);
 		double vtl = net_us(sp, r, SPAN_VTL, SPAN_VTL_TWIN, n), swap = net_us(sp, r, SPAN_SWAP, SPAN_VTL_TWIN, n);
@@ -145,6 +158,13 @@ static void figures(struct vm *vm, const struct spans *sp)
 		bench_fig_add(&figs[F_SWAP], swap, vtl);
 		bench_fig_add(&figs[F_SWAP_EXITS], swap, 2 * io);
 		bench_fig_add(&figs[F_ICPT], net_us(sp, r, SPAN_ICPT, SPAN_ICPT_TWIN, q), vtl);
+		/* Each VP runs n / 16 round trips; the twin's instructions ran n times on one VP. */
+		for (unsigned int i = 0; i < 4; i++)
+			bench_fig_add(&figs[F_SCALE1 + i], net_us(sp, r, SPAN_SCALE1 + i, NR_SPANS, s) -
+				      net_us(sp, r, SPAN_VTL_TWIN, NR_SPANS, n), figs[F_SCALE1].us[r]);
+		/* A kick out of VTL0's KVM_RUN, then the switch into VTL1 with the interrupt. */
+		if (vm->tsc_hz && sp->timer_cycles[r])
+			bench_fig_add(&figs[F_TIMER], sp->timer_cycles[r] * 1e6 / (double)vm->tsc_hz, io + vtl / 2);
 	}
 }
 
@@ -189,7 +209,7 @@ static void parse(int argc, char *argv[], const struct bench_mode **mode, const 
 int cmd_bench(int argc, char *argv[])
 {
 	/* 1 GiB: room for 10^5 scattered protected pages (builtin-bench-prot.c); untouched RAM costs nothing. */
-	static struct run_opts opts = { .smp = 1, .mem = 1ull << 30, .vtls = 2 };
+	static struct run_opts opts = { .smp = BENCH_VPS, .mem = 1ull << 30, .vtls = 2 };
 	static struct vm vm;
 	static struct spans sp;
 	size_t len = (size_t)(_binary_bench_guest_elf_end - _binary_bench_guest_elf_start);
@@ -208,12 +228,14 @@ int cmd_bench(int argc, char *argv[])
 		die_errno(KVSM_EXIT_HOST, "bench: %s", json_path);
 	vm_init(&vm, &opts);
 	ioport_register(&vm.io, BENCH_MARKER_PORT, 2, marker_io, &sp);
+	ioport_register(&vm.io, BENCH_TIMER_PORT, 1, marker_io, &sp);
 	bench_swap_init(&vm);
 	vm_load_kernel(&vm, &img, _binary_bench_guest_elf_start, "bench");
 	status = vm_run(&vm);
-	if (status != 1 || sp.n[SPAN_ICPT_TWIN] != sp.mode->reps)
+	if (status != 1 || sp.timer_n != sp.mode->reps)
 		die(KVSM_EXIT_GUEST_ERROR, "bench guest failed (status %d: 5 VTL1 set-up refused, 7 a protected "
-		    "write did not fault; %u of %u repetitions)", status, sp.n[SPAN_ICPT_TWIN], sp.mode->reps);
+		    "write did not fault, 9 the VTL1 timer never fired, 13 VTL1 or an AP not enabled; %u of %u "
+		    "repetitions)", status, sp.timer_n, sp.mode->reps);
 
 	figures(&vm, &sp);
 	printf("kvsm bench: %u repetitions in one process; per operation, guest instruction time subtracted;\n"
