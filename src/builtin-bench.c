@@ -14,6 +14,7 @@
 #include "vm.h"
 #include "vtl.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -126,7 +127,7 @@ static struct bench_fig figs[NR_FIGS + 8] = {
 	[F_SWAP] = { "swap_round_trip", "VTL call + return, state swap (one vCPU)", "kvsm's round trip" },
 	[F_SWAP_EXITS] = { "swap_round_trip_exits", "VTL call + return, state swap (one vCPU)", "2 bare exits" },
 	[F_ICPT] = { "intercept_round_trip", "GPA intercept round trip (fault->VTL1->VTL0)", "kvsm's round trip" },
-	[F_SCALE1] = { "scale_1vp", "VTL call + return, 1 VP, per VP (scaling loop)", NULL },
+	[F_SCALE1] = { "scale_1vp", "VTL call + return, 1 VP (scaling loop)", "1 VP" },
 	[F_SCALE2] = { "scale_2vp", "VTL call + return, 2 VPs at once, per VP", "1 VP" },
 	[F_SCALE4] = { "scale_4vp", "VTL call + return, 4 VPs at once, per VP", "1 VP" },
 	[F_SCALE8] = { "scale_8vp", "VTL call + return, 8 VPs at once, per VP", "1 VP" },
@@ -142,7 +143,7 @@ static void figures(struct vm *vm, const struct spans *sp)
 		double io = net_us(sp, r, SPAN_IO, SPAN_IO_TWIN, n), hc = net_us(sp, r, SPAN_HC, SPAN_HC_TWIN, n);
 		double base = net_us(sp, r, SPAN_HC_C, NR_SPANS, q);
 		double vtl = net_us(sp, r, SPAN_VTL, SPAN_VTL_TWIN, n), swap = net_us(sp, r, SPAN_SWAP, SPAN_VTL_TWIN, n);
-		double xs = xsave_copy_us(&vm->vcpus[0], sp->mode->copies);
+		double xs = xsave_copy_us(&vm->vcpus[0], sp->mode->copies), scale[4];
 
 		bench_fig_add(&figs[F_IO], io, 0);
 		bench_fig_add(&figs[F_HC], hc, io);
@@ -160,8 +161,9 @@ static void figures(struct vm *vm, const struct spans *sp)
 		bench_fig_add(&figs[F_ICPT], net_us(sp, r, SPAN_ICPT, SPAN_ICPT_TWIN, q), vtl);
 		/* Each VP runs n / 16 round trips; the twin's instructions ran n times on one VP. */
 		for (unsigned int i = 0; i < 4; i++)
-			bench_fig_add(&figs[F_SCALE1 + i], net_us(sp, r, SPAN_SCALE1 + i, NR_SPANS, s) -
-				      net_us(sp, r, SPAN_VTL_TWIN, NR_SPANS, n), figs[F_SCALE1].us[r]);
+			scale[i] = net_us(sp, r, SPAN_SCALE1 + i, NR_SPANS, s) - net_us(sp, r, SPAN_VTL_TWIN, NR_SPANS, n);
+		for (unsigned int i = 0; i < 4; i++)
+			bench_fig_add(&figs[F_SCALE1 + i], scale[i], scale[0]);
 		/* A kick out of VTL0's KVM_RUN, then the switch into VTL1 with the interrupt. */
 		if (vm->tsc_hz && sp->timer_cycles[r])
 			bench_fig_add(&figs[F_TIMER], sp->timer_cycles[r] * 1e6 / (double)vm->tsc_hz, io + vtl / 2);
@@ -194,15 +196,43 @@ static void breakdown(FILE *json, const char *key, const char *what, const struc
 		fprintf(json, "], \"us_outside_ioctls\": %.4f}", rest);
 }
 
-static void parse(int argc, char *argv[], const struct bench_mode **mode, const char **json)
+static void chart(const char *path, const struct bench_mode *mode)
+{
+	const char *swap = "#c06040";
+	const struct bench_svg_panel p[] = {
+		{ "One operation, median us (whisker: min-max)", false, 4,
+		  { &figs[F_IO], &figs[F_VTL], &figs[F_SWAP], &figs[F_ICPT] },
+		  { "bare I/O exit", "VTL call + return, VM per VTL (kvsm)", "VTL call + return, state swap",
+		    "GPA intercept round trip" }, { NULL, NULL, swap, NULL } },
+		{ "VTL call + return over 2 bare exits (same repetition)", true, 2,
+		  { &figs[F_VTL_EXITS], &figs[F_SWAP_EXITS] }, { "VM per VTL (kvsm)", "state swap (one vCPU)" },
+		  { NULL, swap } },
+		{ "VTL call + return per VP, VPs switching at once, over 1 VP", true, 4,
+		  { &figs[F_SCALE1], &figs[F_SCALE2], &figs[F_SCALE4], &figs[F_SCALE8] },
+		  { "1 VP", "2 VPs", "4 VPs", "8 VPs" }, { NULL } },
+	};
+	char cap[160];
+
+	snprintf(cap, sizeof(cap), "kvsm bench, %u repetitions; on a host with fewer CPUs than VPs, scaling measures "
+		 "time-sharing", mode->reps);
+	/* The figures are printed already: a chart that cannot be written is not worth losing them. */
+	if (bench_svg(path, cap, p, ARRAY_SIZE(p)))
+		printf("chart: %s\n", path);
+	else
+		printf("chart: not written: %s: %s\n", path, strerror(errno));
+}
+
+static void parse(int argc, char *argv[], const struct bench_mode **mode, const char **json, const char **svg)
 {
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--short"))
 			*mode = &quick;
 		else if (!strcmp(argv[i], "--json") && i + 1 < argc)
 			*json = argv[++i];
+		else if (!strcmp(argv[i], "--svg") && i + 1 < argc)
+			*svg = argv[++i];
 		else
-			die(KVSM_EXIT_USAGE, "usage: kvsm bench [--short] [--json FILE]");
+			die(KVSM_EXIT_USAGE, "usage: kvsm bench [--short] [--json FILE] [--svg FILE]");
 	}
 }
 
@@ -213,7 +243,7 @@ int cmd_bench(int argc, char *argv[])
 	static struct vm vm;
 	static struct spans sp;
 	size_t len = (size_t)(_binary_bench_guest_elf_end - _binary_bench_guest_elf_start);
-	const char *json_path = NULL;
+	const char *json_path = NULL, *svg_path = "build/bench/bench.svg";
 	FILE *json = NULL;
 	struct kernel_image img;
 	char err[256];
@@ -221,7 +251,7 @@ int cmd_bench(int argc, char *argv[])
 	int status;
 
 	sp.mode = &full;
-	parse(argc, argv, &sp.mode, &json_path);
+	parse(argc, argv, &sp.mode, &json_path, &svg_path);
 	if (!kernel_parse(_binary_bench_guest_elf_start, len, opts.mem, &img, err, sizeof(err)))
 		die(KVSM_EXIT_HOST, "bench guest: %s", err);
 	if (json_path && !(json = fopen(json_path, "w")))
@@ -249,8 +279,11 @@ int cmd_bench(int argc, char *argv[])
 			sp.mode->short_mode ? "short" : "full", sp.mode->reps, sp.mode->iters);
 	breakdown(json, "kvsm", "kvsm (VM per VTL)", &sp.prof[0]);
 	breakdown(json, "swap", "state swap (one vCPU)", &sp.prof[1]);
+	if (json)
+		fprintf(json, "}, ");
+	bench_mem(json, sp.mode->short_mode ? 1 : 3);
 	if (json) {
-		fprintf(json, "}, \"figures\": [");
+		fprintf(json, "\"figures\": [");
 		for (unsigned int i = 0; i < nfigs; i++) {
 			fprintf(json, i ? ",\n  " : "\n  ");
 			bench_fig_json(json, &figs[i]);
@@ -259,5 +292,6 @@ int cmd_bench(int argc, char *argv[])
 		if (fclose(json))
 			die_errno(KVSM_EXIT_HOST, "bench: %s", json_path);
 	}
+	chart(svg_path, sp.mode);
 	return 0;
 }
