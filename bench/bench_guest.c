@@ -11,6 +11,9 @@
 #include "bench_spans.h"
 
 #define INTERCEPT_VEC 0xe5
+#define TIMER_VEC 0xe6			/* VTL1's APIC timer */
+#define SCALE_VEC 0x51			/* VTL0: wakes an AP for a scaling loop, and VP 0 when all are done */
+#define MSR_TSC_DEADLINE 0x6e0
 #define HC_SIGNAL_EVENT 0x0005D		/* the cheapest call: SignalEvent with no connection */
 
 void bench_vtl1_entry(void);
@@ -24,6 +27,8 @@ void bench_vtl_call_twin(unsigned int n, void *page);
 void bench_intercept(unsigned int n, void *page);
 void bench_intercept_twin(unsigned int n, void *page);
 void bench_sint0(void);
+void bench_timer_irq(void);
+void bench_vtl1_loop(void);
 void *bench_vtl1_page;
 void *bench_swap_ret;			/* the state-swap design's VTL return thunk */
 struct hv_message *bench_simp;		/* VTL1's SIMP */
@@ -32,6 +37,18 @@ extern volatile uint32_t bench_intercepts;
 static uint8_t *rx_page;		/* read+execute for VTL0 */
 static uint64_t *vtl1_in;
 static volatile uint64_t vtl1_status[2];
+
+/* The timer latency loop; the handler (bench_timer_irq) writes the last three. */
+volatile uint8_t bench_timer_cmd, bench_spinning, bench_timer_pending, bench_timer_spun;
+volatile uint64_t bench_timer_deadline, bench_timer_lat;
+static volatile uint64_t timer_delay = 1 << 20;	/* TSC cycles from arming to firing; doubled when too short */
+static volatile bool timer_ok;			/* VTL1's CPUID has the TSC-deadline timer */
+
+/* The scaling loops: VP 0 bumps an AP's generation and wakes it; the AP counts itself done. */
+static volatile unsigned int scale_gen[BENCH_VPS], scale_done, scale_iters;
+static void *vtl0_page;
+static uint8_t *ap_ctx[BENCH_VPS];		/* HvCallEnableVpVtl input for each VP */
+static volatile uint64_t ap_status[BENCH_VPS];
 
 static void marker(enum bench_span s)
 {
@@ -96,7 +113,8 @@ static uint64_t vtl1_hypercall(uint64_t control, void *in)
 
 /*
  * VTL1's first entry: SINT0 with AutoEOI (kvsm's APIC for VTL1 would make an
- * EOI another exit), EnableVtlProtection, and rx_page read+execute for VTL0.
+ * EOI another exit), EnableVtlProtection, rx_page read+execute for VTL0,
+ * VTL1 on the APs, and its APIC timer in TSC-deadline mode.
  */
 void bench_vtl1_setup(void)
 {
@@ -112,6 +130,97 @@ void bench_vtl1_setup(void)
 	vtl1_in[1] = HV_MAP_GPA_READABLE | HV_MAP_GPA_KERNEL_EXECUTABLE;	/* TargetVtl 0: VTL1's own masks */
 	vtl1_in[2] = (uint64_t)rx_page >> 12;
 	vtl1_status[1] = vtl1_hypercall(HVCALL_MODIFY_VTL_PROTECTION_MASK | HV_REP(1), vtl1_in);
+	for (unsigned int vp = 1; vp < BENCH_VPS; vp++)	/* only VTL1 may, now that it runs (spec 3.3) */
+		ap_status[vp] = vtl1_hypercall(HVCALL_ENABLE_VP_VTL, ap_ctx[vp]);
+	/* kvsm's APIC for VTL1 has TSC-deadline mode (its CPUID does not say so): take it if the mode sticks. */
+	apic_write(APIC_LVT_TIMER, TIMER_VEC | 2u << 17);
+	timer_ok = (apic_read(APIC_LVT_TIMER) >> 17 & 3) == 2;
+}
+
+/* VTL1, asked by VTL0 (bench_timer_cmd): arm the timer timer_delay cycles from now. */
+void bench_vtl1_arm_timer(void)
+{
+	bench_timer_cmd = 0;
+	bench_timer_deadline = rdtsc() + timer_delay;
+	wrmsr(MSR_TSC_DEADLINE, bench_timer_deadline);
+}
+
+/*
+ * Mean TSC cycles from VTL1's timer firing to its handler's first
+ * instruction, over n firings that caught VTL0 spinning with IF = 0. One that
+ * fired earlier (in VTL1, or before VTL0's cli) does not count and doubles
+ * the delay.
+ */
+static uint32_t timer_latency(unsigned int n, void *page)
+{
+	uint64_t sum = 0;
+
+	if (!timer_ok)
+		return 0;
+	for (unsigned int i = 0; i < n;) {
+		uint64_t t0;
+
+		bench_timer_pending = 1;
+		bench_timer_cmd = 1;
+		bench_vtl_call(1, page);
+		cli();
+		bench_spinning = 1;
+		for (t0 = rdtsc(); bench_timer_pending;)
+			if (rdtsc() - t0 > 1000 * timer_delay)
+				debug_exit(4);
+		bench_spinning = 0;
+		sti();
+		if (bench_timer_spun) {
+			sum += bench_timer_lat;
+			i++;
+		} else {
+			timer_delay *= 2;
+		}
+	}
+	return (uint32_t)(sum / n);
+}
+
+static void wake_irq(struct irq_frame *f)
+{
+	(void)f;
+	apic_eoi();
+}
+
+/* An AP: asleep until VP 0 bumps its generation, then one loop of VTL call + return. */
+void ap_main(unsigned int id)
+{
+	unsigned int seen = 0;
+
+	set_irq_handler(SCALE_VEC, wake_irq);
+	apic_enable();
+	for (;;) {
+		cli();
+		while (scale_gen[id] == seen)
+			__asm__ volatile("sti; hlt; cli" ::: "memory");
+		sti();
+		seen = scale_gen[id];
+		bench_vtl_call(scale_iters, vtl0_page);
+		__atomic_add_fetch(&scale_done, 1, __ATOMIC_SEQ_CST);
+		apic_send_ipi(0, SCALE_VEC);
+	}
+}
+
+/* n VTL call + return round trips on each of VPs 0..vps-1 at once; VP 0 sleeps until the APs are done. */
+static void scale_loop(enum bench_span s, unsigned int vps, unsigned int n)
+{
+	marker(s);
+	scale_done = 0;
+	scale_iters = n;
+	for (unsigned int vp = 1; vp < vps; vp++) {
+		scale_gen[vp]++;
+		apic_send_ipi(vp, SCALE_VEC);
+	}
+	bench_vtl_call(n, vtl0_page);
+	cli();
+	while (scale_done != vps - 1)
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	sti();
+	marker(s);
 }
 
 /* An interrupt gate straight to an assembly handler: the library's C dispatch is not what is measured. */
@@ -163,17 +272,33 @@ void test_main(const struct mb_info *mbi)
 	rx_page = alloc_zeroed(4096);
 	vtl1_in = alloc_zeroed(4096);
 	set_raw_gate(INTERCEPT_VEC, bench_sint0);	/* VTL1 shares VTL0's IDT */
+	set_raw_gate(TIMER_VEC, bench_timer_irq);
+	set_irq_handler(SCALE_VEC, wake_irq);
+	apic_enable();
 	vsm_enable_partition_vtl1();
-	*(uint64_t *)ctx_in = ~0ull;
-	*(uint32_t *)(ctx_in + 8) = 0;
-	ctx_in[12] = 1;
-	vsm_build_context((struct hv_initial_vp_context *)(ctx_in + 16), (uint64_t)bench_vtl1_entry,
-			  (uint64_t)alloc_zeroed(8192) + 8192);
+	/* VTL1's starting contexts: VP 0's sets up, the APs' only loop on VtlReturn. */
+	for (unsigned int vp = 0; vp < BENCH_VPS; vp++) {
+		uint8_t *in = vp ? alloc_zeroed(4096) : ctx_in;
+
+		*(uint64_t *)in = ~0ull;
+		*(uint32_t *)(in + 8) = vp;
+		in[12] = 1;
+		vsm_build_context((struct hv_initial_vp_context *)(in + 16),
+				  (uint64_t)(vp ? bench_vtl1_loop : bench_vtl1_entry), (uint64_t)alloc_zeroed(8192) + 8192);
+		ap_ctx[vp] = in;
+	}
 	hv_hypercall(HVCALL_ENABLE_VP_VTL, (uint64_t)ctx_in, 0);
 	bench_vtl_call(1, page);	/* first entry: VTL1 enables its hypercall page, bench_vtl1_setup */
 	if (vtl1_status[0] != 1ull << 32 || vtl1_status[1] != 1ull << 32)	/* success, one rep */
 		debug_exit(2);
+	for (unsigned int vp = 1; vp < BENCH_VPS; vp++)
+		if (ap_status[vp])
+			debug_exit(6);
 	swap = swap_page(page);
+	vtl0_page = page;
+	for (unsigned int vp = 1; vp < BENCH_VPS; vp++)
+		if (vsm_start_vp(vp, 0))
+			debug_exit(6);
 	outl(BENCH_SWAP_PORT, (uint32_t)(uintptr_t)bench_swap_vtl1);
 
 	for (unsigned int r = 0; r < reps; r++) {
@@ -188,6 +313,9 @@ void test_main(const struct mb_info *mbi)
 		if (bench_intercepts - seen != n / 4)
 			debug_exit(3);
 		marker(SPAN_ICPT_TWIN); bench_intercept_twin(n / 4, bench_scratch); marker(SPAN_ICPT_TWIN);
+		for (unsigned int i = 0; i < 4; i++)
+			scale_loop(SPAN_SCALE1 + i, 1u << i, n / 16 ? n / 16 : 1);
+		outl(BENCH_TIMER_PORT, timer_latency(n / 16 ? n / 16 : 1, page));
 	}
 	debug_exit(0);
 }

@@ -47,7 +47,7 @@ twin_thunk:
  * intercept enters VTL1 for its SINT0 interrupt). Shared GPRs are clobbered
  * only where noted.
  */
-	.globl bench_vtl_call, bench_vtl_call_twin, bench_vtl1_entry, bench_swap_vtl1
+	.globl bench_vtl_call, bench_vtl_call_twin, bench_vtl1_entry, bench_vtl1_loop, bench_swap_vtl1
 bench_vtl_call:
 	push %rbx
 	push %rbp
@@ -68,6 +68,8 @@ bench_vtl_call_twin:			/* the same instructions as both VTLs execute, without th
 	mov bench_vtl1_ret(%rip), %rax
 	xor %ecx, %ecx
 	call twin_vtl_thunk		/* VTL1's return thunk */
+	cmpb $0, bench_timer_cmd(%rip)	/* VTL1's check for a timer request */
+	jne 1b
 	nop				/* VTL1's jmp */
 	dec %ebx
 	jnz 1b
@@ -94,10 +96,15 @@ bench_vtl1_entry:
 	add $0x26, %rax			/* VTL return thunk (kept in memory: GPRs are shared) */
 	mov %rax, bench_vtl1_ret(%rip)
 	call bench_vtl1_setup
+bench_vtl1_loop:			/* the APs' VTL1 starts here */
 	sti
 1:	mov bench_vtl1_ret(%rip), %rax
 	xor %ecx, %ecx
 	call *%rax
+	cmpb $0, bench_timer_cmd(%rip)	/* VTL0 asks for a timer: VTL0 is in a C call, so C may run */
+	jne 2f
+	jmp 1b
+2:	call bench_vtl1_arm_timer
 	jmp 1b
 
 /* VTL1's loop in the state-swap design: the same instructions, its own return thunk. */
@@ -157,6 +164,30 @@ bench_sint0:				/* VTL1 only: RAX/RCX/RDX are reloaded by the code it interrupts
 twin_sint0:
 	sint0_body
 	ret
+
+/*
+ * VTL1's TSC-deadline timer interrupt, which preempts VTL0 spinning with
+ * interrupts off: the TSC past the deadline first, then whether VTL0 was
+ * spinning (else the sample does not count), then the EOI. Every GPR it uses
+ * is saved: they may be VTL0's live values.
+ */
+	.globl bench_timer_irq
+bench_timer_irq:
+	push %rax
+	push %rdx
+	rdtsc
+	shl $32, %rdx
+	or %rdx, %rax
+	sub bench_timer_deadline(%rip), %rax
+	mov %rax, bench_timer_lat(%rip)
+	movzbl bench_spinning(%rip), %eax
+	mov %al, bench_timer_spun(%rip)
+	movb $0, bench_timer_pending(%rip)
+	mov $0xfee000b0, %eax		/* EOI to VTL1's APIC */
+	movl $0, (%rax)
+	pop %rdx
+	pop %rax
+	iretq
 
 	.data
 	.globl bench_vtl1_ret, bench_intercepts

@@ -8,6 +8,8 @@
 #define BENCH_MARKER_PORT	0xf5	/* write: span id; 32-bit read: loop iterations */
 #define BENCH_REPS_PORT		0xf6	/* 32-bit read: repetitions of the whole set */
 #define BENCH_SWAP_PORT		0xf7	/* the state-swap design's VTL call/return (1 byte); its VTL1 entry (4) */
+#define BENCH_TIMER_PORT	0xf8	/* 32-bit write: mean VTL1 timer latency of a repetition, in TSC cycles */
+#define BENCH_VPS		8	/* VPs of the bench VM: the scaling figures use 1, 2, 4 and all 8 */
 
 enum bench_span {
 	SPAN_IO, SPAN_IO_TWIN,			/* bare exit, and its exit-free twin */
@@ -20,6 +22,7 @@ enum bench_span {
 	SPAN_SWAP,				/* VTL call + return, state-swap design */
 	SPAN_VTL_PROF, SPAN_SWAP_PROF,		/* the same, with every ioctl counted and timed */
 	SPAN_ICPT, SPAN_ICPT_TWIN,		/* GPA intercept round trip */
+	SPAN_SCALE1, SPAN_SCALE2, SPAN_SCALE4, SPAN_SCALE8,	/* VTL call + return on 1, 2, 4, 8 VPs at once */
 	NR_SPANS
 };
 

@@ -14,6 +14,7 @@
 #include "vm.h"
 #include "vtl.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -31,6 +32,8 @@ struct spans {
 	uint64_t start[NR_SPANS];
 	unsigned int n[NR_SPANS];
 	uint64_t ns[NR_SPANS][BENCH_MAX_REPS];
+	uint32_t timer_cycles[BENCH_MAX_REPS];	/* mean VTL1 timer latency per repetition, guest TSC cycles */
+	unsigned int timer_n;
 	struct bench_ioctl_prof prof[2];	/* kvsm's round trip, the state-swap design's */
 };
 
@@ -46,6 +49,11 @@ static void marker_io(void *dev, struct vcpu *cpu, uint16_t port, unsigned int s
 	unsigned int s = *val & 0xff;
 
 	(void)cpu, (void)size;
+	if (write && port == BENCH_TIMER_PORT) {
+		if (sp->timer_n < BENCH_MAX_REPS)
+			sp->timer_cycles[sp->timer_n++] = *val;
+		return;
+	}
 	if (!write) {
 		*val = port == BENCH_MARKER_PORT ? sp->mode->iters : sp->mode->reps;
 		return;
@@ -102,7 +110,7 @@ static double xsave_copy_us(struct vcpu *cpu, unsigned int n)
 }
 
 enum { F_IO, F_HC, F_HC_MEM, F_GETREG1, F_GETREG1_XMM, F_GETREG16, F_XSAVE, F_COPY, F_VTL, F_VTL_EXITS, F_SWAP,
-       F_SWAP_EXITS, F_ICPT, NR_FIGS };
+       F_SWAP_EXITS, F_ICPT, F_SCALE1, F_SCALE2, F_SCALE4, F_SCALE8, F_TIMER, NR_FIGS };
 
 static struct bench_fig figs[NR_FIGS + 8] = {
 	[F_IO] = { "bare_exit", "bare I/O exit round trip", NULL },
@@ -119,17 +127,23 @@ static struct bench_fig figs[NR_FIGS + 8] = {
 	[F_SWAP] = { "swap_round_trip", "VTL call + return, state swap (one vCPU)", "kvsm's round trip" },
 	[F_SWAP_EXITS] = { "swap_round_trip_exits", "VTL call + return, state swap (one vCPU)", "2 bare exits" },
 	[F_ICPT] = { "intercept_round_trip", "GPA intercept round trip (fault->VTL1->VTL0)", "kvsm's round trip" },
+	[F_SCALE1] = { "scale_1vp", "VTL call + return, 1 VP (scaling loop)", "1 VP" },
+	[F_SCALE2] = { "scale_2vp", "VTL call + return, 2 VPs at once, per VP", "1 VP" },
+	[F_SCALE4] = { "scale_4vp", "VTL call + return, 4 VPs at once, per VP", "1 VP" },
+	[F_SCALE8] = { "scale_8vp", "VTL call + return, 8 VPs at once, per VP", "1 VP" },
+	[F_TIMER] = { "vtl1_timer_latency", "VTL1 timer fires -> VTL1 handler (VTL0 IF=0)",
+		      "1 bare exit + 1/2 VTL round trip" },
 };
 
 static void figures(struct vm *vm, const struct spans *sp)
 {
-	unsigned int n = sp->mode->iters, q = n / 4;
+	unsigned int n = sp->mode->iters, q = n / 4, s = n / 16 ? n / 16 : 1;
 
-	for (unsigned int r = 0; r < sp->n[SPAN_ICPT_TWIN]; r++) {
+	for (unsigned int r = 0; r < sp->timer_n; r++) {
 		double io = net_us(sp, r, SPAN_IO, SPAN_IO_TWIN, n), hc = net_us(sp, r, SPAN_HC, SPAN_HC_TWIN, n);
 		double base = net_us(sp, r, SPAN_HC_C, NR_SPANS, q);
 		double vtl = net_us(sp, r, SPAN_VTL, SPAN_VTL_TWIN, n), swap = net_us(sp, r, SPAN_SWAP, SPAN_VTL_TWIN, n);
-		double xs = xsave_copy_us(&vm->vcpus[0], sp->mode->copies);
+		double xs = xsave_copy_us(&vm->vcpus[0], sp->mode->copies), scale[4];
 
 		bench_fig_add(&figs[F_IO], io, 0);
 		bench_fig_add(&figs[F_HC], hc, io);
@@ -145,6 +159,14 @@ static void figures(struct vm *vm, const struct spans *sp)
 		bench_fig_add(&figs[F_SWAP], swap, vtl);
 		bench_fig_add(&figs[F_SWAP_EXITS], swap, 2 * io);
 		bench_fig_add(&figs[F_ICPT], net_us(sp, r, SPAN_ICPT, SPAN_ICPT_TWIN, q), vtl);
+		/* Each VP runs n / 16 round trips; the twin's instructions ran n times on one VP. */
+		for (unsigned int i = 0; i < 4; i++)
+			scale[i] = net_us(sp, r, SPAN_SCALE1 + i, NR_SPANS, s) - net_us(sp, r, SPAN_VTL_TWIN, NR_SPANS, n);
+		for (unsigned int i = 0; i < 4; i++)
+			bench_fig_add(&figs[F_SCALE1 + i], scale[i], scale[0]);
+		/* A kick out of VTL0's KVM_RUN, then the switch into VTL1 with the interrupt. */
+		if (vm->tsc_hz && sp->timer_cycles[r])
+			bench_fig_add(&figs[F_TIMER], sp->timer_cycles[r] * 1e6 / (double)vm->tsc_hz, io + vtl / 2);
 	}
 }
 
@@ -174,26 +196,54 @@ static void breakdown(FILE *json, const char *key, const char *what, const struc
 		fprintf(json, "], \"us_outside_ioctls\": %.4f}", rest);
 }
 
-static void parse(int argc, char *argv[], const struct bench_mode **mode, const char **json)
+static void chart(const char *path, const struct bench_mode *mode)
+{
+	const char *swap = "#c06040";
+	const struct bench_svg_panel p[] = {
+		{ "One operation, median us (whisker: min-max)", false, 4,
+		  { &figs[F_IO], &figs[F_VTL], &figs[F_SWAP], &figs[F_ICPT] },
+		  { "bare I/O exit", "VTL call + return, VM per VTL (kvsm)", "VTL call + return, state swap",
+		    "GPA intercept round trip" }, { NULL, NULL, swap, NULL } },
+		{ "VTL call + return over 2 bare exits (same repetition)", true, 2,
+		  { &figs[F_VTL_EXITS], &figs[F_SWAP_EXITS] }, { "VM per VTL (kvsm)", "state swap (one vCPU)" },
+		  { NULL, swap } },
+		{ "VTL call + return per VP, VPs switching at once, over 1 VP", true, 4,
+		  { &figs[F_SCALE1], &figs[F_SCALE2], &figs[F_SCALE4], &figs[F_SCALE8] },
+		  { "1 VP", "2 VPs", "4 VPs", "8 VPs" }, { NULL } },
+	};
+	char cap[160];
+
+	snprintf(cap, sizeof(cap), "kvsm bench, %u repetitions; on a host with fewer CPUs than VPs, scaling measures "
+		 "time-sharing", mode->reps);
+	/* The figures are printed already: a chart that cannot be written is not worth losing them. */
+	if (bench_svg(path, cap, p, ARRAY_SIZE(p)))
+		printf("chart: %s\n", path);
+	else
+		printf("chart: not written: %s: %s\n", path, strerror(errno));
+}
+
+static void parse(int argc, char *argv[], const struct bench_mode **mode, const char **json, const char **svg)
 {
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--short"))
 			*mode = &quick;
 		else if (!strcmp(argv[i], "--json") && i + 1 < argc)
 			*json = argv[++i];
+		else if (!strcmp(argv[i], "--svg") && i + 1 < argc)
+			*svg = argv[++i];
 		else
-			die(KVSM_EXIT_USAGE, "usage: kvsm bench [--short] [--json FILE]");
+			die(KVSM_EXIT_USAGE, "usage: kvsm bench [--short] [--json FILE] [--svg FILE]");
 	}
 }
 
 int cmd_bench(int argc, char *argv[])
 {
 	/* 1 GiB: room for 10^5 scattered protected pages (builtin-bench-prot.c); untouched RAM costs nothing. */
-	static struct run_opts opts = { .smp = 1, .mem = 1ull << 30, .vtls = 2 };
+	static struct run_opts opts = { .smp = BENCH_VPS, .mem = 1ull << 30, .vtls = 2 };
 	static struct vm vm;
 	static struct spans sp;
 	size_t len = (size_t)(_binary_bench_guest_elf_end - _binary_bench_guest_elf_start);
-	const char *json_path = NULL;
+	const char *json_path = NULL, *svg_path = "build/bench/bench.svg";
 	FILE *json = NULL;
 	struct kernel_image img;
 	char err[256];
@@ -201,19 +251,21 @@ int cmd_bench(int argc, char *argv[])
 	int status;
 
 	sp.mode = &full;
-	parse(argc, argv, &sp.mode, &json_path);
+	parse(argc, argv, &sp.mode, &json_path, &svg_path);
 	if (!kernel_parse(_binary_bench_guest_elf_start, len, opts.mem, &img, err, sizeof(err)))
 		die(KVSM_EXIT_HOST, "bench guest: %s", err);
 	if (json_path && !(json = fopen(json_path, "w")))
 		die_errno(KVSM_EXIT_HOST, "bench: %s", json_path);
 	vm_init(&vm, &opts);
 	ioport_register(&vm.io, BENCH_MARKER_PORT, 2, marker_io, &sp);
+	ioport_register(&vm.io, BENCH_TIMER_PORT, 1, marker_io, &sp);
 	bench_swap_init(&vm);
 	vm_load_kernel(&vm, &img, _binary_bench_guest_elf_start, "bench");
 	status = vm_run(&vm);
-	if (status != 1 || sp.n[SPAN_ICPT_TWIN] != sp.mode->reps)
+	if (status != 1 || sp.timer_n != sp.mode->reps)
 		die(KVSM_EXIT_GUEST_ERROR, "bench guest failed (status %d: 5 VTL1 set-up refused, 7 a protected "
-		    "write did not fault; %u of %u repetitions)", status, sp.n[SPAN_ICPT_TWIN], sp.mode->reps);
+		    "write did not fault, 9 the VTL1 timer never fired, 13 VTL1 or an AP not enabled; %u of %u "
+		    "repetitions)", status, sp.timer_n, sp.mode->reps);
 
 	figures(&vm, &sp);
 	printf("kvsm bench: %u repetitions in one process; per operation, guest instruction time subtracted;\n"
@@ -227,8 +279,11 @@ int cmd_bench(int argc, char *argv[])
 			sp.mode->short_mode ? "short" : "full", sp.mode->reps, sp.mode->iters);
 	breakdown(json, "kvsm", "kvsm (VM per VTL)", &sp.prof[0]);
 	breakdown(json, "swap", "state swap (one vCPU)", &sp.prof[1]);
+	if (json)
+		fprintf(json, "}, ");
+	bench_mem(json, sp.mode->short_mode ? 1 : 3);
 	if (json) {
-		fprintf(json, "}, \"figures\": [");
+		fprintf(json, "\"figures\": [");
 		for (unsigned int i = 0; i < nfigs; i++) {
 			fprintf(json, i ? ",\n  " : "\n  ");
 			bench_fig_json(json, &figs[i]);
@@ -237,5 +292,6 @@ int cmd_bench(int argc, char *argv[])
 		if (fclose(json))
 			die_errno(KVSM_EXIT_HOST, "bench: %s", json_path);
 	}
+	chart(svg_path, sp.mode);
 	return 0;
 }

@@ -50,4 +50,18 @@ void bench_swap_init(struct vm *vm);
 /* builtin-bench-prot.c: the VTL protection figures, on the VM once the guest stopped; returns figures added. */
 unsigned int bench_prot(struct vm *vm, unsigned int reps, bool short_mode, struct bench_fig *out);
 
+/* builtin-bench-mem.c: host memory per VM, per VTL and per VP, printed (and added to json, if any). */
+void bench_mem(FILE *json, unsigned int reps);
+
+/* builtin-bench-svg.c: a bar chart of figures, each panel its medians (or ratios) with min-max whiskers. */
+#define BENCH_SVG_BARS 8
+struct bench_svg_panel {
+	const char *title;
+	bool ratio;	/* bars are the figures' ratios, else their times */
+	unsigned int n;
+	const struct bench_fig *fig[BENCH_SVG_BARS];
+	const char *label[BENCH_SVG_BARS], *color[BENCH_SVG_BARS];
+};
+bool bench_svg(const char *path, const char *caption, const struct bench_svg_panel *p, unsigned int n);
+
 #endif
