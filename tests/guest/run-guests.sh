@@ -61,6 +61,9 @@ guest smp-4 1 11 "AP with APIC ID 3 is online" --smp 4 $G/smp.elf -- cpus=4
 guest apic-timer 1 6 "" $G/apic_timer.elf
 guest pit 1 4 "" $G/pit.elf
 guest triple-fault 6 - "guest shutdown (triple fault)" $G/triple_fault.elf
+# A guest error in either VTL (code fetched from the MMIO hole) stops the VM with one line and status 10.
+guest fault-vtl0 10 - "kvsm: vp0 vtl0: KVM internal error, suberror 1 (instruction emulation failed); rip 0xd0000000 rsp " --vtls 2 $G/fault_exit.elf -- vtl=0
+guest fault-vtl1 10 - "kvsm: vp0 vtl1: KVM internal error, suberror 1 (instruction emulation failed); rip 0xd0000000 rsp " --vtls 2 $G/fault_exit.elf -- vtl=1
 guest halt-forever 8 - "every vCPU is halted with interrupts disabled" --smp 2 $G/halt.elf
 
 # The Hyper-V interface.
