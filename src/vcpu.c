@@ -115,14 +115,6 @@ static void handle_kick(struct vcpu *cpu)
 	vcpu_answer_halt_round(cpu, dormant && !vtl_irq_may_wake(cpu));
 }
 
-static void report_stop(struct vcpu *cpu, int status, const char *what)
-{
-	struct kvm_regs *r = &cpu->run->s.regs.regs;
-
-	fprintf(stderr, "kvsm: vp%u: %s (rip 0x%llx)\n", cpu->index, what, (unsigned long long)r->rip);
-	vm_stop(cpu->vm, status);
-}
-
 /* The --timeline counter an exit (other than a hypercall) counts in. */
 static enum tl_exit exit_kind(uint32_t reason)
 {
@@ -142,7 +134,6 @@ static bool handle_exit(struct vcpu *cpu)
 	struct kvm_run *run = cpu->run;
 	struct stats *st = &cpu->vm->stats;
 	bool hypercall = hyperv_is_hypercall(cpu);
-	char msg[160];
 
 	if (cpu->tl)
 		timeline_exit(cpu->tl, hypercall ? TL_EXIT_HYPERCALL : exit_kind(run->exit_reason));
@@ -178,32 +169,28 @@ static bool handle_exit(struct vcpu *cpu)
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		stat_inc(st, STAT_EXIT_SHUTDOWN);
-		report_stop(cpu, KVSM_EXIT_SHUTDOWN, "guest shutdown (triple fault)");
+		vcpu_stop(cpu, KVSM_EXIT_SHUTDOWN, "guest shutdown (triple fault)");
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		stat_inc(st, STAT_EXIT_SHUTDOWN);
-		snprintf(msg, sizeof(msg), "guest requested %s",
-			 run->system_event.type == KVM_SYSTEM_EVENT_RESET ? "a reset (not supported)" : "shutdown");
-		report_stop(cpu, KVSM_EXIT_SHUTDOWN, msg);
+		vcpu_stop(cpu, KVSM_EXIT_SHUTDOWN, "guest requested %s",
+			  run->system_event.type == KVM_SYSTEM_EVENT_RESET ? "a reset (not supported)" : "shutdown");
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
 		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && vtl_fault_fetch(cpu))
 			return true;
 		stat_inc(st, STAT_EXIT_OTHER);
-		snprintf(msg, sizeof(msg), "KVM internal error, suberror %u%s", run->internal.suberror,
-			 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (instruction emulation failed)" : "");
-		report_stop(cpu, KVSM_EXIT_GUEST_ERROR, msg);
+		vcpu_stop(cpu, KVSM_EXIT_GUEST_ERROR, "KVM internal error, suberror %u%s", run->internal.suberror,
+			  run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (instruction emulation failed)" : "");
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
 		stat_inc(st, STAT_EXIT_OTHER);
-		snprintf(msg, sizeof(msg), "VM entry failed, hardware reason 0x%llx",
-			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-		report_stop(cpu, KVSM_EXIT_GUEST_ERROR, msg);
+		vcpu_stop(cpu, KVSM_EXIT_GUEST_ERROR, "VM entry failed, hardware reason %#llx",
+			  (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		return false;
 	default:
 		stat_inc(st, STAT_EXIT_OTHER);
-		snprintf(msg, sizeof(msg), "unhandled KVM exit reason %u", run->exit_reason);
-		report_stop(cpu, KVSM_EXIT_GUEST_ERROR, msg);
+		vcpu_stop(cpu, KVSM_EXIT_GUEST_ERROR, "unhandled KVM exit reason %u", run->exit_reason);
 		return false;
 	}
 }
@@ -238,10 +225,8 @@ static void *vcpu_thread(void *arg)
 				timeline_exit(cpu->tl, err == EFAULT ? TL_EXIT_FAULT : TL_EXIT_KICK);
 			if (err == EFAULT && vtl_fault_efault(cpu))
 				continue;
-			errno = err;
-			if (errno != EINTR && errno != EAGAIN) {
-				fprintf(stderr, "kvsm: vp%u: KVM_RUN: %s\n", cpu->index, strerror(errno));
-				vm_stop(cpu->vm, KVSM_EXIT_HOST);
+			if (err != EINTR && err != EAGAIN) {
+				vcpu_stop(cpu, KVSM_EXIT_HOST, "KVM_RUN failed: %s", strerror(err));
 				break;
 			}
 			for (unsigned int v = 0; v < KVSM_MAX_VTLS; v++)

@@ -104,6 +104,12 @@ bool vcpu_run_on(struct vcpu *self, struct vcpu *target, void (*fn)(struct vcpu 
 void vcpu_requests_init(struct vcpu *cpu);
 /* Serve what other VPs asked of this one (vcpu_run_on, TLB flushes). Own thread only. */
 void vcpu_service_requests(struct vcpu *cpu);
+/*
+ * Stop the VM from the VP's own thread with exit status status and one line
+ * on stderr: the VP, the VTL it runs, what happened (printf-style) and its
+ * RIP, RSP, CR0, CR3, CR4 and EFER. Printed only if this stop is the first.
+ */
+void vcpu_stop(struct vcpu *cpu, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* This VP's answer to the current halt-detection round (once per round). */
 void vcpu_answer_halt_round(struct vcpu *cpu, bool dormant);
 /* A timer whose expiry kicks this VP (own thread: it targets the calling thread). */

@@ -6,15 +6,49 @@
 #include "vcpu.h"
 #include "vm.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
+/* Caller holds vm->lock. */
+static void stop_locked(struct vm *vm, int status)
+{
+	__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
+	vm->exit_status = status;
+	pthread_cond_broadcast(&vm->cond);
+}
+
 void vm_stop(struct vm *vm, int status)
 {
 	pthread_mutex_lock(&vm->lock);
-	if (!vm->stopping) {
-		__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
-		vm->exit_status = status;
-		pthread_cond_broadcast(&vm->cond);
-	}
+	if (!vm->stopping)
+		stop_locked(vm, status);
 	pthread_mutex_unlock(&vm->lock);
+}
+
+void vcpu_stop(struct vcpu *cpu, int status, const char *fmt, ...)
+{
+	const struct kvm_regs *r = &cpu->run->s.regs.regs;
+	const struct kvm_sregs *s = &cpu->run->s.regs.sregs;
+	char what[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	/*
+	 * Print before the stop is visible (the main thread exits the process
+	 * once it sees it), and only for the first stop: a later one follows
+	 * from it.
+	 */
+	pthread_mutex_lock(&cpu->vm->lock);
+	if (!cpu->vm->stopping) {
+		fprintf(stderr, "kvsm: vp%u vtl%u: %s; rip %#llx rsp %#llx cr0 %#llx cr3 %#llx cr4 %#llx efer %#llx; "
+			"exit status %d\n", cpu->index, vcpu_vtl(cpu), what, (unsigned long long)r->rip,
+			(unsigned long long)r->rsp, (unsigned long long)s->cr0, (unsigned long long)s->cr3,
+			(unsigned long long)s->cr4, (unsigned long long)s->efer, status);
+		stop_locked(cpu->vm, status);
+	}
+	pthread_mutex_unlock(&cpu->vm->lock);
 }
 
 bool vm_stopping(struct vm *vm)

@@ -285,6 +285,9 @@ bool vtl_fault_fetch(struct vcpu *cpu)
 		if (translate(&f, f.ic.rip, &a.gpa) && deliver(&f, &a))
 			return outcome(true);
 	}
+	/* Code outside RAM (the MMIO hole, past the end): nothing to retry, the VM stops. */
+	if (!translate(&f, f.ic.rip, &a.gpa) || !guest_range_is_ram(cpu->vm->mem.size, a.gpa, 1))
+		return false;
 	/*
 	 * Not a denied fetch: RAM was missing for an instant (a memslot change,
 	 * ram_slots.c), or KVM cannot emulate an instruction whose data lies on

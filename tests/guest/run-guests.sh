@@ -61,6 +61,9 @@ guest smp-4 1 11 "AP with APIC ID 3 is online" --smp 4 $G/smp.elf -- cpus=4
 guest apic-timer 1 6 "" $G/apic_timer.elf
 guest pit 1 4 "" $G/pit.elf
 guest triple-fault 6 - "guest shutdown (triple fault)" $G/triple_fault.elf
+# A guest error in either VTL (code fetched from the MMIO hole) stops the VM with one line and status 10.
+guest fault-vtl0 10 - "kvsm: vp0 vtl0: KVM internal error, suberror 1 (instruction emulation failed); rip 0xd0000000 rsp " --vtls 2 $G/fault_exit.elf -- vtl=0
+guest fault-vtl1 10 - "kvsm: vp0 vtl1: KVM internal error, suberror 1 (instruction emulation failed); rip 0xd0000000 rsp " --vtls 2 $G/fault_exit.elf -- vtl=1
 guest halt-forever 8 - "every vCPU is halted with interrupts disabled" --smp 2 $G/halt.elf
 
 # The Hyper-V interface.
@@ -113,6 +116,9 @@ guest vsm-protect 1 375 "" --vtls 2 $G/vsm_protect.elf
 # VTL0 on the other VPs hammers a page while VTL1 on VP0 protects and releases it.
 guest vsm-protect-smp2 1 13 "" --vtls 2 --smp 2 $G/vsm_protect_smp.elf -- cpus=2
 guest vsm-protect-smp4 1 23 "" --vtls 2 --smp 4 $G/vsm_protect_smp.elf -- cpus=4
+# SMP stress: for 300 ms 4 VPs make VTL calls, take GPA intercepts, VTL1 timer messages, VTL1 and VTL0
+# IPIs while VTL1 on VP0 flips a page's protection; every event counted by sender and receiver.
+guest stress-smp 1 43 "none lost or twice" --vtls 2 --smp 4 $G/stress_smp.elf -- cpus=4
 guest vsm-regint 1 139 "refused with OPERATION_DENIED" --vtls 2 $G/vsm_regint.elf
 guest vsm-regint-permissive 1 139 "unenforced intercepts (permissive)   2" --vtls 2 --policy permissive --stats $G/vsm_regint.elf -- policy=1
 
@@ -138,6 +144,7 @@ tsan vsm-irq 18 --vtls 2 --smp 2 $G/vsm_irq.elf
 tsan vsm-protect-smp4 23 --vtls 2 --smp 4 $G/vsm_protect_smp.elf -- cpus=4
 tsan hv-synic 166 --testdev --smp 4 $G/hv_synic.elf -- cpus=4
 tsan hv-ipi-flush 58 --smp 4 $G/hv_ipi_flush.elf -- cpus=4
+tsan stress-smp 43 --vtls 2 --smp 4 $G/stress_smp.elf -- cpus=4
 
 # Multiboot v1 kernels written as if built elsewhere (tests/guest/mb32/).
 guest mb32-hello 85 - "hello from a multiboot kernel, cmdline: $G/mb32-hello.elf one two" $G/mb32-hello.elf -- one two
