@@ -7,8 +7,11 @@
 set -u
 cd "$(dirname "$0")/../.."
 SO=build/lib/libkvsm.so.0.1.0
-mkdir -p build
-tmp=$(mktemp -d "$PWD/build/libkvsm-test.XXXXXX")
+# Under build/; in tests/kvm-in-qemu/, where the tree is read-only, in $TMPDIR.
+tmp=$(mktemp -d "$PWD/build/libkvsm-test.XXXXXX" 2>/dev/null || mktemp -d) || {
+	echo "FAIL libkvsm: no temporary directory"
+	exit 1
+}
 trap 'rm -rf "$tmp"' EXIT
 
 # verdict NAME RC: details, if any, are in $tmp/why.
@@ -39,7 +42,9 @@ install_to() {
 
 # A packager's install: PREFIX is what the files say, DESTDIR where they land.
 stage=$tmp/stage/opt/kvsm
-install_to PREFIX=/opt/kvsm DESTDIR="$tmp/stage" && {
+if ! install_to PREFIX=/opt/kvsm DESTDIR="$tmp/stage"; then
+	echo "make install failed;" >>"$tmp/why"
+else
 	for f in bin/kvsm lib/libkvsm.so.0.1.0 lib/libkvsm.a include/kvsm/hv.h lib/pkgconfig/kvsm.pc \
 		share/man/man1/kvsm.1; do
 		[ -f "$stage/$f" ] || echo "no $f;"
@@ -50,7 +55,7 @@ install_to PREFIX=/opt/kvsm DESTDIR="$tmp/stage" && {
 	grep -qx 'prefix=/opt/kvsm' "$stage/lib/pkgconfig/kvsm.pc" || echo "kvsm.pc lacks prefix=/opt/kvsm;"
 	nm "$stage/lib/libkvsm.a" | grep -q ' T hv_hypercall$' || echo "libkvsm.a lacks hv_hypercall;"
 	head -1 "$stage/share/man/man1/kvsm.1" | grep -q '^\.TH KVSM 1' || echo "kvsm.1 has no .TH KVSM 1;"
-} >>"$tmp/why"
+fi >>"$tmp/why"
 [ ! -s "$tmp/why" ]
 verdict install-destdir $?
 
