@@ -2,7 +2,7 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror=implicit-function-declaration \
-           -D_GNU_SOURCE -MMD -MP -Isrc -Iinclude
+           -D_GNU_SOURCE -MMD -MP -Isrc -Iinclude -I$(B)/gen
 LDLIBS  += -lpthread -lZydis
 
 B := build
@@ -13,7 +13,7 @@ CLI_SRCS := src/main.c $(wildcard src/builtin-*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(B)/%.o)
 
-.PHONY: all deps check check-qemu demo clean unit guests fuzz
+.PHONY: all deps check check-qemu demo clean unit guests fuzz install
 all: $(B)/kvsm $(B)/libkvsm.a
 
 deps:
@@ -31,6 +31,7 @@ $(B)/libkvsm.a: $(LIB_OBJS)
 $(B)/kvsm: $(CLI_OBJS) $(B)/libkvsm.a $(B)/bench/bench_guest_blob.o
 	$(CC) $(CFLAGS) -Wl,--wrap=ioctl -o $@ $^ $(LDLIBS)
 
+include src/hv/lib.mk
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 include tests/guest/guest.mk

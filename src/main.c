@@ -5,11 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The SYNOPSIS of man/kvsm.1.md (src/hv/lib.mk). */
 static const char usage[] =
-	"usage: kvsm run [--smp N] [--mem SIZE] [--vtls N] [--policy strict|permissive]\n"
-	"                [--trace] [--stats] [--timeline FILE] [--testdev] KERNEL [-- ARGS]\n"
-	"       kvsm info\n"
-	"       kvsm bench\n";
+#include "usage.h"
+	;
 
 int main(int argc, char *argv[])
 {
