@@ -44,9 +44,7 @@ static void on_intercept(struct irq_frame *f)
 	vsm_set_reg(~1u, HV_INPUT_VTL(0), HV_REG_RIP, rip + (payload[4] & 0xf));
 	*(uint64_t *)(assist + 0x10) = SKIPPED;
 	*(uint64_t *)(assist + 0x18) = *(uint64_t *)(payload + 120);
-	__atomic_store_n(&simp1->message_type, 0, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&simp1->message_flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING)
-		wrmsr(HV_X64_MSR_EOM, 0);
+	hv_message_free(simp1);
 	apic_eoi();
 }
 

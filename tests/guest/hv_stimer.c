@@ -32,13 +32,6 @@ static volatile bool consume_in_irq[MAX_CPUS];
 static struct hv_timer_payload plog[MAX_CPUS][16];
 static volatile unsigned int plog_n[MAX_CPUS], plog_bad[MAX_CPUS], plog_bad_type[MAX_CPUS];
 
-static void free_slot(struct hv_message *m)
-{
-	__atomic_store_n(&m->message_type, 0, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&m->message_flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING)
-		wrmsr(HV_X64_MSR_EOM, 0);
-}
-
 static void msg_irq(struct irq_frame *f)
 {
 	unsigned int me = apic_id();
@@ -57,7 +50,7 @@ static void msg_irq(struct irq_frame *f)
 			plog_bad[me]++;
 			plog_bad_type[me] = m->message_type;
 		}
-		free_slot(m);
+		hv_message_free(m);
 	}
 	apic_eoi();
 }
@@ -123,7 +116,7 @@ static void test_one_shot(struct hv_message *slot, unsigned int me)
 	check_timer_msg(slot, 0, exp, 0, 0, "one-shot");
 	CHECK_EQ(rdmsr(CONFIG(0)), MSG_MODE);			/* Enabled cleared by the expiry */
 	CHECK_EQ(rdmsr(COUNT(0)), exp);
-	free_slot(slot);
+	hv_message_free(slot);
 	check(!WAIT_UNTIL(msg_irqs[me] != base + 1, 5000), "VP%u one-shot fires once", me);
 	CHECK_EQ(slot->message_type, 0);
 }
@@ -214,7 +207,7 @@ static void test_past(struct hv_message *slot, unsigned int me)
 	check_timer_msg(slot, 3, exp, before, after, "deadline in the past, delivered during the write");
 	CHECK_EQ(rdmsr(CONFIG(3)), MSG_MODE);
 	check(WAIT_UNTIL(msg_irqs[me] == base + 1, WAIT_US), "VP%u past deadline: interrupt", me);
-	free_slot(slot);
+	hv_message_free(slot);
 }
 
 static void test_count_zero_and_auto_enable(struct hv_message *slot, unsigned int me)
@@ -231,7 +224,7 @@ static void test_count_zero_and_auto_enable(struct hv_message *slot, unsigned in
 	fired = WAIT_UNTIL(msg_irqs[me] != base, 25000);
 	check(!fired || late, "VP%u COUNT 0: no expiry%s", me, late ? " (inconclusive: host too slow)" : "");
 	if (fired)
-		free_slot(slot);
+		hv_message_free(slot);
 
 	/* AutoEnable: a non-zero COUNT write sets Enabled. */
 	base = msg_irqs[me];
@@ -243,7 +236,7 @@ static void test_count_zero_and_auto_enable(struct hv_message *slot, unsigned in
 	check(WAIT_UNTIL(msg_irqs[me] == base + 1, WAIT_US), "VP%u AutoEnable: interrupt", me);
 	check_timer_msg(slot, 0, exp, 0, 0, "AutoEnable");
 	CHECK_EQ(rdmsr(CONFIG(0)), HV_STIMER_AUTO_ENABLE | MSG_MODE);
-	free_slot(slot);
+	hv_message_free(slot);
 	wrmsr(CONFIG(0), 0);
 }
 
@@ -298,7 +291,7 @@ static void test_busy_slot(struct hv_message *slot, unsigned int me)
 	idx = p->timer_index;
 	cfg3 = rdmsr(CONFIG(3));
 	freed = hv_ref_time();
-	free_slot(slot);					/* EOM: timer 3's message comes in */
+	hv_message_free(slot);					/* EOM: timer 3's message comes in */
 	after = hv_ref_time();
 
 	check(first, "VP%u busy slot: first interrupt", me);
@@ -308,7 +301,7 @@ static void test_busy_slot(struct hv_message *slot, unsigned int me)
 	CHECK_EQ(cfg3, MSG_MODE);				/* expired (one-shot), its message waiting */
 	check_timer_msg(slot, 3, exp3, freed, after, "after EOM, delivered at the EOM");
 	check(WAIT_UNTIL(msg_irqs[me] == base + 2, WAIT_US), "VP%u busy slot: second interrupt", me);
-	free_slot(slot);
+	hv_message_free(slot);
 }
 
 static void test_vp(void *arg)

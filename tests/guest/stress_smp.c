@@ -88,9 +88,7 @@ static void keep_vtl0_rax_rcx(const struct irq_frame *f, unsigned int vp)
 
 static void free_slot(struct hv_message *m)
 {
-	__atomic_store_n(&m->message_type, 0, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&m->message_flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING)
-		wrmsr(HV_X64_MSR_EOM, 0);
+	hv_message_free(m);
 }
 
 /* VTL1: a GPA intercept of probe_insn; check it, count it by page, skip the read. */

@@ -75,9 +75,7 @@ static void on_intercept(struct irq_frame *f)
 	/* VTL0's RAX and RCX come back from the VTL return fields (spec 4.2): as the message has them. */
 	*(uint64_t *)(assist + 0x10) = *(uint64_t *)((uint8_t *)simp1 + 16 + 112);
 	*(uint64_t *)(assist + 0x18) = *(uint64_t *)((uint8_t *)simp1 + 16 + 120);
-	__atomic_store_n(&simp1->message_type, 0, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&simp1->message_flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING)
-		wrmsr(HV_X64_MSR_EOM, 0);
+	hv_message_free(simp1);
 	apic_eoi();
 }
 

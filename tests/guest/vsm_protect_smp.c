@@ -59,9 +59,7 @@ static void on_intercept(struct irq_frame *f)
 	vsm_set_reg(~1u, HV_INPUT_VTL(0), HV_REG_RIP, rip + (b[4] & 0xf));
 	*(uint64_t *)(assist + 0x10) = *(const uint64_t *)(b + 112);	/* VTL0's RAX, RCX back */
 	*(uint64_t *)(assist + 0x18) = *(const uint64_t *)(b + 120);
-	__atomic_store_n(&m->message_type, 0, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&m->message_flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING)
-		wrmsr(HV_X64_MSR_EOM, 0);
+	hv_message_free(m);
 	apic_eoi();
 }
 

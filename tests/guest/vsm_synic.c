@@ -59,13 +59,6 @@ static bool page_zero(const void *p, size_t n)
 	return true;
 }
 
-static void free_slot(struct hv_message *m)
-{
-	__atomic_store_n(&m->message_type, 0, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&m->message_flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING)
-		wrmsr(HV_X64_MSR_EOM, 0);
-}
-
 /* Reference time from a TSC page and this VTL's TSC, between two TIME_REF_COUNT reads. */
 static void ref_time_check(const struct ref_tsc_page *pg, volatile uint64_t out[4])
 {
@@ -145,7 +138,7 @@ static void vtl1_after_timers(void)
 {
 	seen[8] = rdmsr(HV_X64_MSR_STIMER_CONFIG(0));
 	seen[9] = rdmsr(HV_X64_MSR_STIMER_CONFIG(1));
-	free_slot(&simp[1][SINT_MSG]);
+	hv_message_free(&simp[1][SINT_MSG]);
 }
 
 static void vtl1_ref_time(void)
@@ -295,7 +288,7 @@ static void test_testdev_targets_vtl0(void)
 	      irqs[0][VTL0_MSG_VEC]);
 	CHECK_EQ(simp[0][SINT_MSG].message_type, 0x1234);
 	CHECK_EQ(*(uint64_t *)simp[0][SINT_MSG].payload, 0xabcd);
-	free_slot(&simp[0][SINT_MSG]);
+	hv_message_free(&simp[0][SINT_MSG]);
 
 	/* An event flag, signalled by VTL0. */
 	CHECK_EQ(hv_hypercall(HVCALL_SIGNAL_EVENT | HV_FAST, EVT_CONN, 0), 0);
@@ -313,7 +306,7 @@ static void test_testdev_targets_vtl0(void)
 	CHECK_EQ(simp[0][SINT_MSG].message_type, 0x2222);
 	CHECK_EQ(*(uint64_t *)simp[0][SINT_MSG].payload, 0x1111);
 	CHECK_EQ(siefp[0][SINT_EVT * 256 + EVT_CONN / 8], 1u << (EVT_CONN % 8));
-	free_slot(&simp[0][SINT_MSG]);
+	hv_message_free(&simp[0][SINT_MSG]);
 
 	/* The testdev's SINT assertion. */
 	hv_testdev(0, TD_ROUTE_ASSERT, 0, SINT_EVT);

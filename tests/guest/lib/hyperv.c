@@ -107,6 +107,14 @@ uint64_t hv_hypercall_xmm(uint64_t control, uint64_t rdx, uint64_t r8v, const vo
 	return ret;
 }
 
+void hv_message_free(struct hv_message *m)
+{
+	/* TLFS 11.10.3: clear MessageType, then EOM if the hypervisor left a message pending. */
+	__atomic_store_n(&m->message_type, 0, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&m->message_flags, __ATOMIC_SEQ_CST) & HV_MESSAGE_FLAG_PENDING)
+		wrmsr(HV_X64_MSR_EOM, 0);
+}
+
 void hv_synic_enable(void *simp, void *siefp)
 {
 	wrmsr(HV_X64_MSR_SIMP, (uint64_t)simp | 1);

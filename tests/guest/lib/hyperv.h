@@ -58,6 +58,8 @@ struct hv_post_message_input {
 
 /* Enable the calling VP's SIMP and SIEFP at the given pages, then SCONTROL. */
 void hv_synic_enable(void *simp, void *siefp);
+/* Free a SIMP slot the guest has read: MessageType cleared, then EOM if a message waits for it. */
+void hv_message_free(struct hv_message *m);
 
 /*
  * kvsm's QEMU-compatible hyperv-testdev (--testdev): a 32-bit write to port
