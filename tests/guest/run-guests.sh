@@ -112,7 +112,8 @@ guest vsm-x2apic-smp4 1 80 "" --vtls 2 --smp 4 $G/vsm_x2apic.elf -- cpus=4
 # straddling loads and stores, OUTS/INS (KVM-emulated), fetch, hypercall parameters, an overlay over a
 # protected page; skip, retry, relax, inject #GP; readable but not executable pages (trapped and
 # completed); the intercept page.
-guest vsm-protect 1 375 "" --vtls 2 $G/vsm_protect.elf
+guest vsm-protect 1 376 "" --vtls 2 $G/vsm_protect.elf
+guest vsm-protect-x2apic 1 376 "" --vtls 2 $G/vsm_protect.elf -- x2apic=1
 # VTL0 on the other VPs hammers a page while VTL1 on VP0 protects and releases it.
 guest vsm-protect-smp2 1 13 "" --vtls 2 --smp 2 $G/vsm_protect_smp.elf -- cpus=2
 guest vsm-protect-smp4 1 23 "" --vtls 2 --smp 4 $G/vsm_protect_smp.elf -- cpus=4

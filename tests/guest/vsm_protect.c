@@ -9,13 +9,17 @@
  *   never happened and the register change shows;
  * - returns without change: VTL0 faults again, as often as it retries;
  * - relaxes the protection: the instruction re-executes and completes.
- * The masks' statuses, a refused readable-not-executable mask (--policy
- * strict), and VTL0 hypercalls whose parameters lie in protected pages are
- * checked too.
+ * The masks' statuses, readable-but-not-executable pages, VTL0 hypercalls
+ * whose parameters lie in protected pages and the intercept page are checked
+ * too. With x2apic=1 on the command line VTL1 takes its SINT0 interrupts in
+ * x2APIC mode.
  */
 #include "lib/vsm.h"
 
 #define INTERCEPT_VEC	0xe5
+#define APIC_BASE_MSR	0x1b
+#define APIC_BASE_EXTD	(1ull << 10)
+#define X2APIC_EOI	0x80b
 #define GPA_INTERCEPT	0x80000001u
 #define SECRET		0x5ec2e75ec2e75ec2ull
 
@@ -34,6 +38,8 @@ static volatile unsigned int intercepts;
 static volatile uint8_t msg[256];		/* the last intercept message, as VTL1 found it */
 static volatile uint64_t page_seen;		/* the faulting page's first qword, as VTL1 saw it */
 static volatile uint64_t status[10];
+static bool x2apic;		/* VTL1's APIC in x2APIC mode */
+static volatile uint64_t vtl1_apic_base;
 
 /* ---- VTL1 ---- */
 
@@ -76,12 +82,18 @@ static void on_intercept(struct irq_frame *f)
 	*(uint64_t *)(assist + 0x10) = *(uint64_t *)((uint8_t *)simp1 + 16 + 112);
 	*(uint64_t *)(assist + 0x18) = *(uint64_t *)((uint8_t *)simp1 + 16 + 120);
 	hv_message_free(simp1);
-	apic_eoi();
+	if (x2apic)
+		wrmsr(X2APIC_EOI, 0);
+	else
+		apic_eoi();
 }
 
 static void vtl1_setup(void)
 {
 	apic_enable();
+	if (x2apic)
+		wrmsr(APIC_BASE_MSR, rdmsr(APIC_BASE_MSR) | APIC_BASE_EXTD);
+	vtl1_apic_base = rdmsr(APIC_BASE_MSR);
 	hv_synic_enable(simp1, alloc_zeroed(4096));
 	wrmsr(HV_X64_MSR_SINT(0), INTERCEPT_VEC);
 	/* Before EnableVtlProtection VTL1 may not change its own masks. */
@@ -266,6 +278,7 @@ static void test_setup(void)
 	CHECK_EQ(vsm_enable_partition_vtl1(), 0);
 	CHECK_EQ(vsm_enable_vp_vtl1(0), 0);
 	vsm_call(vtl1_setup, 0, 0);
+	CHECK_EQ(vtl1_apic_base & APIC_BASE_EXTD, x2apic ? APIC_BASE_EXTD : 0);
 	CHECK_EQ(status[0], HV_STATUS_ACCESS_DENIED);
 	CHECK_EQ(status[1], 1ull << 32);
 	CHECK_EQ(status[2], 1ull << 32);
@@ -626,6 +639,7 @@ static void test_no_execute(void)
 
 void test_main(const struct mb_info *mbi)
 {
+	x2apic = cmdline_u64(mbi, "x2apic", 0);
 	hv_enable_hypercalls();
 	apic_enable();
 	test_setup();
