@@ -74,7 +74,7 @@ static void kernel_apic_before_run(struct vcpu *cpu)
 	run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
 	/* An injected event does not end HLT in KVM; an interrupt does, so end it here. */
 	if (ioctl(cpu->fd, KVM_SET_MP_STATE, &runnable))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_MP_STATE");
+		vcpu_fatal_errno(cpu, "KVM_SET_MP_STATE");
 	stat_inc(&cpu->vm->stats, STAT_AUTOEOI);
 	if (highest_pending(cpu) >= 0)
 		retry_later(cpu);	/* one event per entry: come back for the rest */

@@ -110,6 +110,13 @@ void vcpu_service_requests(struct vcpu *cpu);
  * RIP, RSP, CR0, CR3, CR4 and EFER. Printed only if this stop is the first.
  */
 void vcpu_stop(struct vcpu *cpu, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * Something this VP needed from KVM failed where the VP cannot go on: the
+ * same one line as vcpu_stop (with errno's text for _errno), and the process
+ * ends with kvsm's host-error status at once.
+ */
+void vcpu_fatal(struct vcpu *cpu, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+void vcpu_fatal_errno(struct vcpu *cpu, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 /* This VP's answer to the current halt-detection round (once per round). */
 void vcpu_answer_halt_round(struct vcpu *cpu, bool dormant);
 /* A timer whose expiry kicks this VP (own thread: it targets the calling thread). */

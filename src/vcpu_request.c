@@ -34,13 +34,13 @@ static void flush_own_tlb(struct vcpu *cpu, unsigned int vtl)
 	struct kvm_sregs s;
 
 	if (ioctl(cpu->v[vtl].fd, KVM_GET_SREGS, &s))
-		die_errno(KVSM_EXIT_HOST, "KVM_GET_SREGS");
+		vcpu_fatal_errno(cpu, "KVM_GET_SREGS (VTL%u, TLB flush)", vtl);
 	s.cr4 ^= CR4_PGE;
 	if (ioctl(cpu->v[vtl].fd, KVM_SET_SREGS, &s))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_SREGS");
+		vcpu_fatal_errno(cpu, "KVM_SET_SREGS (VTL%u, TLB flush)", vtl);
 	s.cr4 ^= CR4_PGE;
 	if (ioctl(cpu->v[vtl].fd, KVM_SET_SREGS, &s))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_SREGS");
+		vcpu_fatal_errno(cpu, "KVM_SET_SREGS (VTL%u, TLB flush)", vtl);
 	stat_inc(&cpu->vm->stats, STAT_TLB_FLUSH);
 }
 

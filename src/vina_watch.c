@@ -100,7 +100,7 @@ void vina_watch_poll(struct vcpu *cpu, uint64_t now)
 		return;
 	stat_inc(&cpu->vm->stats, STAT_VINA_POLL);
 	if (ioctl(cpu->v[0].fd, KVM_GET_LAPIC, &s))
-		die_errno(KVSM_EXIT_HOST, "KVM_GET_LAPIC (vp%u VTL0)", cpu->index);
+		vcpu_fatal_errno(cpu, "KVM_GET_LAPIC (VTL0)");
 	if (irr_pending(&s) || (w->timer_ns && now >= w->timer_ns)) {
 		hv_vina_notify(cpu->vm->hv, cpu->index, 0);
 		w->next_poll_ns = w->timer_ns = 0;

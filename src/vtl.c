@@ -32,15 +32,15 @@ static void copy_debugregs(struct vcpu_vtl *from, struct vcpu_vtl *to)
 	struct kvm_debugregs a, b;
 
 	if (ioctl(from->fd, KVM_GET_DEBUGREGS, &a))
-		die_errno(KVSM_EXIT_HOST, "KVM_GET_DEBUGREGS");
+		vcpu_fatal_errno(from->cpu, "KVM_GET_DEBUGREGS");
 	memcpy(from->dr, a.db, sizeof(from->dr));
 	if (to->shared_known && !memcmp(to->dr, a.db, sizeof(a.db)))
 		return;
 	if (ioctl(to->fd, KVM_GET_DEBUGREGS, &b))
-		die_errno(KVSM_EXIT_HOST, "KVM_GET_DEBUGREGS");
+		vcpu_fatal_errno(to->cpu, "KVM_GET_DEBUGREGS (VTL%u)", to->vtl);
 	memcpy(b.db, a.db, sizeof(b.db));
 	if (ioctl(to->fd, KVM_SET_DEBUGREGS, &b))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_DEBUGREGS");
+		vcpu_fatal_errno(to->cpu, "KVM_SET_DEBUGREGS (VTL%u)", to->vtl);
 	memcpy(to->dr, a.db, sizeof(to->dr));
 }
 
@@ -50,12 +50,12 @@ static void copy_xcr0(struct vcpu_vtl *from, struct vcpu_vtl *to)
 	struct kvm_xcrs xcrs;
 
 	if (ioctl(from->fd, KVM_GET_XCRS, &xcrs) || xcrs.nr_xcrs < 1)
-		die_errno(KVSM_EXIT_HOST, "KVM_GET_XCRS");
+		vcpu_fatal_errno(from->cpu, "KVM_GET_XCRS");
 	from->xcr0 = xcrs.xcrs[0].value;
 	if (to->shared_known && to->xcr0 == from->xcr0)
 		return;
 	if (ioctl(to->fd, KVM_SET_XCRS, &xcrs))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_XCRS");
+		vcpu_fatal_errno(to->cpu, "KVM_SET_XCRS (VTL%u)", to->vtl);
 	to->xcr0 = from->xcr0;
 }
 
@@ -67,11 +67,11 @@ static void copy_xcr0(struct vcpu_vtl *from, struct vcpu_vtl *to)
 static void copy_fpu(struct vcpu_vtl *from, struct vcpu_vtl *to)
 {
 	if (ioctl(from->fd, KVM_GET_XSAVE, from->xsave))
-		die_errno(KVSM_EXIT_HOST, "KVM_GET_XSAVE");
+		vcpu_fatal_errno(from->cpu, "KVM_GET_XSAVE");
 	if (to->shared_known && !memcmp(to->xsave, from->xsave, sizeof(*from->xsave)))
 		return;
 	if (ioctl(to->fd, KVM_SET_XSAVE, from->xsave))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_XSAVE");
+		vcpu_fatal_errno(to->cpu, "KVM_SET_XSAVE (VTL%u)", to->vtl);
 	memcpy(to->xsave, from->xsave, sizeof(*to->xsave));
 }
 
@@ -115,8 +115,7 @@ bool vtl_set_shared(struct vcpu *cpu, unsigned int first, bool (*set)(struct vcp
 		return false;
 	for (unsigned int vtl = 0; vtl < cpu->vm->opts->vtls; vtl++)
 		if (vtl != first && !set(cpu, vtl, arg))
-			die(KVSM_EXIT_HOST, "VP%u: VTL%u refused a shared (MTRR) write that VTL%u took", cpu->index, vtl,
-			    first);
+			vcpu_fatal(cpu, "VTL%u refused a shared (MTRR) write that VTL%u took", vtl, first);
 	return true;
 }
 

@@ -311,8 +311,8 @@ void vtl_fault_hypercall(struct vcpu *cpu, uint64_t gpa, bool write)
 	load_fault(&f, cpu);
 	a.insn_bytes = (uint8_t)read_linear(&f, f.ic.rip, a.insn, HYPERCALL_INSN_LEN);
 	if (!deliver(&f, &a))
-		die(KVSM_EXIT_HOST, "vp%u: a protected hypercall parameter at GPA %#llx has no VTL to tell",
-		    cpu->index, (unsigned long long)gpa);
+		vcpu_fatal(cpu, "a protected hypercall parameter at GPA %#llx has no VTL to tell",
+			   (unsigned long long)gpa);
 }
 
 /*
@@ -372,7 +372,7 @@ static bool mmio_read(struct fault *f, uint64_t gpa)
 	struct insn_decoded d;
 
 	if (ioctl(v->fd, KVM_GET_XSAVE, v->xsave))
-		die_errno(KVSM_EXIT_HOST, "KVM_GET_XSAVE");
+		vcpu_fatal_errno(cpu, "KVM_GET_XSAVE");
 	if (decode_at_rip(f, &d)) {
 		set_insn(&a, &d);
 		for (unsigned int i = 0; i < d.n; i++) {
@@ -391,7 +391,7 @@ static bool mmio_read(struct fault *f, uint64_t gpa)
 	cpu->run->s.regs.sregs = saved.sregs;
 	cpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	if (ioctl(v->fd, KVM_SET_XSAVE, v->xsave))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_XSAVE");
+		vcpu_fatal_errno(cpu, "KVM_SET_XSAVE");
 	return deliver(f, &a);
 }
 

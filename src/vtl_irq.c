@@ -175,7 +175,7 @@ static void user_apic_before_run(struct vcpu *cpu)
 			ev->nmi.pending = 1;
 			ev->flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
 		} else if (ioctl(cpu->fd, KVM_NMI, 0)) {
-			die_errno(KVSM_EXIT_HOST, "KVM_NMI");
+			vcpu_fatal_errno(cpu, "KVM_NMI");
 		}
 	}
 	run->cr8 = lapic_get_cr8(a);
@@ -196,7 +196,7 @@ static void user_apic_before_run(struct vcpu *cpu)
 	} else {
 		irq.irq = (uint32_t)vector;
 		if (ioctl(cpu->fd, KVM_INTERRUPT, &irq))
-			die_errno(KVSM_EXIT_HOST, "KVM_INTERRUPT");
+			vcpu_fatal_errno(cpu, "KVM_INTERRUPT");
 	}
 	lapic_ack(a, (uint8_t)vector);
 }

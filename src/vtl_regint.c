@@ -56,11 +56,11 @@ static void leave_unretired(struct vcpu *cpu, const struct kvm_regs *at)
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0)
 			break;
 		if (run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_OUT)
-			die(KVSM_EXIT_HOST, "completing an intercepted access: unexpected exit %u", run->exit_reason);
+			vcpu_fatal(cpu, "completing an intercepted access: unexpected exit %u", run->exit_reason);
 	}
 	run->immediate_exit = 0;
 	if (i == 64 || errno != EINTR)
-		die_errno(KVSM_EXIT_HOST, "KVM_RUN to complete an intercepted access");
+		vcpu_fatal_errno(cpu, "KVM_RUN to complete an intercepted access");
 	run->s.regs.regs = *at;
 	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 }
