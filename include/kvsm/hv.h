@@ -43,8 +43,12 @@ struct hv_host_ops {
 	 * be left in service.
 	 */
 	void (*raise_irq)(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi);
-	/* Flush the TLB of every VP set in mask (nr_vps bits), the caller included; returns when done. */
-	void (*flush_tlb)(void *host, unsigned int caller_vp, const uint64_t *mask);
+	/*
+	 * Flush VTL vtl's TLB of every VP set in mask (nr_vps bits), the caller
+	 * included; returns when done. vtl is the caller's VTL: a TLFS flush
+	 * applies to the caller's VTL only.
+	 */
+	void (*flush_tlb)(void *host, unsigned int caller_vp, unsigned int vtl, const uint64_t *mask);
 	/*
 	 * A TLB lock was released (VSM only): every VP that got
 	 * HV_HYPERCALL_RETRY must stop waiting and issue its call again.
@@ -103,9 +107,13 @@ struct hv_host_ops {
 	void (*msr_intercepts_changed)(void *host, unsigned int vtl);
 	/* Optional: whether accesses of VTL vtl to I/O port `port` reach the host at all. */
 	bool (*io_port_trappable)(void *host, unsigned int vtl, uint16_t port);
-	/* XMM0-5 of the calling VP (fast hypercalls); loaded and stored only when used. */
-	void (*get_xmm)(void *host, unsigned int vp, uint64_t xmm[6][2]);
-	void (*set_xmm)(void *host, unsigned int vp, const uint64_t xmm[6][2]);
+	/*
+	 * XMM0-5 of the calling VP (fast hypercalls), which runs VTL vtl; loaded
+	 * and stored only when used. The registers are shared between VTLs, but
+	 * vtl says which of the VP's vCPUs holds them now.
+	 */
+	void (*get_xmm)(void *host, unsigned int vp, unsigned int vtl, uint64_t xmm[6][2]);
+	void (*set_xmm)(void *host, unsigned int vp, unsigned int vtl, const uint64_t xmm[6][2]);
 };
 
 /* What the core does with a request stock KVM cannot enforce (docs/vsm.md). */
