@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define HV_MAX_VTLS 3
 
@@ -371,7 +372,6 @@ uint32_t hv_translate_gva(const struct hv_partition *p, unsigned int vtl, const 
 			  uint64_t gva, uint64_t control_flags, uint64_t *gpa);
 
 /* Print per-hypercall counts (for --stats). */
-#include <stdio.h>
 void hv_stats_print(const struct hv_partition *p, FILE *f);
 /* The TLFS name of a hypercall kvsm implements ("HvCallVtlCall"), or NULL. */
 const char *hv_hypercall_name(uint16_t code);
@@ -395,8 +395,5 @@ int hv_connection_create_event_range(struct hv_partition *p, uint32_t conn_id, u
 int hv_connection_destroy(struct hv_partition *p, uint32_t conn_id, bool event);
 /* Raise SINT sint of (vp, vtl) as a device would (no message, no flag). Returns an HV_STATUS. */
 int hv_synic_assert_sint(struct hv_partition *p, unsigned int vp, unsigned int vtl, unsigned int sint);
-
-/* Port number of the `out imm8, al` the hypercall page issues (kvsm's stand-in for VMCALL). */
-#define HV_HYPERCALL_PORT 0xE8
 
 #endif

@@ -14,6 +14,7 @@
 #include "fake_host.h"
 #include "test.h"
 #include "hv/hv_internal.h"
+#include "hv/hypercall_page.h"
 
 #include <stdlib.h>
 
