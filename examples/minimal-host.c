@@ -88,7 +88,7 @@ static void raise_irq(void *h, unsigned int vp, unsigned int vtl, uint8_t vector
 }
 
 /* The host keeps no TLB of guest translations, so a flush has nothing to drop. */
-static void flush_tlb(void *h, unsigned int caller_vp, const uint64_t *mask)
+static void flush_tlb(void *h, unsigned int caller_vp, unsigned int vtl, const uint64_t *mask)
 {
 }
 
@@ -150,12 +150,12 @@ static bool protect(void *h, unsigned int vtl, uint64_t gpa, uint64_t npages, ui
 	return true;
 }
 
-static void get_xmm(void *h, unsigned int vp, uint64_t xmm[6][2])
+static void get_xmm(void *h, unsigned int vp, unsigned int vtl, uint64_t xmm[6][2])
 {
 	memset(xmm, 0, 6 * sizeof(xmm[0]));
 }
 
-static void set_xmm(void *h, unsigned int vp, const uint64_t xmm[6][2])
+static void set_xmm(void *h, unsigned int vp, unsigned int vtl, const uint64_t xmm[6][2])
 {
 }
 

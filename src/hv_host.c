@@ -76,9 +76,9 @@ static void host_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_
 	cpu->v[vtl].chip->raise(cpu, vtl, vector, auto_eoi);
 }
 
-static void host_flush_tlb(void *host, unsigned int caller, const uint64_t *mask)
+static void host_flush_tlb(void *host, unsigned int caller, unsigned int vtl, const uint64_t *mask)
 {
-	vcpu_flush_tlbs(&((struct vm *)host)->vcpus[caller], mask);
+	vcpu_flush_tlbs(&((struct vm *)host)->vcpus[caller], vtl, mask);
 }
 
 /* Whoever stalled on a lock retries; a VP not waiting just sees one more wake-up. */
@@ -122,23 +122,23 @@ static bool host_apic_msr(void *host, unsigned int vp, unsigned int vtl, uint32_
 /*
  * XMM0-5 of the calling VP (fast hypercalls): the XSAVE legacy area at
  * FX_XMM0, valid when XSTATE_BV has the SSE bit (else all zero). The vCPU is
- * the running VTL's: XMM registers are shared between VTLs.
+ * the calling VTL's: XMM registers are shared between VTLs, and it holds them.
  */
-static uint8_t *read_xsave(struct vm *vm, unsigned int vp, uint64_t *bv)
+static uint8_t *read_xsave(struct vm *vm, unsigned int vp, unsigned int vtl, uint64_t *bv)
 {
 	static __thread struct kvm_xsave xs;
 	uint8_t *x = (uint8_t *)xs.region;
 
-	if (ioctl(vm->vcpus[vp].fd, KVM_GET_XSAVE, &xs))
+	if (ioctl(vm->vcpus[vp].v[vtl].fd, KVM_GET_XSAVE, &xs))
 		die_errno(KVSM_EXIT_HOST, "KVM_GET_XSAVE");
 	*bv = ld64(x + XSAVE_XSTATE_BV);
 	return x;
 }
 
-static void host_get_xmm(void *host, unsigned int vp, uint64_t xmm[6][2])
+static void host_get_xmm(void *host, unsigned int vp, unsigned int vtl, uint64_t xmm[6][2])
 {
 	uint64_t bv;
-	const uint8_t *x = read_xsave(host, vp, &bv);
+	const uint8_t *x = read_xsave(host, vp, vtl, &bv);
 
 	if (bv & XFEATURE_SSE)
 		memcpy(xmm, x + FX_XMM0, 6 * 16);
@@ -146,17 +146,17 @@ static void host_get_xmm(void *host, unsigned int vp, uint64_t xmm[6][2])
 		memset(xmm, 0, 6 * 16);
 }
 
-static void host_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2])
+static void host_set_xmm(void *host, unsigned int vp, unsigned int vtl, const uint64_t xmm[6][2])
 {
 	struct vm *vm = host;
 	uint64_t bv;
-	uint8_t *x = read_xsave(vm, vp, &bv);
+	uint8_t *x = read_xsave(vm, vp, vtl, &bv);
 
 	if (!(bv & XFEATURE_SSE))		/* the other XMM registers must read as their initial zeros */
 		memset(x + FX_XMM0, 0, 16 * 16);
 	st64(x + XSAVE_XSTATE_BV, bv | XFEATURE_SSE);
 	memcpy(x + FX_XMM0, xmm, 6 * 16);
-	if (ioctl(vm->vcpus[vp].fd, KVM_SET_XSAVE, x))
+	if (ioctl(vm->vcpus[vp].v[vtl].fd, KVM_SET_XSAVE, x))
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_XSAVE");
 }
 

@@ -14,6 +14,7 @@
 
 #include "kvsm/hv.h"
 #include "hv/tlfs.h"
+#include "hv/hypercall_page.h"
 #include "lapic.h"
 #include "x86/arch.h"
 

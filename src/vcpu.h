@@ -92,7 +92,7 @@ void vcpu_wake(struct vcpu *cpu);
  * a target running another VTL flushes its vCPU of the caller's VTL) and
  * return when all have done so (or the VM stops). Called on the caller's own thread.
  */
-void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask);
+void vcpu_flush_tlbs(struct vcpu *caller, unsigned int vtl, const uint64_t *mask);
 /*
  * Run fn(target, arg) on target's own thread (vCPU ioctls belong to it) and
  * wait for it; runs directly when target is self. self keeps serving its own

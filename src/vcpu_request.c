@@ -150,10 +150,10 @@ static void flush_fn(struct vcpu *cpu, void *arg)
 	flush_own_tlb(cpu, *(const unsigned int *)arg);
 }
 
-void vcpu_flush_tlbs(struct vcpu *caller, const uint64_t *mask)
+void vcpu_flush_tlbs(struct vcpu *caller, unsigned int vtl, const uint64_t *mask)
 {
 	struct vm *vm = caller->vm;
-	unsigned int vtl = vcpu_vtl(caller), n = 0;
+	unsigned int n = 0;
 	struct vcpu_request *r = caller->flush_reqs;
 	struct vcpu **targets = caller->flush_targets;
 

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define HV_MAX_VTLS 3
 
@@ -43,8 +44,12 @@ struct hv_host_ops {
 	 * be left in service.
 	 */
 	void (*raise_irq)(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi);
-	/* Flush the TLB of every VP set in mask (nr_vps bits), the caller included; returns when done. */
-	void (*flush_tlb)(void *host, unsigned int caller_vp, const uint64_t *mask);
+	/*
+	 * Flush VTL vtl's TLB of every VP set in mask (nr_vps bits), the caller
+	 * included; returns when done. vtl is the caller's VTL: a TLFS flush
+	 * applies to the caller's VTL only.
+	 */
+	void (*flush_tlb)(void *host, unsigned int caller_vp, unsigned int vtl, const uint64_t *mask);
 	/*
 	 * A TLB lock was released (VSM only): every VP that got
 	 * HV_HYPERCALL_RETRY must stop waiting and issue its call again.
@@ -103,9 +108,13 @@ struct hv_host_ops {
 	void (*msr_intercepts_changed)(void *host, unsigned int vtl);
 	/* Optional: whether accesses of VTL vtl to I/O port `port` reach the host at all. */
 	bool (*io_port_trappable)(void *host, unsigned int vtl, uint16_t port);
-	/* XMM0-5 of the calling VP (fast hypercalls); loaded and stored only when used. */
-	void (*get_xmm)(void *host, unsigned int vp, uint64_t xmm[6][2]);
-	void (*set_xmm)(void *host, unsigned int vp, const uint64_t xmm[6][2]);
+	/*
+	 * XMM0-5 of the calling VP (fast hypercalls), which runs VTL vtl; loaded
+	 * and stored only when used. The registers are shared between VTLs, but
+	 * vtl says which of the VP's vCPUs holds them now.
+	 */
+	void (*get_xmm)(void *host, unsigned int vp, unsigned int vtl, uint64_t xmm[6][2]);
+	void (*set_xmm)(void *host, unsigned int vp, unsigned int vtl, const uint64_t xmm[6][2]);
 };
 
 /* What the core does with a request stock KVM cannot enforce (docs/vsm.md). */
@@ -363,7 +372,6 @@ uint32_t hv_translate_gva(const struct hv_partition *p, unsigned int vtl, const 
 			  uint64_t gva, uint64_t control_flags, uint64_t *gpa);
 
 /* Print per-hypercall counts (for --stats). */
-#include <stdio.h>
 void hv_stats_print(const struct hv_partition *p, FILE *f);
 /* The TLFS name of a hypercall kvsm implements ("HvCallVtlCall"), or NULL. */
 const char *hv_hypercall_name(uint16_t code);
@@ -387,8 +395,5 @@ int hv_connection_create_event_range(struct hv_partition *p, uint32_t conn_id, u
 int hv_connection_destroy(struct hv_partition *p, uint32_t conn_id, bool event);
 /* Raise SINT sint of (vp, vtl) as a device would (no message, no flag). Returns an HV_STATUS. */
 int hv_synic_assert_sint(struct hv_partition *p, unsigned int vp, unsigned int vtl, unsigned int sint);
-
-/* Port number of the `out imm8, al` the hypercall page issues (kvsm's stand-in for VMCALL). */
-#define HV_HYPERCALL_PORT 0xE8
 
 #endif

@@ -68,7 +68,7 @@ static void flush(const struct hv_hypercall *hc, const uint64_t *mask)
 {
 	for (unsigned int w = 0; w < MASK_WORDS(hc->p); w++) {
 		if (mask[w]) {
-			hc->p->ops->flush_tlb(hc->p->host, hc->vp->index, mask);
+			hc->p->ops->flush_tlb(hc->p->host, hc->vp->index, hc->vtl, mask);
 			return;
 		}
 	}

@@ -95,13 +95,13 @@ static uint16_t check_blocks(const struct hv_partition *p, uint64_t in_gpa, size
 }
 
 /* Fast input: {RDX, R8} then XMM0..XMM5 as one byte stream. */
-static void read_fast_input(struct hv_partition *p, struct hv_vp *vp, uint64_t p1, uint64_t p2, size_t size,
-			    uint64_t xmm[6][2], bool *xmm_loaded)
+static void read_fast_input(struct hv_partition *p, struct hv_vp *vp, unsigned int vtl, uint64_t p1, uint64_t p2,
+			    size_t size, uint64_t xmm[6][2], bool *xmm_loaded)
 {
 	memcpy(vp->hc_in, &p1, 8);
 	memcpy(vp->hc_in + 8, &p2, 8);
 	if (size > FAST_REG_BYTES) {
-		p->ops->get_xmm(p->host, vp->index, xmm);
+		p->ops->get_xmm(p->host, vp->index, vtl, xmm);
 		*xmm_loaded = true;
 		memcpy(vp->hc_in + FAST_REG_BYTES, xmm, XMM_FAST_BYTES - FAST_REG_BYTES);
 	}
@@ -132,11 +132,11 @@ static void write_output(struct hv_partition *p, struct hv_vp *vp, unsigned int 
 		return;
 	}
 	if (!cs->xmm_loaded) {
-		p->ops->get_xmm(p->host, vp->index, cs->xmm);
+		p->ops->get_xmm(p->host, vp->index, vtl, cs->xmm);
 		cs->xmm_loaded = true;
 	}
 	memcpy((uint8_t *)cs->xmm + (cs->out_slot - 1) * 16 + from, vp->hc_out + from, to - from);
-	p->ops->set_xmm(p->host, vp->index, cs->xmm);
+	p->ops->set_xmm(p->host, vp->index, vtl, cs->xmm);
 }
 
 static void set_result(struct hv_hypercall_regs *r, uint16_t status, unsigned int reps_done)
@@ -202,7 +202,7 @@ static uint16_t fetch_input(struct hv_partition *p, struct hv_vp *vp, unsigned i
 		cs->out_slot = in_slots;	/* output starts right after the last input slot */
 		if (in->out_size && (!cs->long_mode || in->out_size > (size_t)(XMM_SLOTS - in_slots) * 16))
 			return HV_STATUS_INVALID_HYPERCALL_INPUT;
-		read_fast_input(p, vp, cs->long_mode ? r->rdx : (r->rbx << 32 | (uint32_t)r->rcx),
+		read_fast_input(p, vp, vtl, cs->long_mode ? r->rdx : (r->rbx << 32 | (uint32_t)r->rcx),
 				cs->long_mode ? r->r8 : (r->rdi << 32 | (uint32_t)r->rsi), in->in_size, cs->xmm,
 				&cs->xmm_loaded);
 		return HV_STATUS_SUCCESS;

@@ -31,11 +31,11 @@ struct fake_host {
 	pthread_mutex_t irq_lock;		/* raise_irq may come from the timer thread */
 	struct fake_irq irq[FAKE_MAX_CALLS];
 	unsigned int nirqs;
-	unsigned int flushes, flush_caller;
+	unsigned int flushes, flush_caller, flush_vtl;
 	unsigned int unlocks;			/* tlb_unlocked calls */
 	uint64_t flush_mask[64];
 	uint64_t xmm[6][2];			/* the calling VP's XMM0-5 */
-	unsigned int xmm_gets, xmm_sets, xmm_vp;
+	unsigned int xmm_gets, xmm_sets, xmm_vp, xmm_vtl;
 	struct fake_call ctx[FAKE_MAX_CALLS], start[FAKE_MAX_CALLS], get[FAKE_MAX_CALLS], set[FAKE_MAX_CALLS];
 	unsigned int nctx, nstart, nget, nset;
 	uint16_t ctx_status, start_status, reg_status;	/* what those operations return */
@@ -110,12 +110,13 @@ static void fake_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_
 	pthread_mutex_unlock(&f->irq_lock);
 }
 
-static void fake_flush_tlb(void *host, unsigned int caller_vp, const uint64_t *mask)
+static void fake_flush_tlb(void *host, unsigned int caller_vp, unsigned int vtl, const uint64_t *mask)
 {
 	struct fake_host *f = host;
 
 	f->flushes++;
 	f->flush_caller = caller_vp;
+	f->flush_vtl = vtl;
 	memcpy(f->flush_mask, mask, (f->nr_vps + 63) / 64 * sizeof(*mask));
 }
 
@@ -142,21 +143,23 @@ static bool fake_apic_msr(void *host, unsigned int vp, unsigned int vtl, uint32_
 	return false;
 }
 
-static void fake_get_xmm(void *host, unsigned int vp, uint64_t xmm[6][2])
+static void fake_get_xmm(void *host, unsigned int vp, unsigned int vtl, uint64_t xmm[6][2])
 {
 	struct fake_host *f = host;
 
 	f->xmm_gets++;
 	f->xmm_vp = vp;
+	f->xmm_vtl = vtl;
 	memcpy(xmm, f->xmm, sizeof(f->xmm));
 }
 
-static void fake_set_xmm(void *host, unsigned int vp, const uint64_t xmm[6][2])
+static void fake_set_xmm(void *host, unsigned int vp, unsigned int vtl, const uint64_t xmm[6][2])
 {
 	struct fake_host *f = host;
 
 	f->xmm_sets++;
 	f->xmm_vp = vp;
+	f->xmm_vtl = vtl;
 	memcpy(f->xmm, xmm, sizeof(f->xmm));
 }
 

@@ -14,6 +14,7 @@
 #include "fake_host.h"
 #include "test.h"
 #include "hv/hv_internal.h"
+#include "hv/hypercall_page.h"
 
 #include <stdlib.h>
 
@@ -55,6 +56,7 @@ static void reset_host(void)
 		fake.xmm[i][1] = 0xa0a0a0a0a0a0a0a0ull + i;
 	}
 	fake.xmm_vp = ~0u;
+	fake.xmm_vtl = ~0u;
 	fake.flush_caller = ~0u;
 }
 
@@ -618,6 +620,7 @@ static void test_xmm_fast(void)
 	EXPECT_EQ(fake.xmm_gets, 1);
 	EXPECT_EQ(fake.xmm_sets, 1);
 	EXPECT_EQ(fake.xmm_vp, 5);
+	EXPECT_EQ(fake.xmm_vtl, 0);
 	EXPECT_EQ(xmm32(16), apic_of(0));
 	EXPECT_EQ(fake.xmm[0][0], apic_of(0) | 0x1111111100000000ull);	/* input register untouched */
 	EXPECT_EQ(fake.xmm[0][1], 0xa0a0a0a0a0a0a0a0ull);

@@ -31,6 +31,7 @@ static void reset(struct fake_host *f)
 	f->nirqs = 0;
 	f->flushes = 0;
 	f->flush_caller = ~0u;
+	f->flush_vtl = ~0u;
 	memset(f->flush_mask, 0, sizeof(f->flush_mask));
 }
 
@@ -209,14 +210,21 @@ static void test_vp_set_all_and_bad_format(void)
 
 /* ---- flush ---- */
 
-static void expect_flush(struct fake_host *f, unsigned int caller, uint64_t m0, uint64_t m1, uint64_t m2, uint64_t m3)
+static void expect_flush_vtl(struct fake_host *f, unsigned int caller, unsigned int vtl, uint64_t m0, uint64_t m1,
+			     uint64_t m2, uint64_t m3)
 {
 	EXPECT_EQ(f->flushes, 1);
 	EXPECT_EQ(f->flush_caller, caller);
+	EXPECT_EQ(f->flush_vtl, vtl);
 	EXPECT_EQ(f->flush_mask[0], m0);
 	EXPECT_EQ(f->flush_mask[1], m1);
 	EXPECT_EQ(f->flush_mask[2], m2);
 	EXPECT_EQ(f->flush_mask[3], m3);
+}
+
+static void expect_flush(struct fake_host *f, unsigned int caller, uint64_t m0, uint64_t m1, uint64_t m2, uint64_t m3)
+{
+	expect_flush_vtl(f, caller, 0, m0, m1, m2, m3);
 }
 
 static void test_flush_space(void)
@@ -241,6 +249,12 @@ static void test_flush_space(void)
 	put64(16, 2);
 	EXPECT_EQ(run_simple(&hc), HV_STATUS_SUCCESS);
 	expect_flush(&f200, 0, 2, 0, 0, 0);
+
+	/* The host is told the caller's VTL: the flush applies to that VTL only. */
+	hc = call(p200, HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, 4, 1, 0, 0);
+	put64(16, 1);
+	EXPECT_EQ(run_simple(&hc), HV_STATUS_SUCCESS);
+	expect_flush_vtl(&f200, 4, 1, 1, 0, 0, 0);
 
 	/* Empty mask: success, nobody flushed. */
 	hc = call(p200, HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, 0, 0, 0, 0);
