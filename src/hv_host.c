@@ -130,7 +130,7 @@ static uint8_t *read_xsave(struct vm *vm, unsigned int vp, unsigned int vtl, uin
 	uint8_t *x = (uint8_t *)xs.region;
 
 	if (ioctl(vm->vcpus[vp].v[vtl].fd, KVM_GET_XSAVE, &xs))
-		die_errno(KVSM_EXIT_HOST, "KVM_GET_XSAVE");
+		vcpu_fatal_errno(&vm->vcpus[vp], "KVM_GET_XSAVE (XMM of a fast hypercall)");
 	*bv = ld64(x + XSAVE_XSTATE_BV);
 	return x;
 }
@@ -157,7 +157,7 @@ static void host_set_xmm(void *host, unsigned int vp, unsigned int vtl, const ui
 	st64(x + XSAVE_XSTATE_BV, bv | XFEATURE_SSE);
 	memcpy(x + FX_XMM0, xmm, 6 * 16);
 	if (ioctl(vm->vcpus[vp].v[vtl].fd, KVM_SET_XSAVE, x))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_XSAVE");
+		vcpu_fatal_errno(&vm->vcpus[vp], "KVM_SET_XSAVE (XMM of a fast hypercall)");
 }
 
 /* ---- VSM: another VP's vCPUs are reached through that VP's own thread ---- */
@@ -223,7 +223,7 @@ static void do_reg_access(struct vcpu *cpu, void *arg)
 	/* An injected event ends HLT as its delivery would (KVM's own HLT only wakes for interrupts). */
 	if (!a->status && vtl == 0 && is_event_register(a->name) && (a->val[0] & 1) &&
 	    ioctl(cpu->v[0].fd, KVM_SET_MP_STATE, &runnable))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_MP_STATE");
+		vcpu_fatal_errno(cpu, "KVM_SET_MP_STATE (VTL0, event injected)");
 }
 
 /* Register and context operations come from a hypercall, so from a VP's own thread. */
@@ -277,7 +277,7 @@ static void do_context_load(struct vcpu *cpu, void *arg)
 
 	if (c->start) {
 		if (ioctl(cpu->v[0].fd, KVM_GET_MP_STATE, &mp))
-			die_errno(KVSM_EXIT_HOST, "KVM_GET_MP_STATE");
+			vcpu_fatal_errno(cpu, "KVM_GET_MP_STATE (VTL0, VP start)");
 		if (mp.mp_state != KVM_MP_STATE_UNINITIALIZED && mp.mp_state != KVM_MP_STATE_INIT_RECEIVED) {
 			c->status = HV_STATUS_INVALID_VP_STATE;	/* it has run */
 			return;
@@ -288,7 +288,7 @@ static void do_context_load(struct vcpu *cpu, void *arg)
 		return;
 	/* Leave wait-for-SIPI in VTL0 too: the started VTL may return to it. */
 	if (ioctl(cpu->v[0].fd, KVM_SET_MP_STATE, &runnable))
-		die_errno(KVSM_EXIT_HOST, "KVM_SET_MP_STATE");
+		vcpu_fatal_errno(cpu, "KVM_SET_MP_STATE (VTL0, VP start)");
 	vtl_enter(cpu, c->vtl, HV_VTL_ENTRY_START);
 }
 
