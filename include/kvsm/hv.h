@@ -117,9 +117,10 @@ struct hv_host_ops {
 	void (*set_xmm)(void *host, unsigned int vp, unsigned int vtl, const uint64_t xmm[6][2]);
 };
 
-/* What the core does with a request stock KVM cannot enforce (docs/vsm.md). */
+/* What the core does with a request stock KVM does not enforce natively (docs/vsm.md). */
 enum hv_policy {
-	HV_POLICY_STRICT,	/* refuse it with an HV status and a log line */
+	/* Enforce it exactly, at a cost (no-execute pages are trapped), or refuse it with an HV status and a log line. */
+	HV_POLICY_STRICT,
 	HV_POLICY_PERMISSIVE,	/* accept it, enforce the nearest weaker rule, count it */
 };
 

@@ -18,7 +18,6 @@
 #include <string.h>
 
 #define RW (HV_MAP_GPA_READABLE | HV_MAP_GPA_WRITABLE)
-#define RX (HV_MAP_GPA_READABLE | HV_MAP_GPA_KERNEL_EXECUTABLE)
 
 struct modify_vtl_protection_mask_in {
 	uint64_t partition_id;
