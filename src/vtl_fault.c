@@ -50,10 +50,8 @@ struct fault {
 
 static void load_fault(struct fault *f, struct vcpu *cpu)
 {
-	const struct kvm_regs *r = &cpu->run->s.regs.regs;
+	struct kvm_regs *r = &cpu->run->s.regs.regs;
 	const struct kvm_sregs *s = &cpu->run->s.regs.sregs;
-	const uint64_t gpr[16] = { r->rax, r->rcx, r->rdx, r->rbx, r->rsp, r->rbp, r->rsi, r->rdi,
-				   r->r8,  r->r9,  r->r10, r->r11, r->r12, r->r13, r->r14, r->r15 };
 	const bool lma = s->efer & EFER_LMA;
 
 	f->cpu = cpu;
@@ -61,7 +59,8 @@ static void load_fault(struct fault *f, struct vcpu *cpu)
 	f->paging = (struct hv_paging_regs){
 		.cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer, .rflags = r->rflags, .cpl = s->ss.dpl,
 	};
-	memcpy(f->ic.gpr, gpr, sizeof(gpr));
+	for (unsigned int i = 0; i < 16; i++)
+		f->ic.gpr[i] = *vtl_regs_gpr(r, i);
 	f->ic.rip = r->rip;
 	f->ic.rflags = r->rflags;
 	f->ic.seg_base[INSN_ES] = s->es.base, f->ic.seg_base[INSN_CS] = s->cs.base;
@@ -110,12 +109,11 @@ static size_t read_linear(void *opaque, uint64_t la, uint8_t *buf, size_t n)
 
 void vtl_intercept_state(struct vcpu *cpu, struct hv_intercept_state *st)
 {
-	const struct kvm_sync_regs *sr = &cpu->run->s.regs;
-	const struct kvm_regs *r = &sr->regs;
-	const uint64_t gpr[16] = { r->rax, r->rcx, r->rdx, r->rbx, r->rsp, r->rbp, r->rsi, r->rdi,
-				   r->r8,  r->r9,  r->r10, r->r11, r->r12, r->r13, r->r14, r->r15 };
+	struct kvm_sync_regs *sr = &cpu->run->s.regs;
+	struct kvm_regs *r = &sr->regs;
 
-	memcpy(st->gpr, gpr, sizeof(st->gpr));
+	for (unsigned int i = 0; i < 16; i++)
+		st->gpr[i] = *vtl_regs_gpr(r, i);
 	st->rip = r->rip;
 	st->rflags = r->rflags;
 	st->cr0 = sr->sregs.cr0;
@@ -421,12 +419,8 @@ static bool mmio_write(struct fault *f, uint64_t gpa)
 	if (!finish_pending(cpu))
 		return false;
 	if (r != INSN_BACK_NONE) {
-		const uint64_t *g = back.rolled.gpr;
-
-		regs->rax = g[0], regs->rcx = g[1], regs->rdx = g[2], regs->rbx = g[3];
-		regs->rsp = g[4], regs->rbp = g[5], regs->rsi = g[6], regs->rdi = g[7];
-		regs->r8 = g[8], regs->r9 = g[9], regs->r10 = g[10], regs->r11 = g[11];
-		regs->r12 = g[12], regs->r13 = g[13], regs->r14 = g[14], regs->r15 = g[15];
+		for (unsigned int i = 0; i < 16; i++)
+			*vtl_regs_gpr(regs, i) = back.rolled.gpr[i];
 		regs->rip = back.rolled.rip;
 		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 		f->ic = back.rolled;

@@ -207,7 +207,7 @@ static bool msr_value_ok(struct vcpu_vtl *v, uint16_t flags, uint64_t val)
 
 /* ---- general-purpose registers ---- */
 
-static __u64 *gpr_of(struct kvm_regs *r, unsigned int i)
+__u64 *vtl_regs_gpr(struct kvm_regs *r, unsigned int i)
 {
 	switch (i) {
 	case 0: return &r->rax;
@@ -279,7 +279,7 @@ uint16_t vtl_regs_get(struct vcpu *cpu, unsigned int vtl, uint32_t name, uint64_
 		return vtl_regs_events_get(&st, name, val);
 	}
 	if (name >= VTL_REG_RAX && name <= VTL_REG_RFLAGS) {
-		val[0] = name == VTL_REG_RFLAGS ? r->regs.rflags : *gpr_of(&r->regs, name - VTL_REG_RAX);
+		val[0] = name == VTL_REG_RFLAGS ? r->regs.rflags : *vtl_regs_gpr(&r->regs, name - VTL_REG_RAX);
 		return HV_STATUS_SUCCESS;
 	}
 	if (name >= VTL_REG_XMM0 && name <= VTL_REG_XMM_CONTROL_STATUS)
@@ -356,7 +356,7 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 		return HV_STATUS_SUCCESS;
 	}
 	if (name >= VTL_REG_RAX && name < VTL_REG_RFLAGS) {
-		*gpr_of(&r->regs, name - VTL_REG_RAX) = x;
+		*vtl_regs_gpr(&r->regs, name - VTL_REG_RAX) = x;
 		v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 		return HV_STATUS_SUCCESS;
 	}

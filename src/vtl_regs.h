@@ -110,6 +110,8 @@ uint16_t vtl_regs_check_start_context(struct vcpu *cpu, unsigned int vtl, const 
 /* Conversions, exposed for unit tests. */
 /* HV_X64_SEGMENT_REGISTER {u64 Base; u32 Limit; u16 Selector; u16 Attributes}. KVM's `unusable` is P = 0. */
 void vtl_regs_seg_to_hv(const struct kvm_segment *s, uint64_t val[2]);
+/* General-purpose register i in x86 encoding order (0 RAX, 1 RCX, ... 15 R15); 16 is RIP. */
+__u64 *vtl_regs_gpr(struct kvm_regs *r, unsigned int i);
 /* false if Attributes bits 11:8 (reserved) are set; *s is then unchanged. */
 bool vtl_regs_seg_from_hv(const uint64_t val[2], struct kvm_segment *s);
 /* HV_X64_TABLE_REGISTER {u16 Pad[3]; u16 Limit; u64 Base}; Pad is ignored on input and 0 on output. */

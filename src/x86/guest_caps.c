@@ -71,9 +71,9 @@ void guest_caps(int fd, struct gcaps *g)
 	if (HAS(l1, ecx, 26))
 		g->cr4_ok |= 1ull << 18;	/* OSXSAVE */
 	if (HAS(l7, ebx, 7))
-		g->cr4_ok |= 1ull << 20;	/* SMEP */
+		g->cr4_ok |= CR4_SMEP;
 	if (HAS(l7, ebx, 20))
-		g->cr4_ok |= 1ull << 21;	/* SMAP */
+		g->cr4_ok |= CR4_SMAP;
 	if (HAS(l7, ecx, 3))
 		g->cr4_ok |= 1ull << 22;	/* PKE */
 	if (HAS(l7, ecx, 7) || HAS(l7, edx, 20))
@@ -89,7 +89,7 @@ void guest_caps(int fd, struct gcaps *g)
 	if (HAS(e1, edx, 29))
 		g->efer_ok |= EFER_LME | EFER_LMA;
 	if (HAS(e1, edx, 20))
-		g->efer_ok |= 1ull << 11;	/* NXE */
+		g->efer_ok |= EFER_NXE;
 	if (HAS(e1, ecx, 2))
 		g->efer_ok |= 1ull << 12;	/* SVME */
 	if (HAS(e1, edx, 25))
