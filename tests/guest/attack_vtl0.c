@@ -50,9 +50,7 @@ static void on_intercept(struct irq_frame *f)
 
 static void vtl1_setup(void)
 {
-	apic_enable();
-	hv_synic_enable(simp1, alloc_zeroed(4096));
-	wrmsr(HV_X64_MSR_SINT(0), INTERCEPT_VEC);
+	vsm_take_intercepts(simp1, INTERCEPT_VEC);
 	vtl1_status = vsm_set_reg(~1u, 0, HV_REG_VSM_PARTITION_CONFIG, CONFIG) |
 		      vsm_set_reg(~1u, 0, CR_INTERCEPT_CONTROL, 0) | protect((uint64_t)secret, 0);
 }

@@ -79,9 +79,7 @@ static void vtl1_boot(void)
 {
 	uint64_t text = 0x100000, text_pages = ((uint64_t)_text_end & ~0xfffull) / 4096 - text / 4096;
 
-	apic_enable();
-	hv_synic_enable(simp1, alloc_zeroed(4096));
-	wrmsr(HV_X64_MSR_SINT(0), INTERCEPT_VEC);
+	vsm_take_intercepts(simp1, INTERCEPT_VEC);
 	failed |= vsm_set_reg(~1u, 0, HV_REG_VSM_PARTITION_CONFIG, 1 | 0xf << 1) != 1ull << 32;
 	failed |= protect((uint64_t)secret, 1, 0) != 1ull << 32;
 	failed |= protect(text, text_pages, 0x5) != text_pages << 32;

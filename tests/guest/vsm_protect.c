@@ -90,12 +90,10 @@ static void on_intercept(struct irq_frame *f)
 
 static void vtl1_setup(void)
 {
-	apic_enable();
+	vsm_take_intercepts(simp1, INTERCEPT_VEC);
 	if (x2apic)
 		wrmsr(APIC_BASE_MSR, rdmsr(APIC_BASE_MSR) | APIC_BASE_EXTD);
 	vtl1_apic_base = rdmsr(APIC_BASE_MSR);
-	hv_synic_enable(simp1, alloc_zeroed(4096));
-	wrmsr(HV_X64_MSR_SINT(0), INTERCEPT_VEC);
 	/* Before EnableVtlProtection VTL1 may not change its own masks. */
 	status[0] = protect((uint64_t)secret, 0, 0);
 	status[1] = vsm_set_reg(~1u, 0, HV_REG_VSM_PARTITION_CONFIG, 1 | 0xf << 1);

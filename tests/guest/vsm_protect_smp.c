@@ -67,9 +67,7 @@ static void vtl1_setup(void)
 {
 	unsigned int vp = apic_id_any();
 
-	apic_enable();
-	hv_synic_enable(simp[vp], alloc_zeroed(4096));
-	wrmsr(HV_X64_MSR_SINT(0), INTERCEPT_VEC);
+	vsm_take_intercepts(simp[vp], INTERCEPT_VEC);
 	if (vp == 0) {
 		vsm_set_reg(~1u, 0, HV_REG_VSM_PARTITION_CONFIG, 1 | 0xf << 1);
 		for (unsigned int i = 1; i < ncpus; i++)

@@ -96,9 +96,7 @@ static void vtl1_setup(void)
 {
 	uint64_t v;
 
-	apic_enable();
-	hv_synic_enable(simp1, alloc_zeroed(4096));
-	wrmsr(HV_X64_MSR_SINT(0), INTERCEPT_VEC);
+	vsm_take_intercepts(simp1, INTERCEPT_VEC);
 	/* Held by VTL1: naming VTL0 is ACCESS_DENIED, for reads too. */
 	status[0] = vsm_set_reg(~1u, HV_INPUT_VTL(0), REG_CR_INTERCEPT_CONTROL, CTL_LSTAR_WRITE);
 	status[1] = vsm_get_reg(~1u, HV_INPUT_VTL(0), REG_CR_INTERCEPT_CONTROL, &v);

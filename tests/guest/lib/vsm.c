@@ -138,6 +138,13 @@ void vtl_dispatch(struct vtl1_vp *me, unsigned int vtl)
 
 void (*vsm_intercept_fn[3])(struct vtl1_vp *me);
 
+void vsm_take_intercepts(struct hv_message *simp, uint8_t vector)
+{
+	apic_enable();
+	hv_synic_enable(simp, alloc_zeroed(4096));
+	wrmsr(HV_X64_MSR_SINT(0), vector);
+}
+
 void vsm_set_call_fn(void (*fn)(void))
 {
 	vtl_fn[vsm_current_vtl() + 1][apic_id_any()] = fn;

@@ -93,6 +93,11 @@ uint64_t vsm_call(void (*fn)(void), struct vsm_gprs *regs_in, struct vsm_gprs *r
  * holds the shared GPRs as the intercepted VTL left them.
  */
 extern void (*vsm_intercept_fn[3])(struct vtl1_vp *me);
+/*
+ * In the calling VTL on this VP: enable the APIC and the SynIC with its
+ * message page at simp, and take secure intercepts (SINT0) on vector.
+ */
+void vsm_take_intercepts(struct hv_message *simp, uint8_t vector);
 /* What the next higher VTL runs on this VP at its next VTL-call entry (for VtlCalls made by hand). */
 void vsm_set_call_fn(void (*fn)(void));
 /* Raw thunk calls through the current VTL's hypercall page (for #UD tests). */
