@@ -14,18 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* TLFS names the example needs (the public header does not carry them yet). */
-#define HV_X64_MSR_GUEST_OS_ID			0x40000000
-#define HV_X64_MSR_HYPERCALL			0x40000001
-#define HVCALL_MODIFY_VTL_PROTECTION_MASK	0x000C
-#define HVCALL_ENABLE_PARTITION_VTL		0x000D
-#define HVCALL_ENABLE_VP_VTL			0x000F
-#define HVCALL_VTL_CALL				0x0011
-#define HVCALL_VTL_RETURN			0x0012
-#define HVCALL_SET_VP_REGISTERS			0x0051
-#define HV_REGISTER_VSM_PARTITION_CONFIG	0x000D0007
-#define HV_PARTITION_ID_SELF			(~0ull)
-#define HV_VP_INDEX_SELF			0xFFFFFFFEu
+/* The TLFS names come with kvsm/hv.h (kvsm/tlfs.h). */
 #define HV_MAP_GPA_R				1
 #define HV_MAP_GPA_W				2
 #define HV_MAP_GPA_X				(4 | 8)	/* kernel and user execute move together */
@@ -124,13 +113,13 @@ static uint16_t set_vp_register(void *h, unsigned int vp, unsigned int vtl, unsi
 	return 0x0006;
 }
 
-static uint16_t set_initial_context(void *h, unsigned int vp, unsigned int vtl, const uint8_t ctx[224])
+static uint16_t set_initial_context(void *h, unsigned int vp, unsigned int vtl, const struct hv_initial_vp_context *ctx)
 {
 	printf("initial context for vp%u vtl%u\n", vp, vtl);
 	return 0;
 }
 
-static uint16_t start_vp(void *h, unsigned int vp, unsigned int vtl, const uint8_t ctx[224])
+static uint16_t start_vp(void *h, unsigned int vp, unsigned int vtl, const struct hv_initial_vp_context *ctx)
 {
 	return 0x0012;	/* HV_STATUS_INVALID_VP_STATE: the one VP already runs */
 }
@@ -159,12 +148,17 @@ static void set_xmm(void *h, unsigned int vp, unsigned int vtl, const uint64_t x
 {
 }
 
+/* No synthetic timer is ever armed here; a VMM with a guest wakes a thread of its own for hv_timer_expired(). */
+static void timer_arm(void *h, uint64_t deadline)
+{
+}
+
 static const struct hv_host_ops ops = {
 	.guest_access = guest_access, .map_overlay = map_overlay, .unmap_overlay = unmap_overlay,
 	.raise_irq = raise_irq, .flush_tlb = flush_tlb, .tlb_unlocked = tlb_unlocked, .guest_tsc = guest_tsc,
 	.vp_runtime = vp_runtime, .apic_msr = apic_msr, .get_vp_register = get_vp_register,
 	.set_vp_register = set_vp_register, .set_initial_context = set_initial_context, .start_vp = start_vp,
-	.is_ram = is_ram, .protect = protect, .get_xmm = get_xmm, .set_xmm = set_xmm,
+	.is_ram = is_ram, .protect = protect, .get_xmm = get_xmm, .set_xmm = set_xmm, .timer_arm = timer_arm,
 };
 
 static struct host host;
@@ -224,7 +218,17 @@ int main(void)
 {
 	struct hv_config cfg = {
 		.nr_vps = 1, .tsc_hz = 1000000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE, .ram_end = RAM_SIZE,
-		.gpa_limit = 1ull << 36, .max_vtl = 1, .policy = HV_POLICY_STRICT, .ops = &ops, .host = &host,
+		.gpa_limit = 1ull << 36, .max_vtl = 1, .policy = HV_POLICY_STRICT, .hypercall_port = 0xE8, .ops = &ops,
+		.host = &host,
+	};
+	/* VTL1 starts in 64-bit mode: flat code and data, a busy TSS, paging on. */
+	const struct hv_x64_segment_register data = { .limit = 0xffffffff, .selector = 0x10, .attributes = 0xc093 };
+	const struct hv_initial_vp_context vtl1_start = {
+		.rip = 0x8000, .rsp = 0x9000, .rflags = 0x2,
+		.cs = { .limit = 0xffffffff, .selector = 0x08, .attributes = 0xa09b },
+		.ds = data, .es = data, .fs = data, .gs = data, .ss = data,
+		.tr = { .limit = 0x67, .selector = 0x18, .attributes = 0x8b },
+		.efer = 0x500, .cr0 = 0x80000011, .cr3 = 0x4000, .cr4 = 0x20,
 	};
 	struct hv_partition *p;
 	uint32_t id[4];
@@ -237,7 +241,7 @@ int main(void)
 	hv_cpuid(p, 0x40000000, id);
 	printf("cpuid 0x40000000: vendor %.4s%.4s%.4s\n", (char *)&id[1], (char *)&id[2], (char *)&id[3]);
 
-	/* VTL0's boot: hypercalls, then VTL1 on the partition and on the VP (a zero initial context). */
+	/* VTL0's boot: hypercalls, then VTL1 on the partition and on the VP. */
 	enable_hypercalls(p, 0);
 	input_header(HV_PARTITION_ID_SELF);
 	host.ram[IN_GPA + 8] = 1;
@@ -245,6 +249,7 @@ int main(void)
 	input_header(HV_PARTITION_ID_SELF);
 	memcpy(host.ram + IN_GPA + 8, &(uint32_t){ 0 }, 4);
 	host.ram[IN_GPA + 12] = 1;
+	memcpy(host.ram + IN_GPA + 16, &vtl1_start, sizeof(vtl1_start));
 	ok &= hypercall(p, HVCALL_ENABLE_VP_VTL, 0) == 0;
 
 	/* VTL0 calls VTL1, which sets its own hypercall page up and turns VTL protection on. */

@@ -15,7 +15,7 @@
 #include "builtin.h"
 #include "builtin-bench.h"
 #include "kvsm/hv.h"
-#include "hv/tlfs.h"
+#include "kvsm/tlfs.h"
 #include "util.h"
 #include "vm.h"
 

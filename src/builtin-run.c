@@ -72,7 +72,7 @@ int cmd_run(int argc, char *argv[])
 	status = vm_run(&vm);
 	if (opts.stats) {
 		stats_print(&vm.stats, stderr);
-		hv_stats_print(vm.hv, stderr);
+		stats_print_hv(vm.hv, stderr);
 	}
 	fflush(stdout);
 	return status;

@@ -5,6 +5,7 @@
  * initial contexts and VP start-up on the target VP's own thread.
  */
 #include "hv_host.h"
+#include "hv_timer.h"
 #include "hyperv.h"
 #include "irqchip.h"
 #include "util.h"
@@ -13,10 +14,11 @@
 #include "vtl.h"
 #include "vtl_irq.h"
 #include "vtl_regs.h"
-#include "hv/tlfs.h"
+#include "kvsm/tlfs.h"
 #include "x86/arch.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -70,9 +72,6 @@ static void host_raise_irq(void *host, unsigned int vp, unsigned int vtl, uint8_
 {
 	struct vcpu *cpu = &((struct vm *)host)->vcpus[vp];
 
-	/* A lower VTL's interrupt while the VP runs a higher one: VINA (spec 4.4). */
-	if (hv_vp_active_vtl(cpu->vm->hv, vp) > vtl)
-		hv_vina_notify(cpu->vm->hv, vp, vtl);
 	cpu->v[vtl].chip->raise(cpu, vtl, vector, auto_eoi);
 }
 
@@ -264,7 +263,7 @@ static uint16_t host_set_vp_register(void *host, unsigned int vp, unsigned int v
 
 struct context_load {
 	unsigned int vtl;
-	const uint8_t *ctx;
+	const struct hv_initial_vp_context *ctx;
 	bool start;		/* HvCallStartVirtualProcessor: only a VP that never ran */
 	uint16_t status;
 };
@@ -292,7 +291,8 @@ static void do_context_load(struct vcpu *cpu, void *arg)
 	vtl_enter(cpu, c->vtl, HV_VTL_ENTRY_START);
 }
 
-static uint16_t host_set_initial_context(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224])
+static uint16_t host_set_initial_context(void *host, unsigned int vp, unsigned int vtl,
+					 const struct hv_initial_vp_context *ctx)
 {
 	struct vm *vm = host;
 	struct context_load c = { .vtl = vtl, .ctx = ctx };
@@ -302,7 +302,7 @@ static uint16_t host_set_initial_context(void *host, unsigned int vp, unsigned i
 	return c.status;
 }
 
-static uint16_t host_start_vp(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224])
+static uint16_t host_start_vp(void *host, unsigned int vp, unsigned int vtl, const struct hv_initial_vp_context *ctx)
 {
 	struct vm *vm = host;
 	struct context_load c = { .vtl = vtl, .ctx = ctx, .start = true };
@@ -310,6 +310,12 @@ static uint16_t host_start_vp(void *host, unsigned int vp, unsigned int vtl, con
 	if (!vcpu_run_on(caller_vcpu(), &vm->vcpus[vp], do_context_load, &c))
 		return STATUS_VM_STOPPING;
 	return c.status;
+}
+
+/* The core's log lines, on stderr as kvsm's own (--trace lines marked). */
+static void host_log(void *host, enum hv_log_level level, const char *msg)
+{
+	fprintf(stderr, "kvsm: %s%s\n", level == HV_LOG_TRACE ? "trace: " : "", msg);
 }
 
 /* VTL0's VM has KVM's PIC (with its ELCR) and PIT: their ports never leave the kernel. */
@@ -339,4 +345,6 @@ const struct hv_host_ops kvm_hv_ops = {
 	.io_port_trappable = host_io_port_trappable,
 	.get_xmm = host_get_xmm,
 	.set_xmm = host_set_xmm,
+	.log = host_log,
+	.timer_arm = hv_timer_arm,
 };

@@ -4,6 +4,7 @@
  * The host operations the core calls are in hv_host.c.
  */
 #include "hyperv.h"
+#include "hv_timer.h"
 #include "hv_host.h"
 #include "util.h"
 #include "vcpu.h"
@@ -13,7 +14,7 @@
 #include "timeline.h"
 
 #include "kvsm/hv.h"
-#include "hv/tlfs.h"
+#include "kvsm/tlfs.h"
 #include "hv/hypercall_page.h"
 #include "lapic.h"
 #include "x86/arch.h"
@@ -194,6 +195,7 @@ void hyperv_init(struct vm *vm)
 							: vm->mem.size,
 		.policy = vm->opts->policy == KVSM_POLICY_PERMISSIVE ? HV_POLICY_PERMISSIVE : HV_POLICY_STRICT,
 		.trace = vm->opts->trace,
+		.hypercall_port = KVSM_HYPERCALL_PORT,
 		.max_vtl = vm->opts->vtls - 1,
 		.ops = &kvm_hv_ops,
 		.host = vm,
@@ -204,9 +206,11 @@ void hyperv_init(struct vm *vm)
 		enable_user_space_msrs(vm, vtl);
 		set_msr_filter(vm, vtl);
 	}
+	hv_timer_init(&vm->hv_timer);
 	vm->hv = hv_partition_create(&cfg);
 	if (!vm->hv)
 		die(KVSM_EXIT_HOST, "cannot create the Hyper-V partition state");
+	hv_timer_start(vm);
 }
 
 /* CPL and mode of the caller, from the synced segment registers (TLFS 3.x: #UD unless CPL 0 in protected mode). */
@@ -245,7 +249,7 @@ bool hyperv_is_hypercall(struct vcpu *cpu)
 {
 	struct kvm_run *run = cpu->run;
 
-	return run->exit_reason == KVM_EXIT_IO && run->io.port == HV_HYPERCALL_PORT &&
+	return run->exit_reason == KVM_EXIT_IO && run->io.port == KVSM_HYPERCALL_PORT &&
 	       run->io.direction == KVM_EXIT_IO_OUT && run->io.size == 1 && run->io.count == 1 &&
 	       hv_hypercall_enabled(cpu->vm->hv, cpu->index, vcpu_vtl(cpu));
 }

@@ -7,7 +7,10 @@
 struct vm;
 struct vcpu;
 
-/* Create the partition, route synthetic MSRs to user space. Call after the vCPUs exist. */
+/* The I/O port of the `out imm8, al` kvsm's hypercall pages call out with (hv_config.hypercall_port). */
+#define KVSM_HYPERCALL_PORT 0xE8
+
+/* Create the partition and its timer thread, route synthetic MSRs to user space. Call after the vCPUs exist. */
 void hyperv_init(struct vm *vm);
 /* Whether this exit is a hypercall: the `out` of an enabled hypercall page of the VP's VTL. */
 bool hyperv_is_hypercall(struct vcpu *cpu);

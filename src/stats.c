@@ -1,4 +1,5 @@
 #include "stats.h"
+#include "kvsm/hv.h"
 
 static const char *const stat_names[STAT_NR] = {
 	[STAT_EXIT_IO] = "exit: port I/O",
@@ -35,4 +36,17 @@ void stats_print(const struct stats *s, FILE *f)
 	for (int i = 0; i < STAT_NR; i++)
 		fprintf(f, "  %-28s %llu\n", stat_names[i],
 			(unsigned long long)atomic_load(&s->count[i]));
+}
+
+void stats_print_hv(const struct hv_partition *p, FILE *f)
+{
+	struct hv_stat st[HV_STATS_MAX];
+	unsigned int n = hv_stats(p, st, HV_STATS_MAX);
+
+	for (unsigned int i = 0; i < n && i < HV_STATS_MAX; i++) {
+		if (st[i].hypercall)
+			fprintf(f, "  hypercall %-26s %llu\n", st[i].name, (unsigned long long)st[i].value);
+		else
+			fprintf(f, "  %-36s %llu\n", st[i].name, (unsigned long long)st[i].value);
+	}
 }

@@ -45,5 +45,8 @@ static inline void stat_inc(struct stats *s, enum stat_id id)
 }
 
 void stats_print(const struct stats *s, FILE *f);
+/* libkvsm's counters (hv_stats), one per line after stats_print's. */
+struct hv_partition;
+void stats_print_hv(const struct hv_partition *p, FILE *f);
 
 #endif

@@ -7,7 +7,7 @@
  */
 #include "timeline.h"
 #include "util.h"
-#include "hv/tlfs.h"
+#include "kvsm/tlfs.h"
 
 #include <unistd.h>
 

@@ -10,6 +10,7 @@
 #include "devices/hyperv_testdev.h"
 #include "devices/serial.h"
 #include "guest_mem.h"
+#include "hv_timer.h"
 #include "ioport.h"
 #include "kvm.h"
 #include "ram_slots.h"
@@ -45,6 +46,7 @@ struct vm {
 	struct stats stats;		/* atomic counters */
 	struct timeline *timeline;	/* [init] --timeline, else NULL */
 	struct hv_partition *hv;	/* [init] the Hyper-V interface (libkvsm), [own] inside */
+	struct hv_timer hv_timer;	/* its synthetic timers' expiry thread (hv_timer.c) */
 	uint64_t guest_tsc_delta;	/* [init] guest TSC - host TSC */
 	uint64_t tsc_hz;		/* [init] guest TSC frequency */
 	unsigned int phys_bits;		/* [init] guest MAXPHYADDR: the GPA space is [0, 2^phys_bits) */

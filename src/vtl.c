@@ -5,7 +5,7 @@
 #include "timeline.h"
 #include "vtl_regs.h"
 #include "vina_watch.h"
-#include "hv/tlfs.h"
+#include "kvsm/tlfs.h"
 
 #include <string.h>
 #include <sys/ioctl.h>
@@ -182,56 +182,39 @@ void vtl_enter(struct vcpu *cpu, unsigned int to, enum hv_vtl_entry reason)
 }
 
 /*
- * HV_INITIAL_VP_CONTEXT (spec 3.1): offsets of its fields. The segments come
- * in the order CS, DS, ES, FS, GS, SS, TR, LDTR, 16 bytes each; then IDTR
- * before GDTR.
+ * The core decoded the context and checked it against the architecture; the
+ * vCPU's own limits (its CPU model's CR4/EFER bits, address widths) are
+ * checked here with the rules register writes use.
  */
-enum {
-	CONTEXT_RIP = 0, CONTEXT_RSP = 8, CONTEXT_RFLAGS = 16, CONTEXT_SEGMENTS = 24, CONTEXT_IDTR = 152,
-	CONTEXT_GDTR = 168, CONTEXT_EFER = 184, CONTEXT_CR0 = 192, CONTEXT_CR3 = 200, CONTEXT_CR4 = 208,
-	CONTEXT_PAT = 216,
-};
-
-/* The fields loaded as registers, after the control state is checked as a whole. */
-static const struct {
-	uint16_t off;
-	uint32_t name;
-} context_fields[] = {
-	{ CONTEXT_RIP, VTL_REG_RIP },
-	{ CONTEXT_RSP, VTL_REG_RSP },
-	{ CONTEXT_RFLAGS, VTL_REG_RFLAGS },
-	{ CONTEXT_PAT, VTL_REG_PAT },
-};
-
-uint16_t vtl_load_initial_context(struct vcpu *cpu, unsigned int vtl, const uint8_t ctx[224])
+uint16_t vtl_load_initial_context(struct vcpu *cpu, unsigned int vtl, const struct hv_initial_vp_context *c)
 {
 	struct kvm_run *run = cpu->v[vtl].run;
 	struct kvm_sregs s = run->s.regs.sregs;
-	struct kvm_segment *segs[] = { &s.cs, &s.ds, &s.es, &s.fs, &s.gs, &s.ss, &s.tr, &s.ldt };
-	uint64_t val[2] = { 0, 0 };
+	const uint64_t regs[][2] = {
+		{ VTL_REG_RIP, c->rip }, { VTL_REG_RSP, c->rsp }, { VTL_REG_RFLAGS, c->rflags },
+		{ VTL_REG_PAT, c->msr_cr_pat },
+	};
 	uint16_t st;
 
-	/* Control state is checked as a whole: EFER.LMA, CR0.PG and CS.L are only consistent together. */
-	for (unsigned int i = 0; i < ARRAY_SIZE(segs); i++) {
-		memcpy(val, ctx + CONTEXT_SEGMENTS + 16 * i, 16);
-		if (!vtl_regs_seg_from_hv(val, segs[i]))
-			return HV_STATUS_INVALID_PARAMETER;
-	}
-	memcpy(val, ctx + CONTEXT_IDTR, 16);
-	vtl_regs_table_from_hv(val, &s.idt);
-	memcpy(val, ctx + CONTEXT_GDTR, 16);
-	vtl_regs_table_from_hv(val, &s.gdt);
-	s.efer = ld64(ctx + CONTEXT_EFER);
-	s.cr0 = ld64(ctx + CONTEXT_CR0);
-	s.cr3 = ld64(ctx + CONTEXT_CR3);
-	s.cr4 = ld64(ctx + CONTEXT_CR4);
+	vtl_regs_seg_from_tlfs(&c->cs, &s.cs);
+	vtl_regs_seg_from_tlfs(&c->ds, &s.ds);
+	vtl_regs_seg_from_tlfs(&c->es, &s.es);
+	vtl_regs_seg_from_tlfs(&c->fs, &s.fs);
+	vtl_regs_seg_from_tlfs(&c->gs, &s.gs);
+	vtl_regs_seg_from_tlfs(&c->ss, &s.ss);
+	vtl_regs_seg_from_tlfs(&c->tr, &s.tr);
+	vtl_regs_seg_from_tlfs(&c->ldtr, &s.ldt);
+	s.idt = (struct kvm_dtable){ .base = c->idtr.base, .limit = c->idtr.limit };
+	s.gdt = (struct kvm_dtable){ .base = c->gdtr.base, .limit = c->gdtr.limit };
+	s.efer = c->efer;
+	s.cr0 = c->cr0;
+	s.cr3 = c->cr3;
+	s.cr4 = c->cr4;
 	st = vtl_regs_check_sregs(cpu, vtl, &s);
-	if (!st && vtl > 0)	/* VTL0 may start anywhere, real mode included */
-		st = vtl_regs_check_start_context(cpu, vtl, &s, ld64(ctx + CONTEXT_RIP), ld64(ctx + CONTEXT_RFLAGS));
-	for (unsigned int i = 0; !st && i < ARRAY_SIZE(context_fields); i++) {
-		memcpy(val, ctx + context_fields[i].off, 8);
-		val[1] = 0;
-		st = vtl_regs_set(cpu, vtl, context_fields[i].name, val);
+	for (unsigned int i = 0; !st && i < ARRAY_SIZE(regs); i++) {
+		uint64_t val[2] = { regs[i][1], 0 };
+
+		st = vtl_regs_set(cpu, vtl, (uint32_t)regs[i][0], val);
 	}
 	if (st)
 		return st;

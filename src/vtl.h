@@ -31,7 +31,7 @@ bool vtl_set_shared(struct vcpu *cpu, unsigned int first, bool (*set)(struct vcp
 /* The same for an MTRR by MSR number (a guest WRMSR). */
 bool vtl_is_mtrr(uint32_t msr);
 bool vtl_write_shared_msr(struct vcpu *cpu, uint32_t msr, uint64_t val);
-/* Load an HV_INITIAL_VP_CONTEXT into the VP's vCPU of vtl (own thread). Returns an HV_STATUS. */
-uint16_t vtl_load_initial_context(struct vcpu *cpu, unsigned int vtl, const uint8_t ctx[224]);
+/* Load the core's decoded HV_INITIAL_VP_CONTEXT into the VP's vCPU of vtl (own thread). Returns an HV_STATUS. */
+uint16_t vtl_load_initial_context(struct vcpu *cpu, unsigned int vtl, const struct hv_initial_vp_context *ctx);
 
 #endif

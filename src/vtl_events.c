@@ -36,7 +36,7 @@
  *    (VM-entry rules). Writing RFLAGS with IF = 0 drops an STI-only shadow.
  */
 #include "vtl_regs.h"
-#include "hv/tlfs.h"
+#include "kvsm/tlfs.h"
 #include "x86/arch.h"
 
 #include <string.h>

@@ -30,7 +30,7 @@
 #include "util.h"
 #include "x86/arch.h"
 #include "x86/insn.h"
-#include "hv/tlfs.h"
+#include "kvsm/tlfs.h"
 
 #include <errno.h>
 #include <string.h>

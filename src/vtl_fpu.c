@@ -10,7 +10,7 @@
 #include "vtl_fpu.h"
 #include "vtl_regs.h"
 #include "util.h"
-#include "hv/tlfs.h"
+#include "kvsm/tlfs.h"
 #include "x86/arch.h"
 #include "x86/guest_caps.h"
 

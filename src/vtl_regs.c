@@ -48,7 +48,7 @@
 #include "vtl_regs.h"
 #include "kvm.h"
 #include "vcpu.h"
-#include "hv/tlfs.h"
+#include "kvsm/tlfs.h"
 #include "x86/arch.h"
 #include "x86/guest_caps.h"
 #include "vtl_fpu.h"

@@ -8,6 +8,8 @@
 #ifndef KVSM_VTL_REGS_H
 #define KVSM_VTL_REGS_H
 
+#include "kvsm/tlfs.h"
+
 #include <linux/kvm.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -103,9 +105,6 @@ bool vtl_regs_handles(uint32_t name);
  * from the vCPU's current one (as KVM does).
  */
 uint16_t vtl_regs_check_sregs(struct vcpu *cpu, unsigned int vtl, const struct kvm_sregs *s);
-/* Whether VTL vtl (>= 1) can start in sregs s at rip with rflags (see vtl_regs.c); an HV_STATUS. */
-uint16_t vtl_regs_check_start_context(struct vcpu *cpu, unsigned int vtl, const struct kvm_sregs *s, uint64_t rip,
-				      uint64_t rflags);
 
 /* Conversions, exposed for unit tests. */
 /* HV_X64_SEGMENT_REGISTER {u64 Base; u32 Limit; u16 Selector; u16 Attributes}. KVM's `unusable` is P = 0. */
@@ -114,6 +113,8 @@ void vtl_regs_seg_to_hv(const struct kvm_segment *s, uint64_t val[2]);
 __u64 *vtl_regs_gpr(struct kvm_regs *r, unsigned int i);
 /* false if Attributes bits 11:8 (reserved) are set; *s is then unchanged. */
 bool vtl_regs_seg_from_hv(const uint64_t val[2], struct kvm_segment *s);
+/* The same from the core's decoded form (reserved bits already refused). */
+void vtl_regs_seg_from_tlfs(const struct hv_x64_segment_register *r, struct kvm_segment *s);
 /* HV_X64_TABLE_REGISTER {u16 Pad[3]; u16 Limit; u64 Base}; Pad is ignored on input and 0 on output. */
 void vtl_regs_table_to_hv(const struct kvm_dtable *t, uint64_t val[2]);
 void vtl_regs_table_from_hv(const uint64_t val[2], struct kvm_dtable *t);

@@ -9,7 +9,7 @@
 #include "vtl_sregs.h"
 #include "vtl_regs.h"
 #include "vcpu.h"
-#include "hv/tlfs.h"
+#include "kvsm/tlfs.h"
 #include "x86/arch.h"
 #include "x86/guest_caps.h"
 
@@ -26,16 +26,14 @@ void vtl_regs_seg_to_hv(const struct kvm_segment *s, uint64_t val[2])
 	val[1] = s->limit | (uint64_t)s->selector << 32 | (uint64_t)attr << 48;
 }
 
-bool vtl_regs_seg_from_hv(const uint64_t val[2], struct kvm_segment *s)
+void vtl_regs_seg_from_tlfs(const struct hv_x64_segment_register *r, struct kvm_segment *s)
 {
-	uint16_t attr = (uint16_t)(val[1] >> 48);
+	uint16_t attr = r->attributes;
 
-	if (attr & 0x0f00)
-		return false;
 	*s = (struct kvm_segment){
-		.base = val[0],
-		.limit = (uint32_t)val[1],
-		.selector = (uint16_t)(val[1] >> 32),
+		.base = r->base,
+		.limit = r->limit,
+		.selector = r->selector,
 		.type = attr & 0xf,
 		.s = (attr >> 4) & 1,
 		.dpl = (attr >> 5) & 3,
@@ -46,6 +44,20 @@ bool vtl_regs_seg_from_hv(const uint64_t val[2], struct kvm_segment *s)
 		.g = (attr >> 15) & 1,
 		.unusable = !((attr >> 7) & 1),
 	};
+}
+
+bool vtl_regs_seg_from_hv(const uint64_t val[2], struct kvm_segment *s)
+{
+	struct hv_x64_segment_register r = {
+		.base = val[0],
+		.limit = (uint32_t)val[1],
+		.selector = (uint16_t)(val[1] >> 32),
+		.attributes = (uint16_t)(val[1] >> 48),
+	};
+
+	if (r.attributes & HV_X64_SEGMENT_RSVD)
+		return false;
+	vtl_regs_seg_from_tlfs(&r, s);
 	return true;
 }
 
@@ -162,33 +174,5 @@ uint16_t vtl_regs_check_sregs(struct vcpu *cpu, unsigned int vtl, const struct k
 		if (!seg_ok(&g, &n, i))
 			return HV_STATUS_INVALID_PARAMETER;
 	return ctrl_ok(&g, &n, &v->run->s.regs.sregs) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
-}
-
-/*
- * A context a higher VTL can start in (HvCallEnableVpVtl, StartVirtualProcessor
- * into VTL >= 1), beyond what KVM would load: protected or long mode (spec
- * 4.1: no real mode above VTL0, and so no virtual-8086 mode either), a usable
- * code segment in CS and a writable data segment in SS (64-bit mode may leave
- * SS null), and a RIP the first fetch can use: canonical in 64-bit mode,
- * within CS's limit otherwise.
- */
-uint16_t vtl_regs_check_start_context(struct vcpu *cpu, unsigned int vtl, const struct kvm_sregs *s, uint64_t rip,
-				      uint64_t rflags)
-{
-	struct vcpu_vtl *v = vcpu_vtl_of(cpu, vtl);
-	bool long64 = (s->efer & EFER_LMA) && s->cs.l;
-
-	if (!v || !(s->cr0 & CR0_PE) || (rflags & RFLAGS_VM))
-		return HV_STATUS_INVALID_PARAMETER;
-	if (!s->cs.present || s->cs.unusable || !s->cs.s || !(s->cs.type & SEG_TYPE_CODE))
-		return HV_STATUS_INVALID_PARAMETER;
-	if ((!long64 || (s->ss.present && !s->ss.unusable)) &&
-	    (!s->ss.present || s->ss.unusable || !s->ss.s || (s->ss.type & SEG_TYPE_CODE) ||
-	     !(s->ss.type & SEG_TYPE_WRITABLE_DATA)))
-		return HV_STATUS_INVALID_PARAMETER;
-	/* The first fetch's canonical width is the paging mode's: 57 bits with CR4.LA57, else 48. */
-	if (long64)
-		return canonical(rip, s->cr4 & CR4_LA57 ? 57 : 48) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
-	return rip <= s->cs.limit ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
 }
 

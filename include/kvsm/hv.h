@@ -1,8 +1,10 @@
 /*
  * libkvsm: the Hyper-V partition interface (CPUID, synthetic MSRs,
- * hypercalls, SynIC, synthetic timers, reference time), free of KVM. A VMM
- * embeds it by filling struct hv_host_ops and calling the hv_* entry points
- * from its vCPU exit handlers. See docs/libkvsm.md.
+ * hypercalls, SynIC, synthetic timers, reference time, VSM), free of KVM. A
+ * VMM embeds it by filling struct hv_host_ops and calling the hv_* entry
+ * points from its vCPU exit handlers. The TLFS numbers and layouts are in
+ * kvsm/tlfs.h. docs/libkvsm.md gives the whole contract: which thread calls
+ * each op, which core locks are held meanwhile, what an op may call back.
  */
 #ifndef KVSM_HV_H
 #define KVSM_HV_H
@@ -10,21 +12,38 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
+
+#include "tlfs.h"
 
 #define HV_MAX_VTLS 3
 
 struct hv_partition;
 
-/* What the core needs from the VMM. All calls may come from any VP thread or the timer thread. */
+/* Severity of a line the core logs (host op `log`). */
+enum hv_log_level {
+	HV_LOG_ERROR,
+	HV_LOG_WARNING,		/* the guest asked for something refused or not implemented */
+	HV_LOG_INFO,
+	HV_LOG_TRACE,		/* MSR accesses, hypercalls, VTL switches: only with cfg.trace */
+};
+
+/*
+ * What the core needs from the VMM. Unless an op says otherwise it is called
+ * on the thread of the VP that made the access (an exit handler calling an
+ * hv_* entry point), and the core may hold one of its locks meanwhile: an op
+ * must not call any hv_* entry point, except where its comment allows it.
+ * Ops marked (timer) may also run on the thread that calls
+ * hv_timer_expired(). Optional ops may be NULL.
+ */
 struct hv_host_ops {
 	/*
-	 * Host address of guest-physical [gpa, gpa + len) as VTL vtl sees it,
-	 * for a read (write = false) or write, or NULL if that is not plain RAM
-	 * or the VTL may not access it that way. len never crosses a page. The
-	 * address must lie in a mapping of the host's own that the guest's
-	 * memory protections never change (the core must not fault there); the
-	 * core uses it only within the current call.
+	 * (timer) Host address of guest-physical [gpa, gpa + len) as VTL vtl
+	 * sees it, for a read (write = false) or write, or NULL if that is not
+	 * plain RAM or the VTL may not access it that way. len never crosses a
+	 * page. The address must lie in a mapping of the host's own that the
+	 * guest's memory protections never change (the core must not fault
+	 * there); the core uses it only within the current call, and accesses
+	 * fields the guest updates concurrently with atomics.
 	 */
 	void *(*guest_access)(void *host, unsigned int vtl, uint64_t gpa, size_t len, bool write);
 	/*
@@ -39,15 +58,18 @@ struct hv_host_ops {
 	bool (*map_overlay)(void *host, unsigned int vtl, uint64_t gpa);
 	void (*unmap_overlay)(void *host, unsigned int vtl, uint64_t gpa);
 	/*
-	 * Deliver a fixed, edge-triggered interrupt to the local APIC of (vp, vtl).
-	 * auto_eoi: the guest will not EOI it (SynIC AutoEOI), so it must not
-	 * be left in service.
+	 * (timer) Deliver a fixed, edge-triggered interrupt to the local APIC
+	 * of (vp, vtl); vp may be another VP than the caller's. auto_eoi: the
+	 * guest will not EOI it (SynIC AutoEOI), so it must not be left in
+	 * service. Only injects: the core has already asserted VINA where the
+	 * interrupt is for a VTL below the one vp runs. Called with the core's
+	 * lock of the target VP held.
 	 */
 	void (*raise_irq)(void *host, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi);
 	/*
 	 * Flush VTL vtl's TLB of every VP set in mask (nr_vps bits), the caller
 	 * included; returns when done. vtl is the caller's VTL: a TLFS flush
-	 * applies to the caller's VTL only.
+	 * applies to the caller's VTL only. No core lock is held.
 	 */
 	void (*flush_tlb)(void *host, unsigned int caller_vp, unsigned int vtl, const uint64_t *mask);
 	/*
@@ -56,45 +78,63 @@ struct hv_host_ops {
 	 * Called on the releasing VP's thread, after the release.
 	 */
 	void (*tlb_unlocked)(void *host);
-	/* The guest's TSC now, as RDTSC in the guest would read it. */
+	/* (timer) The guest's TSC now, as RDTSC in the guest would read it. */
 	uint64_t (*guest_tsc)(void *host);
 	/* Time VP vp has run, in 100 ns units. */
 	uint64_t (*vp_runtime)(void *host, unsigned int vp);
 	/*
 	 * Access the local APIC register of (vp, vtl) that x2APIC MSR `msr`
 	 * names (EOI 0x80B, TPR 0x808, ICR 0x830) on behalf of the synthetic
-	 * EOI/TPR/ICR MSRs. Returns false where the host cannot (then #GP).
+	 * EOI/TPR/ICR MSRs; vp is the caller. Returns false where the host
+	 * cannot (then #GP).
 	 */
 	bool (*apic_msr)(void *host, unsigned int vp, unsigned int vtl, uint32_t msr, bool write, uint64_t *val);
 	/*
 	 * VSM (only used when cfg.max_vtl > 0). Architectural registers of VP
-	 * vp in VTL vtl by HV_REGISTER_NAME, as 16-byte values; return an
-	 * HV_STATUS. Called on the calling VP's thread, which runs caller_vtl;
-	 * vp may be another VP. Registers shared between VTLs are those of the
-	 * VTL vp runs, so the host must refuse (HV_STATUS_ACCESS_DENIED) while
-	 * vp runs a VTL above caller_vtl, checked atomically with the access:
-	 * a lower VTL never observes or changes a higher VTL's live state.
+	 * vp in VTL vtl by HV_REGISTER_NAME (kvsm/tlfs.h), as 16-byte values;
+	 * return an HV_STATUS. Called on the calling VP's thread, which runs
+	 * caller_vtl, with no core lock held; vp may be another VP. Registers
+	 * shared between VTLs are those of the VTL vp runs, so the host must
+	 * refuse (HV_STATUS_ACCESS_DENIED) while vp runs a VTL above caller_vtl,
+	 * checked atomically with the access: a lower VTL never observes or
+	 * changes a higher VTL's live state.
 	 */
 	uint16_t (*get_vp_register)(void *host, unsigned int vp, unsigned int vtl, unsigned int caller_vtl,
 				    uint32_t name, uint64_t val[2]);
 	uint16_t (*set_vp_register)(void *host, unsigned int vp, unsigned int vtl, unsigned int caller_vtl,
 				    uint32_t name, const uint64_t val[2]);
-	/* Load an HV_INITIAL_VP_CONTEXT (224 bytes) into (vp, vtl) (HvCallEnableVpVtl). */
-	uint16_t (*set_initial_context)(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224]);
 	/*
-	 * HvCallStartVirtualProcessor: if VP vp has never run, load ctx into its
-	 * vCPU of vtl and start it there; else HV_STATUS_INVALID_VP_STATE.
+	 * HvCallEnableVpVtl: load ctx into VTL vtl of VP vp (vtl >= 1). The core
+	 * has decoded the HV_INITIAL_VP_CONTEXT and checked it against the
+	 * architecture (segment attributes, CR0/CR4/EFER/CS.L consistency, and
+	 * for a VTL >= 1 protected or long mode, usable CS and SS, a RIP the
+	 * first fetch can use); the host checks only what its CPU model limits
+	 * (which CR4/EFER bits exist, address widths) and answers
+	 * HV_STATUS_INVALID_PARAMETER for those, with nothing changed. Called
+	 * with no core lock held, on the caller's thread; the host may hand the
+	 * work to VP vp's own thread and wait. ctx lives until the op returns.
 	 */
-	uint16_t (*start_vp)(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224]);
+	uint16_t (*set_initial_context)(void *host, unsigned int vp, unsigned int vtl,
+					const struct hv_initial_vp_context *ctx);
 	/*
-	 * VTL protections (only used when cfg.max_vtl > 0). is_ram: whether
-	 * gpa's page is RAM (protections cover RAM only). protect: make pages
+	 * HvCallStartVirtualProcessor: if VP vp has never run, load ctx (as
+	 * above) into its VTL vtl and start it there, recording the start with
+	 * hv_vtl_entered(..., HV_VTL_ENTRY_START) on vp's own thread before it
+	 * runs (that call into the core is allowed: no core lock is held);
+	 * else HV_STATUS_INVALID_VP_STATE.
+	 */
+	uint16_t (*start_vp)(void *host, unsigned int vp, unsigned int vtl, const struct hv_initial_vp_context *ctx);
+	/*
+	 * VTL protections (only used when cfg.max_vtl > 0), called with the
+	 * core's protection lock held. is_ram: whether gpa's page is RAM
+	 * (protections cover RAM only). protect: make pages
 	 * [gpa, gpa + npages * 4096) of VTL vtl's view allow only `access`, an
 	 * HV_MAP_GPA mask of R (1), W (2), KX (4), UX (8), UX always equal to KX;
 	 * pages that are not RAM are skipped, and overlay pages keep their own
-	 * access until they go. The host also refuses kvsm's own accesses for
-	 * that VTL accordingly (guest_access). Returns false if the host cannot
-	 * (its mapping or memslot limits); the core then applies the old mask.
+	 * access until they go. The host also refuses the core's own accesses
+	 * for that VTL accordingly (guest_access). Returns false if the host
+	 * cannot (its mapping or memslot limits); the core then applies the old
+	 * mask.
 	 */
 	bool (*is_ram)(void *host, uint64_t gpa);
 	bool (*protect)(void *host, unsigned int vtl, uint64_t gpa, uint64_t npages, uint8_t access);
@@ -115,6 +155,24 @@ struct hv_host_ops {
 	 */
 	void (*get_xmm)(void *host, unsigned int vp, unsigned int vtl, uint64_t xmm[6][2]);
 	void (*set_xmm)(void *host, unsigned int vp, unsigned int vtl, const uint64_t xmm[6][2]);
+	/*
+	 * Optional (timer): one line the core has to say (no newline; at most
+	 * 511 bytes). The core prints nothing itself; without this op its lines
+	 * are dropped. HV_LOG_TRACE lines come only with cfg.trace.
+	 */
+	void (*log)(void *host, enum hv_log_level level, const char *msg);
+	/*
+	 * Required: the timer hook. The core has no thread of its own; it asks
+	 * the host to call hv_timer_expired() once the partition's reference
+	 * time (hv_reference_time(), 100 ns units) reaches `deadline`. A new
+	 * call replaces the deadline asked for before (it may be earlier or
+	 * later). Called with the core's timer lock held, from a VP thread or
+	 * from inside hv_timer_expired(): record the deadline and wake your
+	 * timer thread, never call hv_timer_expired() from here. A late call
+	 * delays expiries by as much; an early one is harmless (the core
+	 * rescans and asks again).
+	 */
+	void (*timer_arm)(void *host, uint64_t deadline);
 };
 
 /* What the core does with a request stock KVM does not enforce natively (docs/vsm.md). */
@@ -132,12 +190,21 @@ struct hv_config {
 	uint64_t gpa_limit;		/* first GPA past the guest-physical address space */
 	uint64_t ram_end;		/* first GPA above all RAM (VTL protection tables cover [0, ram_end)) */
 	enum hv_policy policy;
-	bool trace;			/* log MSR accesses and hypercalls to stderr */
+	bool trace;			/* log MSR accesses, hypercalls and VTL switches (HV_LOG_TRACE) */
+	/*
+	 * The I/O port (nonzero) the hypercall page calls out with: each call
+	 * site there is `nop; out imm8, al` to this port in place of VMCALL. A
+	 * one-byte OUT to it from a VTL whose hypercall page is enabled is a
+	 * hypercall (hv_hypercall_enabled, hv_hypercall); the nop sits one
+	 * byte before the OUT, so a call is re-issued by resuming at RIP - 1.
+	 */
+	uint8_t hypercall_port;
 	unsigned int max_vtl;		/* highest VTL the partition may enable (0 = no VSM) */
 	const struct hv_host_ops *ops;
 	void *host;
 };
 
+/* NULL if cfg is invalid (no timer_arm op, no hypercall_port, tsc_hz <= 10 MHz, no VPs, max_vtl too high). */
 struct hv_partition *hv_partition_create(const struct hv_config *cfg);
 void hv_partition_destroy(struct hv_partition *p);
 
@@ -228,8 +295,11 @@ unsigned int hv_vp_enabled_vtls(const struct hv_partition *p, unsigned int vp);
  */
 void hv_vtl_entered(struct hv_partition *p, unsigned int vp, unsigned int to, enum hv_vtl_entry reason);
 /*
- * A lower VTL `lower` of VP vp got an interrupt while vp runs a higher VTL:
- * assert VINA in the active VTL if it is enabled (TLFS 15.x, spec 4.4).
+ * A lower VTL `lower` of VP vp got an interrupt the core did not raise (an
+ * interrupt source of the host's own, e.g. an in-kernel APIC) while vp runs
+ * a higher VTL: assert VINA in the active VTL if it is enabled (TLFS 15.x,
+ * spec 4.4). Interrupts the core raises itself (raise_irq) never need this.
+ * Any thread, never from inside a host op.
  */
 void hv_vina_notify(struct hv_partition *p, unsigned int vp, unsigned int lower);
 /*
@@ -372,8 +442,33 @@ enum hv_translate_gva_result {
 uint32_t hv_translate_gva(const struct hv_partition *p, unsigned int vtl, const struct hv_paging_regs *regs,
 			  uint64_t gva, uint64_t control_flags, uint64_t *gpa);
 
-/* Print per-hypercall counts (for --stats). */
-void hv_stats_print(const struct hv_partition *p, FILE *f);
+/* ---- time ---- */
+
+/* The partition's reference time (HV_X64_MSR_TIME_REF_COUNT) now, in 100 ns units. Any thread. */
+uint64_t hv_reference_time(const struct hv_partition *p);
+/*
+ * The timer hook's callback: fire every synthetic timer due now and ask for
+ * the next deadline (timer_arm). Call it from a thread of your own (not a VP
+ * thread inside an exit handler, not from a host op) at or after the
+ * deadline timer_arm gave; calling early is harmless.
+ */
+void hv_timer_expired(struct hv_partition *p);
+
+/* ---- statistics ---- */
+
+/* One of the core's counters. hypercall: name is a hypercall's TLFS name (or "(unknown code)"). */
+struct hv_stat {
+	const char *name;
+	uint64_t value;
+	bool hypercall;
+};
+/* At most this many counters: one per hypercall code, unknown codes, four intercept counters. */
+#define HV_STATS_MAX 261
+/*
+ * Copy up to max counters into out: each hypercall code called so far, then
+ * the intercept counters. Returns how many there are (may exceed max).
+ */
+unsigned int hv_stats(const struct hv_partition *p, struct hv_stat *out, unsigned int max);
 /* The TLFS name of a hypercall kvsm implements ("HvCallVtlCall"), or NULL. */
 const char *hv_hypercall_name(uint16_t code);
 

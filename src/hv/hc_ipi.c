@@ -60,7 +60,7 @@ static uint16_t send_ipi(struct hv_hypercall *hc, bool ex)
 
 	for (unsigned int w = 0; w < words; w++)
 		for (uint64_t m = mask[w]; m; m &= m - 1)
-			p->ops->raise_irq(p->host, w * 64 + __builtin_ctzll(m), vtl, (uint8_t)vector, false);
+			hv_raise_irq(p, w * 64 + __builtin_ctzll(m), vtl, (uint8_t)vector, false);
 	return HV_STATUS_SUCCESS;
 }
 

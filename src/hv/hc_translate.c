@@ -142,7 +142,7 @@ static uint16_t translate(struct hv_hypercall *hc, size_t gpa_page_at)
 		if (overlay && read_only && (in.control_flags & HV_TRANSLATE_GVA_VALIDATE_WRITE))
 			result = HV_TRANSLATE_GVA_GPA_ILLEGAL_OVERLAY_ACCESS;
 	}
-	hv_trace(p, "vp%u vtl%u translates vtl%d gva %#llx flags %#llx: result %u gpa %#llx\n", hc->vp->index,
+	hv_trace(p, "vp%u vtl%u translates vtl%d gva %#llx flags %#llx: result %u gpa %#llx", hc->vp->index,
 		 hc->vtl, vtl, (unsigned long long)(in.gva_page << 12), (unsigned long long)in.control_flags,
 		 result, (unsigned long long)w.gpa);
 	memcpy(hc->out + OUT_RESULT, &result, 4);

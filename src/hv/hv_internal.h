@@ -3,7 +3,7 @@
 #define KVSM_HV_INTERNAL_H
 
 #include "kvsm/hv.h"
-#include "tlfs.h"
+#include "kvsm/tlfs.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -118,11 +118,9 @@ struct hv_partition {
 	pthread_mutex_t conn_lock;
 	struct hv_connection conns[HV_MAX_CONNECTIONS];	/* [C] */
 
-	/* Synthetic timer thread (stimer.c). */
-	pthread_t timer_thread;			/* [init] */
+	/* Synthetic timer expiry (stimer.c): the deadline last given to ops->timer_arm, 0 = none. */
 	pthread_mutex_t timer_lock;
-	pthread_cond_t timer_cond;
-	bool timer_stop, timer_started;		/* [TL] */
+	uint64_t timer_requested;		/* [TL] */
 
 	struct hv_vp *vps;			/* [init] cfg.nr_vps of them */
 
@@ -157,11 +155,14 @@ static inline bool hv_has_privilege(const struct hv_partition *p, uint64_t bit)
 	return (p->privileges & bit) != 0;
 }
 
-#define hv_trace(p, ...) do { if ((p)->cfg.trace) fprintf(stderr, "kvsm: trace: " __VA_ARGS__); } while (0)
+/* log.c: one line (no newline) to the host's log hook, if it has one. */
+void hv_log(const struct hv_partition *p, enum hv_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Trace lines are formatted only when cfg.trace asks for them. */
+#define hv_trace(p, ...) do { if ((p)->cfg.trace) hv_log(p, HV_LOG_TRACE, __VA_ARGS__); } while (0)
 
 /* reftime.c: partition reference time in 100 ns units, and the TSC page. */
 void hv_reftime_init(struct hv_partition *p);
-uint64_t hv_ref_time(const struct hv_partition *p);
 /* Write the reference TSC page of a VTL if its MSR enables one. */
 void hv_reftime_update_page(struct hv_partition *p, unsigned int vtl, uint64_t msr);
 
@@ -226,15 +227,13 @@ uint16_t hv_synic_place_message_locked(struct hv_partition *p, unsigned int vp, 
 				       unsigned int sint, const struct hv_message *msg);
 
 /* stimer.c */
-void hv_stimer_start_thread(struct hv_partition *p);
-void hv_stimer_stop_thread(struct hv_partition *p);
 bool hv_stimer_msr_read(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint32_t msr, uint64_t *val);
 bool hv_stimer_msr_write(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint32_t msr, uint64_t val);
 /* With the VP lock held, after a slot was freed: deliver pending timer messages of (vp, vtl). */
 void hv_stimer_redeliver_locked(struct hv_partition *p, unsigned int vp, unsigned int vtl);
 /*
  * Fire every timer due at reference time now; returns the earliest deadline still armed
- * (0 = none). Takes each VP lock in turn. The timer thread's step; tests call it with a fake clock.
+ * (0 = none). Takes each VP lock in turn. hv_timer_expired's step; tests call it with a fake clock.
  */
 uint64_t hv_stimer_run_expired(struct hv_partition *p, uint64_t now);
 
@@ -305,8 +304,6 @@ extern const unsigned int hv_hc_flush_n, hv_hc_ipi_n, hv_hc_synic_n, hv_hc_misc_
 	hv_hc_prot_n, hv_hc_translate_n, hv_hc_intercept_n;
 
 /* vsm.c */
-#define HVCALL_VTL_CALL		0x0011
-#define HVCALL_VTL_RETURN	0x0012
 /* VtlCall / VtlReturn (spec 3.4): #UD, or a switch with regs->target_vtl and the target's RAX/RCX. */
 enum hv_hypercall_outcome hv_vtl_call_return(struct hv_partition *p, unsigned int vp, unsigned int vtl,
 					     uint16_t code, uint64_t control, struct hv_hypercall_regs *regs);
@@ -315,6 +312,13 @@ uint16_t hv_vsm_reg_get(struct hv_partition *p, unsigned int vp, unsigned int ca
 			bool long_mode, uint32_t name, uint64_t *val);
 uint16_t hv_vsm_reg_set(struct hv_partition *p, unsigned int vp, unsigned int caller_vp, unsigned int caller,
 			unsigned int vtl, uint32_t name, uint64_t val);
+/*
+ * vp_context.c: decode an HV_INITIAL_VP_CONTEXT from hypercall input and
+ * check it as the architecture requires of a context VTL vtl starts in;
+ * returns an HV_STATUS (INVALID_PARAMETER for a context no processor loads).
+ */
+uint16_t hv_vp_context_decode(const uint8_t raw[HV_INITIAL_VP_CONTEXT_SIZE], unsigned int vtl,
+			      struct hv_initial_vp_context *ctx);
 /* Validate an HV_INPUT_VTL byte: the VTL it names (the caller's when UseTargetVtl = 0), or an HV_STATUS < 0. */
 int hv_input_vtl(uint8_t input_vtl, unsigned int caller);
 
@@ -349,6 +353,11 @@ void hv_gpa_intercept_message(struct hv_message *m, unsigned int vp, unsigned in
 enum hv_vtl_entry hv_intercept_deliver(struct hv_partition *p, unsigned int vp, unsigned int to,
 				       const struct hv_message *m);
 
+/*
+ * vsm.c: every interrupt the core raises goes through here: ops->raise_irq,
+ * preceded by VINA in the VTL the VP runs if that is above vtl.
+ */
+void hv_raise_irq(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi);
 /* vsm.c: GPA of the VP assist page of (vp, vtl), or 0 when it is disabled. */
 uint64_t hv_assist_page(const struct hv_partition *p, unsigned int vp, unsigned int vtl);
 

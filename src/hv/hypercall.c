@@ -36,7 +36,7 @@ const struct hv_hypercall_desc *hv_hypercall_find(uint16_t code)
 	return NULL;
 }
 
-/* TLFS calls kvsm does not implement: refused with INVALID_HYPERCALL_CODE, and said once on stderr. */
+/* TLFS calls kvsm does not implement: refused with INVALID_HYPERCALL_CODE, and said once (a warning). */
 static const struct {
 	uint16_t code;
 	const char *name;
@@ -46,14 +46,14 @@ static const struct {
 	{ 0x00C1, "HvCallPostMessageDirect" }, { 0x00D4, "HvCallCheckSparseGpaPageVtlAccess" },
 };
 
-static void warn_unimplemented(uint16_t code)
+static void warn_unimplemented(const struct hv_partition *p, uint16_t code)
 {
 	static uint32_t warned;		/* one bit per entry of unimplemented[] */
 
 	for (unsigned int i = 0; i < sizeof(unimplemented) / sizeof(unimplemented[0]); i++)
 		if (unimplemented[i].code == code && !(__atomic_fetch_or(&warned, 1u << i, __ATOMIC_RELAXED) & (1u << i)))
-			fprintf(stderr, "kvsm: the guest called %s (0x%04x), which kvsm does not implement "
-				"(INVALID_HYPERCALL_CODE)\n", unimplemented[i].name, code);
+			hv_log(p, HV_LOG_WARNING, "the guest called %s (0x%04x), which kvsm does not implement "
+			       "(INVALID_HYPERCALL_CODE)", unimplemented[i].name, code);
 }
 
 uint16_t hv_hypercall_decode(uint64_t control, struct hv_hypercall_input *in)
@@ -242,13 +242,13 @@ enum hv_hypercall_outcome hv_hypercall(struct hv_partition *p, unsigned int vpi,
 	if (in.code == HVCALL_VTL_CALL || in.code == HVCALL_VTL_RETURN)
 		return hv_vtl_call_return(p, vpi, vtl, in.code, control, r);
 	if (st == HV_STATUS_INVALID_HYPERCALL_CODE)
-		warn_unimplemented(in.code);
+		warn_unimplemented(p, in.code);
 	if (!st && in.desc->privilege && !hv_has_privilege(p, in.desc->privilege))
 		st = HV_STATUS_ACCESS_DENIED;
 	if (!st)
 		st = fetch_input(p, vp, vtl, &in, r, &cs);
 	if (st == STATUS_INTERCEPT) {
-		hv_trace(p, "vp%u vtl%u hypercall %#x (%s): %s block at GPA %#llx is protected -> intercept\n", vpi, vtl,
+		hv_trace(p, "vp%u vtl%u hypercall %#x (%s): %s block at GPA %#llx is protected -> intercept", vpi, vtl,
 			 in.code, in.desc->name, cs.intercept_write ? "output" : "input",
 			 (unsigned long long)cs.intercept_gpa);
 		r->intercept_gpa = cs.intercept_gpa;
@@ -256,7 +256,7 @@ enum hv_hypercall_outcome hv_hypercall(struct hv_partition *p, unsigned int vpi,
 		return HV_HYPERCALL_INTERCEPT;
 	}
 	if (st) {
-		hv_trace(p, "vp%u vtl%u hypercall %#x (%s) -> status %#x\n", vpi, vtl, in.code,
+		hv_trace(p, "vp%u vtl%u hypercall %#x (%s) -> status %#x", vpi, vtl, in.code,
 			 in.desc ? in.desc->name : "unknown", st);
 		hv_stats_count(p, in.code);
 		set_result(r, st, 0);	/* nothing ran */
@@ -275,12 +275,12 @@ enum hv_hypercall_outcome hv_hypercall(struct hv_partition *p, unsigned int vpi,
 		memset(vp->hc_out, 0, in.out_size);
 		st = in.desc->simple(&hc);
 		if (st == HV_RETRY_AFTER_WAIT) {
-			hv_trace(p, "vp%u vtl%u hypercall %#x (%s) stalls\n", vpi, vtl, in.code, in.desc->name);
+			hv_trace(p, "vp%u vtl%u hypercall %#x (%s) stalls", vpi, vtl, in.code, in.desc->name);
 			return HV_HYPERCALL_RETRY;
 		}
 		if (!st)
 			write_output(p, vp, vtl, &cs, in.fast, 0, in.out_size);
-		hv_trace(p, "vp%u vtl%u hypercall %#x (%s) -> status %#x\n", vpi, vtl, in.code, in.desc->name, st);
+		hv_trace(p, "vp%u vtl%u hypercall %#x (%s) -> status %#x", vpi, vtl, in.code, in.desc->name, st);
 		set_result(r, st, 0);
 		return HV_HYPERCALL_DONE;
 	}
@@ -299,7 +299,7 @@ enum hv_hypercall_outcome hv_hypercall(struct hv_partition *p, unsigned int vpi,
 	}
 	write_output(p, vp, vtl, &cs, in.fast, (size_t)in.rep_start * in.desc->out_elem,
 		     (size_t)i * in.desc->out_elem);
-	hv_trace(p, "vp%u vtl%u hypercall %#x (%s) reps %u..%u of %u -> status %#x\n", vpi, vtl, in.code,
+	hv_trace(p, "vp%u vtl%u hypercall %#x (%s) reps %u..%u of %u -> status %#x", vpi, vtl, in.code,
 		 in.desc->name, in.rep_start, i, in.rep_count, st);
 	if (st == HV_RETRY_AFTER_WAIT) {
 		set_rep_start(r, control, i);

@@ -1,7 +1,8 @@
 /*
  * The hypercall page (TLFS 3.13, spec section 2.3): the TLFS layout with the
  * VTL call/return thunks at their published offsets, but with VMCALL replaced
- * by `nop; out HV_HYPERCALL_PORT, al` (also 3 bytes): stock KVM handles VMCALL
+ * by `nop; out imm8, al` (also 3 bytes) to the VMM's cfg.hypercall_port:
+ * stock KVM handles VMCALL
  * in the kernel, while a port write always reaches kvsm and clobbers nothing.
  * The nop comes first so that a call can be issued again (a rep
  * continuation, a #UD at the call) by resuming at the nop: resuming at the
@@ -13,7 +14,7 @@
 
 #include <string.h>
 
-#define HC	0x90, 0xE6, HV_HYPERCALL_PORT	/* nop; out imm8, al */
+#define HC	0x90, 0xE6, 0x00	/* nop; out imm8, al: the port is written in per partition */
 #define RET	0xC3
 
 static const uint8_t thunks[] = {
@@ -31,11 +32,16 @@ static const uint8_t thunks[] = {
 
 _Static_assert(sizeof(thunks) == 0x32, "thunk offsets follow the TLFS layout");
 
+/* Where each HC's port byte lies: after the thunk's own instructions (0, 7, 8, 7, 8 bytes) and `nop; 0xE6`. */
+static const uint8_t port_at[] = { 0x02, 0x04 + 7 + 2, 0x0F + 8 + 2, 0x1B + 7 + 2, 0x26 + 8 + 2 };
+
 bool hv_hypercall_page_fill(const struct hv_partition *p, unsigned int vtl, uint64_t gpa)
 {
 	uint8_t page[HV_PAGE_SIZE];
 
 	memcpy(page, thunks, sizeof(thunks));
+	for (unsigned int i = 0; i < sizeof(port_at); i++)
+		page[port_at[i]] = p->cfg.hypercall_port;
 	memset(page + sizeof(thunks), 0xCC, HV_PAGE_SIZE - sizeof(thunks));	/* int3: catch stray jumps */
 	return hv_write_guest(p, vtl, gpa, page, sizeof(page));
 }

@@ -7,9 +7,6 @@
 
 struct hv_partition;
 
-/* Port number of the `out imm8, al` the hypercall page issues (kvsm's stand-in for VMCALL). */
-#define HV_HYPERCALL_PORT	0xE8
-
 #define HV_VTL_CALL_OFFSET64	0x0F
 #define HV_VTL_RETURN_OFFSET64	0x26
 #define HV_VTL_CALL_OFFSET32	0x04

@@ -116,7 +116,7 @@ int hv_gpa_intercept(struct hv_partition *p, unsigned int vp, unsigned int vtl, 
 		return -1;
 	hv_gpa_intercept_message(&m, vp, vtl, st, a);
 	*reason = hv_intercept_deliver(p, vp, (unsigned int)to, &m);
-	hv_trace(p, "vp%u vtl%u %s of GPA %#llx at RIP %#llx: intercept to vtl%d\n", vp, vtl,
+	hv_trace(p, "vp%u vtl%u %s of GPA %#llx at RIP %#llx: intercept to vtl%d", vp, vtl,
 		 a->access == HV_INTERCEPT_READ ? "read" : a->access == HV_INTERCEPT_WRITE ? "write" : "fetch",
 		 (unsigned long long)a->gpa, (unsigned long long)st->rip, to);
 	return to;

@@ -12,9 +12,6 @@
 
 #include <string.h>
 
-#define HV_INTERCEPT_TYPE_X64_IO_PORT	0
-#define HV_INTERCEPT_ACCESS_MASK_READ	1u
-#define HV_INTERCEPT_ACCESS_MASK_WRITE	2u
 
 struct install_intercept_in {
 	uint64_t partition_id;
@@ -52,8 +49,8 @@ static uint16_t check_trappable(struct hv_partition *p, unsigned int vtl, uint16
 		__atomic_fetch_add(&p->regint_unenforced, 1, __ATOMIC_RELAXED);
 		return HV_STATUS_SUCCESS;
 	}
-	fprintf(stderr, "kvsm: VTL%u asked to intercept I/O port %#x of VTL%u, which KVM handles in the kernel; "
-		"refused with OPERATION_DENIED (--policy strict; see docs/vsm.md)\n", vtl + 1, port, vtl);
+	hv_log(p, HV_LOG_WARNING, "VTL%u asked to intercept I/O port %#x of VTL%u, which the host handles without "
+	       "exits; refused with OPERATION_DENIED (HV_POLICY_STRICT; see docs/vsm.md)", vtl + 1, port, vtl);
 	return HV_STATUS_OPERATION_DENIED;
 }
 
@@ -120,7 +117,7 @@ int hv_io_intercept(struct hv_partition *p, unsigned int vp, unsigned int vtl, c
 		return -1;
 	hv_io_intercept_message(&m, vp, vtl, st, a);
 	*reason = hv_intercept_deliver(p, vp, to, &m);	/* SINT0 or the intercept page, as for GPA intercepts */
-	hv_trace(p, "vp%u vtl%u %s of port %#x at RIP %#llx: intercept to vtl%u\n", vp, vtl,
+	hv_trace(p, "vp%u vtl%u %s of port %#x at RIP %#llx: intercept to vtl%u", vp, vtl,
 		 a->write ? "write" : "read", a->port, (unsigned long long)st->rip, to);
 	return (int)to;
 }

@@ -96,9 +96,9 @@ static uint16_t check_enforceable(struct hv_partition *p, unsigned int vtl, uint
 		return HV_STATUS_SUCCESS;
 	}
 	if (!__atomic_exchange_n(&p->regint_refusal_said, true, __ATOMIC_RELAXED))
-		fprintf(stderr, "kvsm: VTL%u asked for register intercepts %#llx (CR0/CR4/XCR0/descriptor-table "
-			"writes), which stock KVM cannot trap; refused with OPERATION_DENIED (--policy strict; "
-			"see docs/vsm.md)\n", vtl, (unsigned long long)(val & UNENFORCEABLE));
+		hv_log(p, HV_LOG_WARNING, "VTL%u asked for register intercepts %#llx (CR0/CR4/XCR0/descriptor-table "
+		       "writes), which stock KVM cannot trap; refused with OPERATION_DENIED (HV_POLICY_STRICT; "
+		       "see docs/vsm.md)", vtl, (unsigned long long)(val & UNENFORCEABLE));
 	return HV_STATUS_OPERATION_DENIED;
 }
 
@@ -183,7 +183,7 @@ int hv_msr_intercept(struct hv_partition *p, unsigned int vp, unsigned int vtl, 
 	}
 	hv_msr_intercept_message(&m, vp, vtl, st, msr, write);
 	*reason = hv_intercept_deliver(p, vp, to, &m);	/* SINT0 or the intercept page, as for GPA intercepts */
-	hv_trace(p, "vp%u vtl%u %s of MSR %#x at RIP %#llx: intercept to vtl%u\n", vp, vtl,
+	hv_trace(p, "vp%u vtl%u %s of MSR %#x at RIP %#llx: intercept to vtl%u", vp, vtl,
 		 write ? "write" : "read", msr, (unsigned long long)st->rip, to);
 	return (int)to;
 }

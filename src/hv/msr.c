@@ -46,7 +46,7 @@ static void trace_msr(struct hv_partition *p, unsigned int vp, unsigned int vtl,
 {
 	char buf[24];
 
-	hv_trace(p, "vp%u vtl%u %s HV_X64_MSR_%s %s %#llx%s\n", vp, vtl, write ? "wrmsr" : "rdmsr",
+	hv_trace(p, "vp%u vtl%u %s HV_X64_MSR_%s %s %#llx%s", vp, vtl, write ? "wrmsr" : "rdmsr",
 		 msr_name(msr, buf, sizeof(buf)), write ? "<-" : "->", (unsigned long long)val, ok ? "" : " #GP");
 }
 
@@ -116,7 +116,7 @@ enum hv_msr_result hv_msr_read(struct hv_partition *p, unsigned int vp, unsigned
 		*val = p->ops->vp_runtime(p->host, vp);
 		break;
 	case HV_X64_MSR_TIME_REF_COUNT:
-		*val = hv_ref_time(p);
+		*val = hv_reference_time(p);
 		break;
 	case HV_X64_MSR_REFERENCE_TSC:
 		*val = p->vtl[vtl].reference_tsc;

@@ -32,6 +32,9 @@ struct hv_partition *hv_partition_create(const struct hv_config *cfg)
 	/* The reference TSC scale (10^7 * 2^64 / tsc_hz) must fit 64 bits: TSCs above 10 MHz only. */
 	if (cfg->tsc_hz <= 10000000u || !cfg->nr_vps || cfg->max_vtl >= HV_MAX_VTLS)
 		return NULL;
+	/* Synthetic timers expire through the host's timer hook; the hypercall page needs a port to call out. */
+	if (!cfg->ops || !cfg->ops->timer_arm || !cfg->hypercall_port)
+		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
@@ -45,7 +48,6 @@ struct hv_partition *hv_partition_create(const struct hv_config *cfg)
 	pthread_mutex_init(&p->partition_lock, NULL);
 	pthread_mutex_init(&p->conn_lock, NULL);
 	pthread_mutex_init(&p->timer_lock, NULL);
-	pthread_cond_init(&p->timer_cond, NULL);
 
 	p->vps = calloc(cfg->nr_vps, sizeof(*p->vps));
 	if (!p->vps) {
@@ -64,7 +66,6 @@ struct hv_partition *hv_partition_create(const struct hv_config *cfg)
 	}
 	hv_reftime_init(p);
 	hv_vtl_prot_init(p);
-	hv_stimer_start_thread(p);
 	return p;
 }
 
@@ -72,7 +73,6 @@ void hv_partition_destroy(struct hv_partition *p)
 {
 	if (!p)
 		return;
-	hv_stimer_stop_thread(p);
 	hv_vtl_prot_destroy(p);
 	free(p->vps);
 	free(p);

@@ -17,7 +17,7 @@ void hv_reftime_init(struct hv_partition *p)
 	p->tsc_offset = -(int64_t)(((unsigned __int128)tsc0 * p->tsc_scale) >> 64);
 }
 
-uint64_t hv_ref_time(const struct hv_partition *p)
+uint64_t hv_reference_time(const struct hv_partition *p)
 {
 	uint64_t tsc = p->ops->guest_tsc(p->host);
 

@@ -1,4 +1,4 @@
-/* Hypercall counters printed by `kvsm run --stats`. */
+/* The core's counters (hypercalls by code, intercepts), for a VMM's statistics (kvsm: --stats). */
 #include "hv_internal.h"
 
 void hv_stats_count(struct hv_partition *p, uint16_t code)
@@ -8,25 +8,34 @@ void hv_stats_count(struct hv_partition *p, uint16_t code)
 	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
 }
 
-void hv_stats_print(const struct hv_partition *p, FILE *f)
+/* Put one counter at out[n] if there is room; the count of counters so far either way. */
+static unsigned int add(struct hv_stat *out, unsigned int max, unsigned int n, const char *name, bool hypercall,
+			const uint64_t *counter)
 {
-	for (unsigned int code = 0; code < 256; code++) {
-		const struct hv_hypercall_desc *d;
-		uint64_t n = __atomic_load_n(&p->hc_count[code], __ATOMIC_RELAXED);
+	if (n < max)
+		out[n] = (struct hv_stat){ .name = name, .hypercall = hypercall,
+					   .value = __atomic_load_n(counter, __ATOMIC_RELAXED) };
+	return n + 1;
+}
 
-		if (!n)
+unsigned int hv_stats(const struct hv_partition *p, struct hv_stat *out, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (unsigned int code = 0; code < 256; code++) {
+		const char *name;
+
+		if (!__atomic_load_n(&p->hc_count[code], __ATOMIC_RELAXED))
 			continue;
-		d = hv_hypercall_find((uint16_t)code);
-		fprintf(f, "  hypercall %-26s %llu\n", d ? d->name : "(unknown code)", (unsigned long long)n);
+		name = hv_hypercall_name((uint16_t)code);
+		n = add(out, max, n, name ? name : "(unknown code)", true, &p->hc_count[code]);
 	}
-	if (p->hc_count_other)
-		fprintf(f, "  hypercall %-26s %llu\n", "(unknown code)", (unsigned long long)p->hc_count_other);
-	fprintf(f, "  %-36s %llu\n  %-36s %llu\n  %-36s %llu\n", "secure intercepts",
-		(unsigned long long)__atomic_load_n(&p->intercepts, __ATOMIC_RELAXED),
-		"secure intercepts no SynIC took", (unsigned long long)__atomic_load_n(&p->intercepts_dropped, __ATOMIC_RELAXED),
-		"unenforced masks (permissive)", (unsigned long long)__atomic_load_n(&p->prot_unenforced, __ATOMIC_RELAXED));
-	fprintf(f, "  %-36s %llu\n", "unenforced intercepts (permissive)",
-		(unsigned long long)__atomic_load_n(&p->regint_unenforced, __ATOMIC_RELAXED));
+	if (__atomic_load_n(&p->hc_count_other, __ATOMIC_RELAXED))
+		n = add(out, max, n, "(unknown code)", true, &p->hc_count_other);
+	n = add(out, max, n, "secure intercepts", false, &p->intercepts);
+	n = add(out, max, n, "secure intercepts no SynIC took", false, &p->intercepts_dropped);
+	n = add(out, max, n, "unenforced masks (permissive)", false, &p->prot_unenforced);
+	return add(out, max, n, "unenforced intercepts (permissive)", false, &p->regint_unenforced);
 }
 
 const char *hv_hypercall_name(uint16_t code)

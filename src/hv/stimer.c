@@ -3,37 +3,28 @@
  * 100 ns reference time, delivering HVMSG_TIMER_EXPIRED messages to a SINT
  * or, in direct mode, a plain APIC interrupt.
  *
- * One thread per partition sleeps until the earliest armed deadline of any
- * timer and fires what is due. MSR writes that (re)program a timer wake it
- * through p->timer_cond.
+ * The core has no thread of its own: it asks the host (op timer_arm) to call
+ * hv_timer_expired once reference time reaches the earliest deadline it
+ * knows of, and that call fires what is due and asks for the next one. MSR
+ * writes that arm a timer ask for an earlier call when they need one.
  *
- * Lock order: p->timer_lock before a VP lock. The thread holds timer_lock
- * while it scans and fires; MSR writers kick it only after dropping the VP
- * lock, so a kick can never be lost between the scan and the wait.
+ * Lock order: p->timer_lock before a VP lock. hv_timer_expired holds
+ * timer_lock while it scans and fires; MSR writers ask only after dropping
+ * the VP lock, so a deadline set during a scan is either seen by the scan or
+ * asked for after it. A call that comes early only rescans.
  */
 #include "hv_internal.h"
 
 #include <string.h>
-#include <time.h>
 
 #define STIMER_CONFIG_SINT_SHIFT 16
 #define FIRST_VALID_VECTOR 16
-#define MAX_SLEEP_100NS (10ull * 10000000)	/* re-check at least every 10 s */
 /*
  * The shortest period a periodic timer runs at: KVM's floor for its own
  * periodic APIC timer (min_timer_period_us, 200 us), so that no guest can turn
  * a timer into an interrupt storm that holds a host core (docs/hyperv.md).
  */
 #define STIMER_MIN_PERIOD_100NS 2000ull
-
-/* The timer message payload (TLFS HV_TIMER_MESSAGE_PAYLOAD). */
-struct hv_timer_message_payload {
-	uint32_t timer_index;
-	uint32_t reserved;
-	uint64_t expiration_time;
-	uint64_t delivery_time;
-};
-_Static_assert(sizeof(struct hv_timer_message_payload) == 24, "timer payload is 24 bytes");
 
 static bool is_timer_msr(uint32_t msr)
 {
@@ -79,7 +70,7 @@ static void fire(struct hv_partition *p, unsigned int vp, unsigned int vtl, unsi
 	if (t->config & HV_STIMER_DIRECT) {
 		/* Vectors below 16 are not valid APIC vectors: the expiry is dropped. */
 		if (HV_STIMER_APIC_VECTOR(t->config) >= FIRST_VALID_VECTOR)
-			p->ops->raise_irq(p->host, vp, vtl, (uint8_t)HV_STIMER_APIC_VECTOR(t->config), false);
+			hv_raise_irq(p, vp, vtl, (uint8_t)HV_STIMER_APIC_VECTOR(t->config), false);
 	} else if (!t->msg_pending) {
 		/*
 		 * Each timer has one message buffer. If the slot is busy (or the
@@ -113,7 +104,7 @@ static void arm(struct hv_partition *p, unsigned int vp, unsigned int vtl, unsig
 	t->msg_pending = false;
 	if (!(t->config & HV_STIMER_ENABLE) || !t->count)
 		return;
-	now = hv_ref_time(p);
+	now = hv_reference_time(p);
 	if (t->config & HV_STIMER_PERIODIC) {
 		t->deadline = sat_add(now, period_of(t));	/* COUNT is the period */
 		return;
@@ -131,10 +122,19 @@ static uint64_t apply_sint0_rule(uint64_t config)
 	return config;
 }
 
-static void kick_thread(struct hv_partition *p)
+/*
+ * A timer now expires at deadline (0: none): ask the host for a call of
+ * hv_timer_expired then, unless an earlier one is already asked for.
+ */
+static void request_expiry(struct hv_partition *p, uint64_t deadline)
 {
+	if (!deadline)
+		return;
 	pthread_mutex_lock(&p->timer_lock);
-	pthread_cond_signal(&p->timer_cond);
+	if (!p->timer_requested || deadline < p->timer_requested) {
+		p->timer_requested = deadline;
+		p->ops->timer_arm(p->host, deadline);
+	}
 	pthread_mutex_unlock(&p->timer_lock);
 }
 
@@ -155,6 +155,7 @@ bool hv_stimer_msr_write(struct hv_partition *p, unsigned int vp, unsigned int v
 {
 	unsigned int idx = (msr - HV_X64_MSR_STIMER0_CONFIG) / 2;
 	struct hv_stimer *t;
+	uint64_t deadline;
 
 	if (!is_timer_msr(msr) || vp >= p->cfg.nr_vps || vtl >= HV_MAX_VTLS)
 		return false;
@@ -178,8 +179,9 @@ bool hv_stimer_msr_write(struct hv_partition *p, unsigned int vp, unsigned int v
 			t->config = apply_sint0_rule(t->config | HV_STIMER_ENABLE);
 	}
 	arm(p, vp, vtl, idx);
+	deadline = t->deadline;
 	pthread_mutex_unlock(&p->vps[vp].lock);
-	kick_thread(p);
+	request_expiry(p, deadline);
 	return true;
 }
 
@@ -192,7 +194,7 @@ void hv_stimer_redeliver_locked(struct hv_partition *p, unsigned int vp, unsigne
 		if (!timers[i].msg_pending)
 			continue;
 		if (!now)
-			now = hv_ref_time(p);
+			now = hv_reference_time(p);
 		if (send_timer_msg(p, vp, vtl, i, timers[i].pending_expiration, now))
 			timers[i].msg_pending = false;
 	}
@@ -219,76 +221,18 @@ uint64_t hv_stimer_run_expired(struct hv_partition *p, uint64_t now)
 	return next;
 }
 
-static void *timer_thread(void *arg)
+void hv_timer_expired(struct hv_partition *p)
 {
-	struct hv_partition *p = arg;
+	uint64_t next;
 
 	pthread_mutex_lock(&p->timer_lock);
-	while (!p->timer_stop) {
-		uint64_t next = hv_stimer_run_expired(p, hv_ref_time(p)), now, delta;
-		struct timespec ts;
-
-		if (!next) {
-			pthread_cond_wait(&p->timer_cond, &p->timer_lock);
-			continue;
-		}
-		now = hv_ref_time(p);
-		if (next <= now)
-			continue;
-		/*
-		 * Reference time runs at real-time speed (it is the guest TSC),
-		 * so sleep for the difference on the host's monotonic clock.
-		 * Waking early only costs a rescan.
-		 */
-		delta = next - now;
-		if (delta > MAX_SLEEP_100NS)
-			delta = MAX_SLEEP_100NS;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += (time_t)(delta / 10000000);
-		ts.tv_nsec += (long)(delta % 10000000) * 100;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&p->timer_cond, &p->timer_lock, &ts);
+	p->timer_requested = 0;
+	next = hv_stimer_run_expired(p, hv_reference_time(p));
+	if (next) {
+		p->timer_requested = next;
+		p->ops->timer_arm(p->host, next);
 	}
 	pthread_mutex_unlock(&p->timer_lock);
-	return NULL;
-}
-
-void hv_stimer_start_thread(struct hv_partition *p)
-{
-	pthread_condattr_t attr;
-	int err;
-
-	if (p->timer_started)
-		return;
-	/* Nobody waits on timer_cond yet: re-create it on CLOCK_MONOTONIC so wall-clock steps do not matter. */
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_destroy(&p->timer_cond);
-	pthread_cond_init(&p->timer_cond, &attr);
-	pthread_condattr_destroy(&attr);
-
-	p->timer_stop = false;
-	err = pthread_create(&p->timer_thread, NULL, timer_thread, p);
-	if (err) {
-		fprintf(stderr, "kvsm: cannot start the synthetic timer thread: %s\n", strerror(err));
-		return;
-	}
-	p->timer_started = true;
-}
-
-void hv_stimer_stop_thread(struct hv_partition *p)
-{
-	if (!p->timer_started)
-		return;
-	pthread_mutex_lock(&p->timer_lock);
-	p->timer_stop = true;
-	pthread_cond_signal(&p->timer_cond);
-	pthread_mutex_unlock(&p->timer_lock);
-	pthread_join(p->timer_thread, NULL);
-	p->timer_started = false;
 }
 
 bool hv_vp_timer_armed(struct hv_partition *p, unsigned int vp, unsigned int vtl)

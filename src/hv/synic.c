@@ -51,7 +51,7 @@ void hv_synic_raise_sint(struct hv_partition *p, unsigned int vp, unsigned int v
 {
 	if (sint & (HV_SINT_MASKED | HV_SINT_POLLING))
 		return;
-	p->ops->raise_irq(p->host, vp, vtl, (uint8_t)(sint & HV_SINT_VECTOR_MASK), sint & HV_SINT_AUTO_EOI);
+	hv_raise_irq(p, vp, vtl, (uint8_t)(sint & HV_SINT_VECTOR_MASK), sint & HV_SINT_AUTO_EOI);
 }
 
 /* SIMP and SIEFP are overlay pages, zeroed when enabled or moved; a GPFN that is not RAM leaves them inaccessible. */

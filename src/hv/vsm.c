@@ -60,9 +60,9 @@ void hv_vtl_entered(struct hv_partition *p, unsigned int vp, unsigned int to, en
 	if (reason == HV_VTL_ENTRY_RETURN)
 		hv_tlb_unlock_all(p, vp, hv_vp_active_vtl(p, vp));
 	if (reason == HV_VTL_ENTRY_START)
-		hv_trace(p, "vp%u starts in vtl%u\n", vp, to);
+		hv_trace(p, "vp%u starts in vtl%u", vp, to);
 	else
-		hv_trace(p, "vp%u vtl%u -> vtl%u (%s)\n", vp, hv_vp_active_vtl(p, vp), to,
+		hv_trace(p, "vp%u vtl%u -> vtl%u (%s)", vp, hv_vp_active_vtl(p, vp), to,
 			 reason == HV_VTL_ENTRY_VTL_CALL ? "VTL call" :
 			 reason == HV_VTL_ENTRY_INTERRUPT ? "interrupt" :
 			 reason == HV_VTL_ENTRY_INTERCEPT ? "intercept" : "VTL return");
@@ -123,6 +123,14 @@ enum hv_hypercall_outcome hv_vtl_call_return(struct hv_partition *p, unsigned in
 	r->target_vtl = (unsigned int)to;
 	r->entry_reason = HV_VTL_ENTRY_RETURN;
 	return HV_HYPERCALL_SWITCH_VTL;
+}
+
+void hv_raise_irq(struct hv_partition *p, unsigned int vp, unsigned int vtl, uint8_t vector, bool auto_eoi)
+{
+	/* A lower VTL's interrupt while the VP runs a higher one: VINA first (spec 4.4). */
+	if (hv_vp_active_vtl(p, vp) > vtl)
+		hv_vina_notify(p, vp, vtl);
+	p->ops->raise_irq(p->host, vp, vtl, vector, auto_eoi);
 }
 
 void hv_vina_notify(struct hv_partition *p, unsigned int vp, unsigned int lower)
@@ -365,6 +373,7 @@ static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
 {
 	struct hv_partition *p = hc->p;
 	struct vp_context_in in;
+	struct hv_initial_vp_context ctx;
 	struct hv_vsm_vp *target;
 	unsigned int vtl;
 	bool first = false;	/* the one enable of vtl by a lower VTL (spec 3.3) */
@@ -395,6 +404,8 @@ static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
 	}
 	if (!st && ((hv_vp_enabled_vtls(p, in.vp_index) | target->enabling_vtls) & VTL_BIT(vtl)))
 		st = HV_STATUS_VTL_ALREADY_ENABLED;
+	if (!st)
+		st = hv_vp_context_decode(in.context, vtl, &ctx);
 	if (st) {
 		pthread_mutex_unlock(&p->partition_lock);
 		return st;
@@ -411,7 +422,7 @@ static uint16_t hc_enable_vp_vtl(struct hv_hypercall *hc)
 	if (first)
 		p->vtl_enabled_on_a_vp |= VTL_BIT(vtl);
 	pthread_mutex_unlock(&p->partition_lock);
-	st = p->ops->set_initial_context(p->host, in.vp_index, vtl, in.context);
+	st = p->ops->set_initial_context(p->host, in.vp_index, vtl, &ctx);
 	pthread_mutex_lock(&p->partition_lock);
 	target->enabling_vtls &= ~VTL_BIT(vtl);
 	if (!st) {
@@ -428,6 +439,7 @@ static uint16_t hc_start_virtual_processor(struct hv_hypercall *hc)
 {
 	struct hv_partition *p = hc->p;
 	struct vp_context_in in;
+	struct hv_initial_vp_context ctx;
 	uint16_t st = parse_vp_context(hc, &in);
 
 	if (st)
@@ -440,8 +452,11 @@ static uint16_t hc_start_virtual_processor(struct hv_hypercall *hc)
 		return HV_STATUS_ACCESS_DENIED;
 	if (!(hv_vp_enabled_vtls(p, in.vp_index) & VTL_BIT(in.target_vtl)))
 		return HV_STATUS_INVALID_VP_STATE;
-	/* The host calls hv_vtl_entered(..., HV_VTL_ENTRY_START) before the VP runs. */
-	return p->ops->start_vp(p->host, in.vp_index, in.target_vtl, in.context);
+	st = hv_vp_context_decode(in.context, in.target_vtl, &ctx);
+	if (st)
+		return st;
+	/* The host calls hv_vtl_entered(..., HV_VTL_ENTRY_START) on the started VP's thread before it runs. */
+	return p->ops->start_vp(p->host, in.vp_index, in.target_vtl, &ctx);
 }
 
 const struct hv_hypercall_desc hv_hc_vsm[] = {

@@ -22,7 +22,8 @@ static struct hv_partition *partition(void)
 	static struct hv_partition *p;
 	struct hv_config cfg = {
 		.nr_vps = NR_VPS, .tsc_hz = 1000000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE,
-		.gpa_limit = 1ull << 52, .ops = &fake_host_ops, .host = &fake, .max_vtl = 2,
+		.gpa_limit = 1ull << 52, .hypercall_port = FAKE_HYPERCALL_PORT, .ops = &fake_host_ops, .host = &fake,
+		.max_vtl = 2,
 	};
 
 	if (!p) {

@@ -25,7 +25,8 @@ static struct hv_partition *fuzz_partition(void)
 {
 	struct hv_config cfg = {
 		.nr_vps = NR_VPS, .tsc_hz = 1000000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE,
-		.ram_end = RAM_SIZE, .gpa_limit = 1ull << 40, .ops = &fake_host_ops, .host = &fake, .max_vtl = 2,
+		.ram_end = RAM_SIZE, .gpa_limit = 1ull << 40, .hypercall_port = FAKE_HYPERCALL_PORT,
+		.ops = &fake_host_ops, .host = &fake, .max_vtl = 2,
 	};
 	struct hv_partition *p;
 
@@ -57,10 +58,12 @@ static uint64_t fuzz_call(struct hv_partition *p, unsigned int vp, uint64_t cont
 	return r.rax;
 }
 
-/* EnablePartitionVtl / EnableVpVtl of VTL vtl (a zero context) by VP vp's current VTL. */
+/* EnablePartitionVtl / EnableVpVtl of VTL vtl (a context the core accepts) by VP vp's current VTL. */
 static uint16_t fuzz_enable_vtl(struct hv_partition *p, unsigned int vp, unsigned int target_vp, uint8_t vtl,
 				bool partition)
 {
+	struct hv_initial_vp_context c;
+
 	memset(ram + IN_GPA, 0, 256);
 	*(uint64_t *)(ram + IN_GPA) = HV_PARTITION_ID_SELF;
 	if (partition) {
@@ -69,6 +72,8 @@ static uint16_t fuzz_enable_vtl(struct hv_partition *p, unsigned int vp, unsigne
 	}
 	*(uint32_t *)(ram + IN_GPA + 8) = target_vp;
 	ram[IN_GPA + 12] = vtl;
+	fake_context(&c, vtl);
+	memcpy(ram + IN_GPA + 16, &c, sizeof(c));
 	return (uint16_t)fuzz_call(p, vp, HVCALL_ENABLE_VP_VTL);
 }
 

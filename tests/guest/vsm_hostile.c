@@ -45,16 +45,16 @@ static void real_mode(struct hv_initial_vp_context *c)
 	c->efer = 0;
 	c->cr3 = 0;
 	c->rip = 0x7c00;
-	c->cs.sel = 0, c->cs.base = 0, c->cs.limit = 0xffff, c->cs.attr = 0x9b;
-	c->ds.sel = 0, c->ds.base = 0, c->ds.limit = 0xffff, c->ds.attr = 0x93;
+	c->cs.selector = 0, c->cs.base = 0, c->cs.limit = 0xffff, c->cs.attributes = 0x9b;
+	c->ds.selector = 0, c->ds.base = 0, c->ds.limit = 0xffff, c->ds.attributes = 0x93;
 	c->es = c->ss = c->fs = c->gs = c->ds;
-	c->tr.attr = 0x83;			/* busy 16-bit TSS */
+	c->tr.attributes = 0x83;			/* busy 16-bit TSS */
 }
 
 /* Not canonical with 4- or 5-level paging. */
 static void noncanonical_rip(struct hv_initial_vp_context *c) { c->rip = 0x0080000000001000ull; }
-static void cs_not_present(struct hv_initial_vp_context *c) { c->cs.attr &= ~0x80; }
-static void cs_data_segment(struct hv_initial_vp_context *c) { c->cs.attr = 0xc093; }
+static void cs_not_present(struct hv_initial_vp_context *c) { c->cs.attributes &= ~0x80; }
+static void cs_data_segment(struct hv_initial_vp_context *c) { c->cs.attributes = 0xc093; }
 static void lma_without_paging(struct hv_initial_vp_context *c) { c->cr0 &= ~(1ull << 31); }
 
 /* 32-bit protected mode, flat, no paging, with RFLAGS.VM: virtual-8086 mode is real mode's kin. */
@@ -63,7 +63,7 @@ static void v8086(struct hv_initial_vp_context *c)
 	c->efer = 0;
 	c->cr0 = 0x11;
 	c->cr4 = 0;
-	c->cs.attr = 0xc09b;
+	c->cs.attributes = 0xc09b;
 	c->rip = 0x1000;
 	c->rflags = 0x2 | 1ull << 17;
 }
@@ -74,7 +74,7 @@ static void rip_past_limit(struct hv_initial_vp_context *c)
 	c->efer = 0;
 	c->cr0 = 0x11;
 	c->cr4 = 0;
-	c->cs.attr = 0x409b;			/* byte granular: limit 0xfffff */
+	c->cs.attributes = 0x409b;			/* byte granular: limit 0xfffff */
 	c->cs.limit = 0xfffff;
 	c->rip = 0x100000;
 }

@@ -20,7 +20,31 @@
 
 struct fake_irq { unsigned int vp, vtl; uint8_t vector; bool auto_eoi; };
 /* A register access (name, val) or a context load (ctx) the core asked for. */
-struct fake_call { unsigned int vp, vtl; uint32_t name; uint64_t val[2]; uint8_t ctx[224]; };
+struct fake_call { unsigned int vp, vtl; uint32_t name; uint64_t val[2]; struct hv_initial_vp_context ctx; };
+
+/* The port the tests' partitions give their hypercall pages. */
+#define FAKE_HYPERCALL_PORT 0xE8
+
+/*
+ * A context the core accepts for any VTL: 64-bit long mode with paging, flat
+ * code and data segments, a busy 64-bit TSS. seed varies RIP, RSP, CR3, the
+ * descriptor-table bases and PAT, which the core passes on as they are.
+ */
+static inline void fake_context(struct hv_initial_vp_context *c, uint8_t seed)
+{
+	const struct hv_x64_segment_register data = { .limit = 0xffffffff, .selector = 0x10, .attributes = 0xc093 };
+
+	*c = (struct hv_initial_vp_context){
+		.rip = 0xffffffff81000000ull + seed * 0x10ull, .rsp = 0x200000 + seed * 0x100ull, .rflags = 0x2,
+		.cs = { .limit = 0xffffffff, .selector = 0x08, .attributes = 0xa09b },
+		.ds = data, .es = data, .fs = data, .gs = data, .ss = data,
+		.tr = { .base = 0x3000, .limit = 0x67, .selector = 0x18, .attributes = 0x8b },
+		.idtr = { .limit = 0xfff, .base = 0x5000 + seed },
+		.gdtr = { .limit = 0x27, .base = 0x4000 + seed },
+		.efer = 0x500, .cr0 = 0x80050033, .cr3 = 0x100000 + seed * 0x1000ull, .cr4 = 0x20,
+		.msr_cr_pat = 0x0007040600070406ull ^ seed,
+	};
+}
 
 struct fake_host {
 	uint8_t *ram;
@@ -51,6 +75,13 @@ struct fake_host {
 	/* msr_intercepts_changed calls, and the VTL of the last. */
 	unsigned int msr_filter_changes, msr_filter_vtl;
 	uint16_t untrappable_port;		/* an I/O port that never reaches the host (0: none) */
+	/* The timer hook: the last deadline asked for and how many times (atomic: any thread may ask). */
+	uint64_t timer_deadline;
+	unsigned int timer_arms;
+	/* The log hook: lines said, and the last one. */
+	unsigned int log_lines;
+	enum hv_log_level log_level;
+	char log_last[512];
 	/* Optional: register values; false falls back to the pattern of fake_get_vp_register. */
 	bool (*reg_value)(unsigned int vp, unsigned int vtl, uint32_t name, uint64_t v[2]);
 };
@@ -164,14 +195,14 @@ static void fake_set_xmm(void *host, unsigned int vp, unsigned int vtl, const ui
 }
 
 static void fake_record(struct fake_call *calls, unsigned int *n, unsigned int vp, unsigned int vtl, uint32_t name,
-			const uint64_t val[2], const uint8_t *ctx)
+			const uint64_t val[2], const struct hv_initial_vp_context *ctx)
 {
 	if (*n < FAKE_MAX_CALLS) {
 		calls[*n] = (struct fake_call){ .vp = vp, .vtl = vtl, .name = name };
 		if (val)
 			memcpy(calls[*n].val, val, sizeof(calls[*n].val));
 		if (ctx)
-			memcpy(calls[*n].ctx, ctx, sizeof(calls[*n].ctx));
+			calls[*n].ctx = *ctx;
 	}
 	(*n)++;
 }
@@ -199,7 +230,8 @@ static uint16_t fake_set_vp_register(void *host, unsigned int vp, unsigned int v
 	return f->reg_status;
 }
 
-static uint16_t fake_set_initial_context(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224])
+static uint16_t fake_set_initial_context(void *host, unsigned int vp, unsigned int vtl,
+					 const struct hv_initial_vp_context *ctx)
 {
 	struct fake_host *f = host;
 	void (*race)(void) = f->during_ctx_load;
@@ -211,7 +243,7 @@ static uint16_t fake_set_initial_context(void *host, unsigned int vp, unsigned i
 	return f->ctx_status;
 }
 
-static uint16_t fake_start_vp(void *host, unsigned int vp, unsigned int vtl, const uint8_t ctx[224])
+static uint16_t fake_start_vp(void *host, unsigned int vp, unsigned int vtl, const struct hv_initial_vp_context *ctx)
 {
 	struct fake_host *f = host;
 
@@ -234,6 +266,23 @@ static bool fake_io_port_trappable(void *host, unsigned int vtl, uint16_t port)
 	return !f->untrappable_port || port != f->untrappable_port;
 }
 
+static void fake_timer_arm(void *host, uint64_t deadline)
+{
+	struct fake_host *f = host;
+
+	__atomic_store_n(&f->timer_deadline, deadline, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&f->timer_arms, 1, __ATOMIC_RELAXED);
+}
+
+static void fake_log(void *host, enum hv_log_level level, const char *msg)
+{
+	struct fake_host *f = host;
+
+	f->log_lines++;
+	f->log_level = level;
+	strncpy(f->log_last, msg, sizeof(f->log_last) - 1);
+}
+
 static const struct hv_host_ops fake_host_ops = {
 	.guest_access = fake_guest_access, .map_overlay = fake_map_overlay, .unmap_overlay = fake_unmap_overlay,
 	.raise_irq = fake_raise_irq, .flush_tlb = fake_flush_tlb,
@@ -243,6 +292,7 @@ static const struct hv_host_ops fake_host_ops = {
 	.set_initial_context = fake_set_initial_context, .start_vp = fake_start_vp,
 	.get_xmm = fake_get_xmm, .set_xmm = fake_set_xmm, .is_ram = fake_is_ram, .protect = fake_protect,
 	.msr_intercepts_changed = fake_msr_intercepts_changed, .io_port_trappable = fake_io_port_trappable,
+	.timer_arm = fake_timer_arm, .log = fake_log,
 };
 
 /* Back to a fresh host over ram (keeps nothing of earlier calls). */

@@ -35,7 +35,8 @@ static struct hv_partition *new_partition(unsigned int max_vtl)
 {
 	struct hv_config cfg = {
 		.nr_vps = NR_VPS, .tsc_hz = 40000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE,
-		.gpa_limit = GPA_LIMIT, .max_vtl = max_vtl, .ops = &fake_host_ops, .host = &fake,
+		.gpa_limit = GPA_LIMIT, .max_vtl = max_vtl,
+		.hypercall_port = FAKE_HYPERCALL_PORT, .ops = &fake_host_ops, .host = &fake,
 	};
 	struct hv_partition *p = hv_partition_create(&cfg);
 
@@ -871,8 +872,17 @@ static void test_hypercall_enabled(void)
 	EXPECT_EQ(ram[0x6000], 0x90);
 	EXPECT_EQ(ram[0x5000], 0x90);				/* nop; out 0xE8, al; ret */
 	EXPECT_EQ(ram[0x5001], 0xE6);
-	EXPECT_EQ(ram[0x5002], HV_HYPERCALL_PORT);
+	EXPECT_EQ(ram[0x5002], FAKE_HYPERCALL_PORT);
 	EXPECT_EQ(ram[0x5003], 0xC3);
+	/* Every call site carries cfg.hypercall_port: the VTL call and return thunks too. */
+	for (unsigned int i = 0; i < 4; i++) {
+		static const unsigned int out_at[] = { 0x0C, 0x18, 0x23, 0x2F };
+
+		EXPECT_EQ(ram[0x5000 + out_at[i] - 1], 0x90);
+		EXPECT_EQ(ram[0x5000 + out_at[i]], 0xE6);
+		EXPECT_EQ(ram[0x5000 + out_at[i] + 1], FAKE_HYPERCALL_PORT);
+		EXPECT_EQ(ram[0x5000 + out_at[i] + 2], 0xC3);
+	}
 	/* Clearing the guest OS ID disables the page again (of that VTL only). */
 	EXPECT_EQ(hv_msr_write(p, 0, 0, HV_X64_MSR_GUEST_OS_ID, 0), HV_MSR_OK);
 	EXPECT(!hv_hypercall_enabled(p, 0, 0));

@@ -19,7 +19,8 @@ static struct hv_partition *make_partition(struct fake_host *f, unsigned int nr_
 {
 	struct hv_config cfg = {
 		.nr_vps = nr_vps, .tsc_hz = 20000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE,
-		.gpa_limit = 1ull << 36, .ops = &fake_host_ops, .host = f,
+		.gpa_limit = 1ull << 36,
+		.hypercall_port = FAKE_HYPERCALL_PORT, .ops = &fake_host_ops, .host = f,
 	};
 
 	fake_reset(f, calloc(1, RAM_SIZE), RAM_SIZE, nr_vps, 123456789);

@@ -24,7 +24,7 @@
 #define VEC3 0x51	/* SINT3 */
 
 static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
-static struct fake_host fake;	/* fake_host.h; its fake.tsc_reads let a test see the timer thread look at the clock */
+static struct fake_host fake;	/* fake_host.h */
 
 /*
  * A 20 MHz guest TSC: 2 ticks per 100 ns reference-time unit. (10 MHz would
@@ -52,11 +52,12 @@ static unsigned int irq_count(void)
 	EXPECT_EQ(fake.irq[i].vector, vec_); \
 } while (0)
 
-static struct hv_partition *new_partition(unsigned int nr_vps, bool keep_thread)
+static struct hv_partition *new_partition(unsigned int nr_vps)
 {
 	struct hv_config cfg = {
 		.nr_vps = nr_vps, .tsc_hz = 20000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE,
-		.gpa_limit = 1ull << 36, .ops = &fake_host_ops, .host = &fake,
+		.gpa_limit = 1ull << 36,
+		.hypercall_port = FAKE_HYPERCALL_PORT, .ops = &fake_host_ops, .host = &fake,
 	};
 	struct hv_partition *p;
 
@@ -67,9 +68,6 @@ static struct hv_partition *new_partition(unsigned int nr_vps, bool keep_thread)
 		printf("hv_partition_create failed\n");
 		_exit(1);
 	}
-	/* Most tests drive the timers by hand through hv_stimer_run_expired. */
-	if (!keep_thread)
-		hv_stimer_stop_thread(p);
 	fake.nirqs = 0;
 	return p;
 }
@@ -109,7 +107,7 @@ static void enable_synic(struct hv_partition *p, unsigned int vp, unsigned int v
 /* Two VPs; SynIC on (VP0, VTL0), (VP0, VTL1), (VP1, VTL0) with SINT2/SINT3 unmasked. */
 static struct hv_partition *setup(void)
 {
-	struct hv_partition *p = new_partition(2, false);
+	struct hv_partition *p = new_partition(2);
 
 	enable_synic(p, 0, 0, SIMP0, SIEFP0);
 	enable_synic(p, 0, 1, SIMP0_VTL1, SIEFP0_VTL1);
@@ -198,7 +196,7 @@ static void expect_timer_msg(uint64_t simp, unsigned int sint, uint32_t index, u
 
 static void test_synic_msrs(void)
 {
-	struct hv_partition *p = new_partition(1, false);
+	struct hv_partition *p = new_partition(1);
 	uint64_t v;
 
 	EXPECT_EQ(rdv(p, 0, 0, HV_X64_MSR_SVERSION), 1);
@@ -248,7 +246,7 @@ static void test_synic_msrs(void)
 
 static void test_sint_rules(void)
 {
-	struct hv_partition *p = new_partition(1, false);
+	struct hv_partition *p = new_partition(1);
 	uint32_t s = HV_X64_MSR_SINT0 + 4;
 
 	for (unsigned int i = 0; i < HV_SYNIC_SINT_COUNT; i++) {
@@ -945,33 +943,110 @@ static void test_stimer_pending_eom(void)
 	hv_partition_destroy(p);
 }
 
-/*
- * The real timer thread against the fake clock: once it has seen the timer
- * armed 2 ms ahead (it reads the clock twice per scan: to fire, then to
- * size its sleep), move the clock to the deadline. Only the timed sleep
- * can then notice; no further kick comes.
- */
-static void test_stimer_thread(void)
+/* The deadline the timer hook holds now, and how many times the core asked. */
+static uint64_t hook_deadline(void)
 {
-	struct hv_partition *p = new_partition(1, true);
-	struct timespec ms = { 0, 1000000 };
-	unsigned int reads, i;
+	return __atomic_load_n(&fake.timer_deadline, __ATOMIC_SEQ_CST);
+}
+
+static unsigned int hook_arms(void)
+{
+	return __atomic_load_n(&fake.timer_arms, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The timer hook contract: the core asks (timer_arm) for a call of
+ * hv_timer_expired at the earliest deadline it knows of, again only when a
+ * timer needs an earlier one; each call fires what is due at the reference
+ * time then and asks for the next deadline, or for nothing when no timer is
+ * left. An early call fires nothing and asks for the same deadline again.
+ */
+static void test_timer_hook(void)
+{
+	struct hv_partition *p = new_partition(1);
 
 	enable_synic(p, 0, 0, SIMP0, SIEFP0);
 	fake.nirqs = 0;
 	set_now(1000);
-	EXPECT(wr(p, 0, 0, CNT(1), 1000 + 20000));
+	EXPECT_EQ(hook_arms(), 0);				/* nothing armed, nothing asked */
+	EXPECT(wr(p, 0, 0, CNT(1), 21000));
 	EXPECT(wr(p, 0, 0, CFG(1), HV_STIMER_ENABLE | SINTX(2)));
-	reads = __atomic_load_n(&fake.tsc_reads, __ATOMIC_SEQ_CST);
-	for (i = 0; i < 20 && __atomic_load_n(&fake.tsc_reads, __ATOMIC_SEQ_CST) < reads + 2; i++)
-		nanosleep(&ms, NULL);
-	EXPECT(i < 20);
+	EXPECT_EQ(hook_arms(), 1);
+	EXPECT_EQ(hook_deadline(), 21000);
+	/* A later deadline needs no new call; an earlier one does. */
+	EXPECT(wr(p, 0, 0, CNT(2), 41000));
+	EXPECT(wr(p, 0, 0, CFG(2), HV_STIMER_ENABLE | SINTX(3)));
+	EXPECT_EQ(hook_arms(), 1);
+	EXPECT(wr(p, 0, 0, CFG(3), HV_STIMER_ENABLE | HV_STIMER_PERIODIC | HV_STIMER_DIRECT | (0x40ull << 4)));
+	EXPECT(wr(p, 0, 0, CNT(3), 10000));			/* periodic, direct: 1000 + 10000 */
+	EXPECT_EQ(hook_arms(), 2);
+	EXPECT_EQ(hook_deadline(), 11000);
+	/* Called early: nothing fires, the same deadline is asked for again. */
+	set_now(5000);
+	hv_timer_expired(p);
 	EXPECT_EQ(irq_count(), 0);
-	set_now(1000 + 20000);
-	for (i = 0; i < 30 && !irq_count(); i++)
-		nanosleep(&ms, NULL);
+	EXPECT_EQ(hook_arms(), 3);
+	EXPECT_EQ(hook_deadline(), 11000);
+	/* At 11000 the periodic timer fires (direct: vector 0x40) and asks for its next period, 21000. */
+	set_now(11000);
+	hv_timer_expired(p);
 	EXPECT_EQ(irq_count(), 1);
-	expect_timer_msg(SIMP0, 2, 1, 21000, 21000);
+	EXPECT_IRQ(0, 0, 0, 0x40);
+	EXPECT_EQ(hook_arms(), 4);
+	EXPECT_EQ(hook_deadline(), 21000);
+	/* Late, at 25000: timer 1 (due 21000) and the periodic one fire; next: 31000. */
+	set_now(25000);
+	hv_timer_expired(p);
+	EXPECT_EQ(irq_count(), 3);
+	expect_timer_msg(SIMP0, 2, 1, 21000, 25000);
+	EXPECT_EQ(hook_deadline(), 31000);
+	EXPECT_EQ(hook_arms(), 5);
+	/* The periodic timer stopped: timer 2 (41000) is what is left. */
+	EXPECT(wr(p, 0, 0, CFG(3), 0));
+	EXPECT_EQ(hook_arms(), 5);				/* disarming asks nothing */
+	set_now(31000);
+	hv_timer_expired(p);
+	EXPECT_EQ(irq_count(), 3);
+	EXPECT_EQ(hook_deadline(), 41000);
+	EXPECT_EQ(hook_arms(), 6);
+	set_now(41000);
+	hv_timer_expired(p);
+	EXPECT_EQ(irq_count(), 4);
+	expect_timer_msg(SIMP0, 3, 2, 41000, 41000);
+	EXPECT_EQ(hook_arms(), 6);				/* nothing left: nothing asked */
+	/* A one-shot already in the past fires at the write and asks nothing. */
+	EXPECT(wr(p, 0, 0, CFG(0), HV_STIMER_ENABLE | HV_STIMER_DIRECT | (0x41ull << 4)));
+	EXPECT(wr(p, 0, 0, CNT(0), 40000));
+	EXPECT_EQ(irq_count(), 5);
+	EXPECT_IRQ(4, 0, 0, 0x41);
+	EXPECT_EQ(hook_arms(), 6);
+	EXPECT(hv_reference_time(p) == 41000);
+	hv_partition_destroy(p);
+}
+
+/* A partition needs the timer hook and a hypercall port. */
+static void test_create_requires_hooks(void)
+{
+	struct hv_host_ops ops = fake_host_ops;
+	struct hv_config cfg = {
+		.nr_vps = 1, .tsc_hz = 20000000, .ram_size = RAM_SIZE, .gpa_limit = 1ull << 36,
+		.hypercall_port = FAKE_HYPERCALL_PORT, .ops = &ops, .host = &fake,
+	};
+	struct hv_partition *p;
+
+	fake_reset(&fake, ram, RAM_SIZE, 1, 0);
+	p = hv_partition_create(&cfg);
+	EXPECT(p != NULL);
+	hv_partition_destroy(p);
+	cfg.hypercall_port = 0;
+	EXPECT(hv_partition_create(&cfg) == NULL);
+	cfg.hypercall_port = FAKE_HYPERCALL_PORT;
+	ops.timer_arm = NULL;
+	EXPECT(hv_partition_create(&cfg) == NULL);
+	ops = fake_host_ops;
+	ops.log = NULL;					/* optional */
+	p = hv_partition_create(&cfg);
+	EXPECT(p != NULL);
 	hv_partition_destroy(p);
 }
 
@@ -1030,7 +1105,8 @@ int main(void)
 	RUN_TEST(test_stimer_hostile_periods);
 	RUN_TEST(test_stimer_direct);
 	RUN_TEST(test_stimer_pending_eom);
-	RUN_TEST(test_stimer_thread);
+	RUN_TEST(test_timer_hook);
+	RUN_TEST(test_create_requires_hooks);
 	RUN_TEST(test_overlay_msrs);
 	return TEST_EXIT();
 }

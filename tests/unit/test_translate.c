@@ -51,7 +51,8 @@ static void setup(void)
 {
 	struct hv_config cfg = {
 		.nr_vps = NR_VPS, .tsc_hz = 25000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE,
-		.gpa_limit = 1ull << 40, .max_vtl = 2, .ops = &fake_host_ops, .host = &fake,
+		.gpa_limit = 1ull << 40, .max_vtl = 2,
+		.hypercall_port = FAKE_HYPERCALL_PORT, .ops = &fake_host_ops, .host = &fake,
 	};
 
 	if (part)

@@ -37,7 +37,8 @@ static struct hv_partition *new_partition(unsigned int max_vtl)
 {
 	struct hv_config cfg = {
 		.nr_vps = NR_VPS, .tsc_hz = 25000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE, .ram_end = RAM_SIZE,
-		.gpa_limit = 1ull << 40, .max_vtl = max_vtl, .ops = &fake_host_ops, .host = &fake,
+		.gpa_limit = 1ull << 40, .max_vtl = max_vtl,
+		.hypercall_port = FAKE_HYPERCALL_PORT, .ops = &fake_host_ops, .host = &fake,
 	};
 	struct hv_partition *p;
 
@@ -106,10 +107,13 @@ static uint16_t enable_partition_vtl(struct hv_partition *p, unsigned int vtl, u
 	return epv_raw(p, vtl, HV_PARTITION_ID_SELF, target, 0, ~0u);
 }
 
+/* The raw HV_INITIAL_VP_CONTEXT of fake_context(seed): its TLFS layout is the struct's. */
 static void fill_ctx(uint8_t *ctx, uint8_t seed)
 {
-	for (unsigned int i = 0; i < CTX_SIZE; i++)
-		ctx[i] = (uint8_t)(i * 13 + seed);
+	struct hv_initial_vp_context c;
+
+	fake_context(&c, seed);
+	memcpy(ctx, &c, CTX_SIZE);
 }
 
 /* HvCallEnableVpVtl or HvCallStartVirtualProcessor (same 240-byte input) with context pattern seed. */
@@ -138,12 +142,13 @@ static uint16_t start_vp(struct hv_partition *p, unsigned int vp, unsigned int v
 			   0x21);
 }
 
-static bool ctx_is(const uint8_t *ctx, uint8_t seed)
+/* The core passed on the context of seed, every field decoded as it was. */
+static bool ctx_is(const struct hv_initial_vp_context *ctx, uint8_t seed)
 {
-	uint8_t want[CTX_SIZE];
+	struct hv_initial_vp_context want;
 
-	fill_ctx(want, seed);
-	return !memcmp(ctx, want, CTX_SIZE);
+	fake_context(&want, seed);
+	return !memcmp(ctx, &want, CTX_SIZE);
 }
 
 /* The thunk convention: RCX (EDX:EAX) = the call code, RAX (ECX) = the control input. */
@@ -362,6 +367,49 @@ static void test_enable_partition_vtl_three(void)
 
 /* ---- HvCallEnableVpVtl ---- */
 
+/*
+ * A context the core refuses never reaches the host: INVALID_PARAMETER, the
+ * VTL not enabled, and the VP free for a good context afterwards. Likewise
+ * for HvCallStartVirtualProcessor.
+ */
+static void test_bad_context(void)
+{
+	struct hv_partition *p = new_partition(1);
+	struct hv_initial_vp_context c;
+
+	EXPECT_EQ(enable_partition_vtl(p, 0, 1), HV_STATUS_SUCCESS);
+	fake_context(&c, 0x3c);
+	c.ss.attributes |= HV_X64_SEGMENT_RSVD;
+	memset(ram + IN_GPA, 0, 16);
+	put64(IN_GPA, HV_PARTITION_ID_SELF);
+	put32(IN_GPA + 8, 0);
+	ram[IN_GPA + 12] = 1;
+	memcpy(ram + IN_GPA + 16, &c, sizeof(c));
+	EXPECT_EQ(st_of(hcall(p, 0, 0, HVCALL_ENABLE_VP_VTL, true)), HV_STATUS_INVALID_PARAMETER);
+	c.ss.attributes &= (uint16_t)~HV_X64_SEGMENT_RSVD;
+	c.cr0 &= ~1ull;					/* paging without protection */
+	memcpy(ram + IN_GPA + 16, &c, sizeof(c));
+	EXPECT_EQ(st_of(hcall(p, 0, 0, HVCALL_ENABLE_VP_VTL, true)), HV_STATUS_INVALID_PARAMETER);
+	EXPECT_EQ(fake.nctx, 0);
+	EXPECT_EQ(hv_vp_enabled_vtls(p, 0), 1);
+	EXPECT_EQ(enable_vp_vtl(p, 0, 0, 0, 1), HV_STATUS_SUCCESS);
+	EXPECT_EQ(fake.nctx, 1);
+	EXPECT_EQ(hv_vp_enabled_vtls(p, 0), 3);
+	/* StartVirtualProcessor of VP1 in VTL0 with a real-mode context is fine; in VTL1 it is not. */
+	c.cr0 = 0x10, c.efer = 0, c.cr4 = 0;
+	c.cs = (struct hv_x64_segment_register){ .limit = 0xffff, .attributes = 0x9b };
+	c.ss = c.ds = (struct hv_x64_segment_register){ .limit = 0xffff, .attributes = 0x93 };
+	c.tr.attributes = 0x83;
+	put32(IN_GPA + 8, 1);
+	ram[IN_GPA + 12] = 0;
+	memcpy(ram + IN_GPA + 16, &c, sizeof(c));
+	EXPECT_EQ(st_of(hcall(p, 0, 1, HVCALL_START_VIRTUAL_PROCESSOR, true)), HV_STATUS_SUCCESS);
+	EXPECT_EQ(fake.nstart, 1);
+	EXPECT_EQ(fake.start[0].ctx.cs.limit, 0xffff);
+	EXPECT_EQ(fake.start[0].ctx.cr0, 0x10);
+	hv_partition_destroy(p);
+}
+
 static void test_enable_vp_vtl(void)
 {
 	struct hv_partition *p = new_partition(1);
@@ -387,7 +435,7 @@ static void test_enable_vp_vtl(void)
 	EXPECT_EQ(fake.nctx, 1);
 	EXPECT_EQ(fake.ctx[0].vp, 0);
 	EXPECT_EQ(fake.ctx[0].vtl, 1);
-	EXPECT(ctx_is(fake.ctx[0].ctx, 0x3c));
+	EXPECT(ctx_is(&fake.ctx[0].ctx, 0x3c));
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 0), 3);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 1), 1);
 	EXPECT_EQ(hv_vp_active_vtl(p, 0), 0);		/* enabling does not switch */
@@ -407,7 +455,7 @@ static void test_enable_vp_vtl(void)
 	EXPECT_EQ(fake.nctx, 2);
 	EXPECT_EQ(fake.ctx[1].vp, 1);
 	EXPECT_EQ(fake.ctx[1].vtl, 1);
-	EXPECT(ctx_is(fake.ctx[1].ctx, 0x77));
+	EXPECT(ctx_is(&fake.ctx[1].ctx, 0x77));
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 1), 3);
 	EXPECT_EQ(hv_vp_active_vtl(p, 1), 0);
 	EXPECT_EQ(hv_vp_enabled_vtls(p, 2), 1);
@@ -1358,7 +1406,7 @@ static void test_start_vp(void)
 	EXPECT_EQ(vp_ctx_call(p, HVCALL_START_VIRTUAL_PROCESSOR, 0, 0, HV_PARTITION_ID_SELF, 2, 0, 0x44), 0);
 	EXPECT_EQ(fake.nstart, 1);
 	EXPECT(fake.start[0].vp == 2 && fake.start[0].vtl == 0);
-	EXPECT(ctx_is(fake.start[0].ctx, 0x44));
+	EXPECT(ctx_is(&fake.start[0].ctx, 0x44));
 	EXPECT_EQ(fake.nctx, 0);
 
 	EXPECT_EQ(enable_partition_vtl(p, 0, 1), 0);
@@ -1386,7 +1434,7 @@ static void test_start_vp(void)
 	EXPECT_EQ(start_vp(p, 0, 1, 1, 1), 0);
 	EXPECT_EQ(fake.nstart, 1);
 	EXPECT(fake.start[0].vp == 1 && fake.start[0].vtl == 1);
-	EXPECT(ctx_is(fake.start[0].ctx, 0x21));
+	EXPECT(ctx_is(&fake.start[0].ctx, 0x21));
 	EXPECT_EQ(start_vp(p, 1, 0, 2, 0), 0);
 	EXPECT(fake.start[1].vp == 2 && fake.start[1].vtl == 0);
 	EXPECT_EQ(start_vp(p, 0, 1, 2, 0), 0);		/* a higher VTL may start a lower one */
@@ -1463,6 +1511,7 @@ int main(void)
 	RUN_TEST(test_register_input_vtl);
 	RUN_TEST(test_host_registers);
 	RUN_TEST(test_registers_xmm);
+	RUN_TEST(test_bad_context);
 	RUN_TEST(test_start_vp);
 	RUN_TEST(test_start_vp_deny_lower);
 	return TEST_EXIT();

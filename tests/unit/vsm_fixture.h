@@ -80,7 +80,8 @@ static inline struct hv_partition *vsm_partition(unsigned int max_vtl, enum hv_p
 {
 	struct hv_config cfg = {
 		.nr_vps = 2, .tsc_hz = 25000000, .apic_hz = 1000000000, .ram_size = RAM_SIZE, .ram_end = RAM_SIZE,
-		.gpa_limit = 1ull << 40, .max_vtl = max_vtl, .policy = policy, .ops = &fake_host_ops, .host = &fake,
+		.gpa_limit = 1ull << 40, .max_vtl = max_vtl, .policy = policy,
+		.hypercall_port = FAKE_HYPERCALL_PORT, .ops = &fake_host_ops, .host = &fake,
 	};
 	struct hv_partition *p;
 
@@ -90,8 +91,12 @@ static inline struct hv_partition *vsm_partition(unsigned int max_vtl, enum hv_p
 	if (!p)
 		exit(1);
 	for (unsigned int v = 1; v <= max_vtl; v++) {
+		struct hv_initial_vp_context c;
+
 		EXPECT_EQ(enable_partition_vtl(p, v - 1, (uint8_t)v), 0);
-		reg_header((uint8_t)v);		/* EnableVpVtl: the same first 13 bytes, a zero context */
+		reg_header((uint8_t)v);		/* EnableVpVtl: the same first 13 bytes, then a context */
+		fake_context(&c, (uint8_t)v);
+		memcpy(ram + IN_GPA + 16, &c, sizeof(c));
 		EXPECT_EQ((uint16_t)hcall(p, v - 1, HVCALL_ENABLE_VP_VTL, HV_HYPERCALL_DONE), 0);
 	}
 	return p;

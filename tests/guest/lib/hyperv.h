@@ -4,7 +4,7 @@
 
 #include "guest.h"
 /* The TLFS numbers, shared with kvsm itself (freestanding-safe). */
-#include "../../../src/hv/tlfs.h"
+#include "../../../include/kvsm/tlfs.h"
 
 #define HV_X64_MSR_STIMER0_COUNT	0x400000B1
 

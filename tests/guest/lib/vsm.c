@@ -40,17 +40,17 @@ void vsm_build_context(struct hv_initial_vp_context *c, uint64_t rip, uint64_t r
 	c->rip = rip;
 	c->rsp = rsp;
 	c->rflags = 0x2;
-	c->cs.sel = 0x08, c->cs.limit = 0xffffffff, c->cs.attr = 0xa09b;	/* 64-bit code */
-	c->ds.sel = 0x10, c->ds.limit = 0xffffffff, c->ds.attr = 0xc093;	/* flat data */
+	c->cs.selector = 0x08, c->cs.limit = 0xffffffff, c->cs.attributes = 0xa09b;	/* 64-bit code */
+	c->ds.selector = 0x10, c->ds.limit = 0xffffffff, c->ds.attributes = 0xc093;	/* flat data */
 	c->es = c->ss = c->fs = c->gs = c->ds;
-	c->tr.limit = 0x67, c->tr.attr = 0x8b;				/* busy 64-bit TSS */
+	c->tr.limit = 0x67, c->tr.attributes = 0x8b;				/* busy 64-bit TSS */
 	c->gdtr.limit = gdt.limit, c->gdtr.base = gdt.base;
 	c->idtr.limit = idt.limit, c->idtr.base = idt.base;
 	c->efer = rdmsr(0xc0000080);
 	c->cr0 = read_cr(0);
 	c->cr3 = read_cr(3);
 	c->cr4 = read_cr(4);
-	c->pat = 0x0007040600070406ull;
+	c->msr_cr_pat = 0x0007040600070406ull;
 }
 
 uint64_t vsm_enable_partition_vtl(unsigned int vtl)

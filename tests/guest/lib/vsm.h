@@ -44,13 +44,6 @@
 
 #define HV_INPUT_VTL(v)		(0x10 | (v))
 
-struct hv_initial_vp_context {
-	uint64_t rip, rsp, rflags;
-	struct { uint64_t base; uint32_t limit; uint16_t sel, attr; } cs, ds, es, fs, gs, ss, tr, ldtr;
-	struct { uint16_t pad[3], limit; uint64_t base; } idtr, gdtr;
-	uint64_t efer, cr0, cr3, cr4, pat;
-} __attribute__((packed));
-
 /* Per-VP VTL1 state and the last VTL1 entry's registers (shared memory). */
 struct vsm_gprs {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;

@@ -1,9 +1,12 @@
 /*
- * Hyper-V Top-Level Functional Specification numbers used by kvsm, named as
- * in the TLFS (see ../shared/spec/hyperv-tlfs-vsm.md for the sources).
+ * The Hyper-V Top-Level Functional Specification's numbers and layouts that
+ * libkvsm implements, named as in the TLFS (and Linux's hyperv-tlfs.h):
+ * CPUID leaves and bits, synthetic MSRs, hypercall codes and statuses,
+ * register names, SynIC messages, the initial VP context. The guest-visible
+ * ABI, nothing of any one VMM; the core itself uses these definitions.
  */
-#ifndef KVSM_HV_TLFS_H
-#define KVSM_HV_TLFS_H
+#ifndef KVSM_TLFS_H
+#define KVSM_TLFS_H
 
 #include <stdint.h>
 
@@ -109,20 +112,77 @@
 #define HVCALL_INSTALL_INTERCEPT		0x004D
 #define HVCALL_ENABLE_PARTITION_VTL		0x000D
 #define HVCALL_ENABLE_VP_VTL			0x000F
+#define HVCALL_VTL_CALL				0x0011
+#define HVCALL_VTL_RETURN			0x0012
 #define HVCALL_GET_VP_REGISTERS			0x0050
 #define HVCALL_SET_VP_REGISTERS			0x0051
 #define HVCALL_START_VIRTUAL_PROCESSOR		0x0099
 #define HVCALL_TRANSLATE_VIRTUAL_ADDRESS	0x0052
 #define HVCALL_TRANSLATE_VIRTUAL_ADDRESS_EX	0x00AC
 
-/* Architectural registers (HV_REGISTER_NAME) */
+/*
+ * Architectural registers (HV_REGISTER_NAME) of HvCallGet/SetVpRegisters.
+ * The core answers the VSM and intercept registers below itself and passes
+ * these to the host ops get_vp_register/set_vp_register.
+ */
+#define HV_REGISTER_PENDING_INTERRUPTION	0x00010002
+#define HV_REGISTER_INTERRUPT_STATE		0x00010003
+#define HV_REGISTER_PENDING_EVENT0		0x00010004
+#define HV_X64_REGISTER_RAX		0x00020000	/* RAX RCX RDX RBX RSP RBP RSI RDI R8..R15: +0..+15 */
+#define HV_X64_REGISTER_RSP		0x00020004
+#define HV_X64_REGISTER_R15		0x0002000F
+#define HV_X64_REGISTER_RIP		0x00020010
 #define HV_X64_REGISTER_RFLAGS		0x00020011
+#define HV_X64_REGISTER_XMM0		0x00030000	/* ..XMM15 0x3000F */
+#define HV_X64_REGISTER_FP_MMX0		0x00030010	/* ..FP_MMX7 0x30017 */
+#define HV_X64_REGISTER_FP_CONTROL_STATUS	0x00030018
+#define HV_X64_REGISTER_XMM_CONTROL_STATUS	0x00030019
 #define HV_X64_REGISTER_CR0		0x00040000
+#define HV_X64_REGISTER_CR2		0x00040001
 #define HV_X64_REGISTER_CR3		0x00040002
 #define HV_X64_REGISTER_CR4		0x00040003
+#define HV_X64_REGISTER_CR8		0x00040004
+#define HV_X64_REGISTER_XFEM		0x00040005	/* XCR0 */
+#define HV_X64_REGISTER_DR0		0x00050000	/* ..DR3 0x50003 */
+#define HV_X64_REGISTER_DR6		0x00050004
+#define HV_X64_REGISTER_DR7		0x00050005
+#define HV_X64_REGISTER_ES		0x00060000	/* ES CS SS DS FS GS LDTR TR */
+#define HV_X64_REGISTER_CS		0x00060001
 #define HV_X64_REGISTER_SS		0x00060002
+#define HV_X64_REGISTER_DS		0x00060003
+#define HV_X64_REGISTER_FS		0x00060004
+#define HV_X64_REGISTER_GS		0x00060005
+#define HV_X64_REGISTER_LDTR		0x00060006
+#define HV_X64_REGISTER_TR		0x00060007
+#define HV_X64_REGISTER_IDTR		0x00070000
+#define HV_X64_REGISTER_GDTR		0x00070001
+#define HV_X64_REGISTER_TSC		0x00080000
 #define HV_X64_REGISTER_EFER		0x00080001
+#define HV_X64_REGISTER_KERNEL_GS_BASE	0x00080002
+#define HV_X64_REGISTER_APIC_BASE	0x00080003
 #define HV_X64_REGISTER_PAT		0x00080004
+#define HV_X64_REGISTER_SYSENTER_CS	0x00080005
+#define HV_X64_REGISTER_SYSENTER_EIP	0x00080006
+#define HV_X64_REGISTER_SYSENTER_ESP	0x00080007
+#define HV_X64_REGISTER_STAR		0x00080008
+#define HV_X64_REGISTER_LSTAR		0x00080009
+#define HV_X64_REGISTER_CSTAR		0x0008000A
+#define HV_X64_REGISTER_SFMASK		0x0008000B
+#define HV_X64_REGISTER_INITIAL_APIC_ID	0x0008000C
+#define HV_X64_REGISTER_MSR_MTRR_CAP		0x0008000D
+#define HV_X64_REGISTER_MSR_MTRR_DEF_TYPE	0x0008000E
+#define HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0	0x00080010	/* ..F 0x8001F */
+#define HV_X64_REGISTER_MSR_MTRR_PHYS_MASK0	0x00080040	/* ..F 0x8004F */
+#define HV_X64_REGISTER_MSR_MTRR_FIX64K_00000	0x00080070
+#define HV_X64_REGISTER_MSR_MTRR_FIX16K_80000	0x00080071
+#define HV_X64_REGISTER_MSR_MTRR_FIX16K_A0000	0x00080072
+#define HV_X64_REGISTER_MSR_MTRR_FIX4K_C0000	0x00080073	/* ..F8000 0x8007A */
+#define HV_X64_REGISTER_TSC_AUX		0x0008007B
+#define HV_X64_REGISTER_DEBUG_CTL	0x0008007D
+#define HV_X64_REGISTER_SPEC_CTRL	0x00080084
+#define HV_X64_REGISTER_XSS		0x0008008B
+#define HV_X64_REGISTER_TSC_ADJUST	0x00080096
+#define HV_X64_REGISTER_MSR_IA32_MISC_ENABLE	0x000800A0
 
 /* VSM registers (HV_REGISTER_NAME) */
 #define HV_REGISTER_VSM_CODE_PAGE_OFFSETS	0x000D0002
@@ -176,7 +236,46 @@
 #define HV_VP_ASSIST_RETURN_RAX		0x10
 #define HV_VP_ASSIST_RETURN_RCX		0x18
 #define HV_VP_ASSIST_INTERCEPT_MESSAGE	0x70
+
+/* HV_X64_SEGMENT_REGISTER: Attributes are the descriptor's type 3:0, S 4, DPL 6:5, P 7, AVL 12, L 13, D/B 14, G 15. */
+struct hv_x64_segment_register {
+	uint64_t base;
+	uint32_t limit;
+	uint16_t selector;
+	uint16_t attributes;
+};
+#define HV_X64_SEGMENT_TYPE(a)		((a) & 0xfu)
+#define HV_X64_SEGMENT_NON_SYSTEM	(1u << 4)	/* S: code or data */
+#define HV_X64_SEGMENT_DPL(a)		(((a) >> 5) & 3u)
+#define HV_X64_SEGMENT_PRESENT		(1u << 7)
+#define HV_X64_SEGMENT_RSVD		0x0f00u
+#define HV_X64_SEGMENT_AVAILABLE	(1u << 12)
+#define HV_X64_SEGMENT_LONG		(1u << 13)
+#define HV_X64_SEGMENT_DEFAULT_BIG	(1u << 14)
+#define HV_X64_SEGMENT_GRANULARITY	(1u << 15)
+
+/* HV_X64_TABLE_REGISTER (GDTR, IDTR); Pad is ignored. */
+struct hv_x64_table_register {
+	uint16_t pad[3];
+	uint16_t limit;
+	uint64_t base;
+};
+
+/*
+ * HV_INITIAL_VP_CONTEXT: the state HvCallEnableVpVtl and
+ * HvCallStartVirtualProcessor give a VTL to start in, 224 bytes in this
+ * order in the hypercall input. The core decodes and checks it (see
+ * set_initial_context in hv.h); the host ops get it with every field named.
+ */
+struct hv_initial_vp_context {
+	uint64_t rip, rsp, rflags;
+	struct hv_x64_segment_register cs, ds, es, fs, gs, ss, tr, ldtr;
+	struct hv_x64_table_register idtr, gdtr;
+	uint64_t efer, cr0, cr3, cr4;
+	uint64_t msr_cr_pat;
+};
 #define HV_INITIAL_VP_CONTEXT_SIZE	224
+_Static_assert(sizeof(struct hv_initial_vp_context) == HV_INITIAL_VP_CONTEXT_SIZE, "HV_INITIAL_VP_CONTEXT");
 
 /* Hypercall input value (RCX). */
 #define HV_HYPERCALL_FAST		(1ull << 16)
@@ -240,8 +339,12 @@
 #define HVMSG_X64_IO_PORT_INTERCEPT	0x80010000u
 #define HVMSG_MSR_INTERCEPT		0x80010001u
 #define HV_SYNIC_INTERCEPTION_SINT	0	/* secure intercepts arrive on SINT0 (spec 4.6) */
-#define HV_CACHE_TYPE_WRITE_BACK	6
 #define HV_EVENT_FLAGS_PER_SINT		2048
+
+/* HvInterceptTypeX64IoPort (HvCallInstallIntercept) and its access mask bits. */
+#define HV_INTERCEPT_TYPE_X64_IO_PORT	0
+#define HV_INTERCEPT_ACCESS_MASK_READ	1u
+#define HV_INTERCEPT_ACCESS_MASK_WRITE	2u
 
 struct hv_message {
 	uint32_t message_type;
@@ -252,6 +355,15 @@ struct hv_message {
 	uint8_t payload[HV_MESSAGE_PAYLOAD_BYTES];
 };
 _Static_assert(sizeof(struct hv_message) == HV_MESSAGE_SIZE, "HV_MESSAGE is 256 bytes");
+
+/* The payload of an HVMSG_TIMER_EXPIRED message (HV_TIMER_MESSAGE_PAYLOAD). */
+struct hv_timer_message_payload {
+	uint32_t timer_index;
+	uint32_t reserved;
+	uint64_t expiration_time;
+	uint64_t delivery_time;
+};
+_Static_assert(sizeof(struct hv_timer_message_payload) == 24, "timer payload is 24 bytes");
 
 /* Reference TSC page (TLFS 12.7). */
 struct hv_reference_tsc_page {
