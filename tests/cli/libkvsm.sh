@@ -35,6 +35,17 @@ nm -D --defined-only "$SO" | awk '$2 != "A" { sub(/@.*/, "", $3); print $3 }' | 
 [ -s "$tmp/declared" ] && [ ! -s "$tmp/why" ]
 verdict libkvsm-exports $?
 
+# The core prints nothing and starts no thread (logging and timers go through host ops), and the
+# public headers pull in no <stdio.h>.
+nm -D --undefined-only "$SO" | awk '{ sub(/@.*/, "", $2); print $2 }' |
+	grep -xE 'pthread_create|stderr|stdout|printf|fprintf|vfprintf|puts|fputs|fputc|putchar|fwrite|perror' |
+	sed 's/^/the core uses /' >"$tmp/why"
+for h in include/kvsm/*.h; do
+	gcc -std=gnu11 -M -x c "$h" 2>>"$tmp/why" | tr ' ' '\n' | grep -q '/stdio\.h$' && echo "$h includes <stdio.h>" >>"$tmp/why"
+done
+[ ! -s "$tmp/why" ]
+verdict libkvsm-no-output-no-threads $?
+
 # make from inside make check: a fresh make, not the parent's jobserver.
 install_to() {
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory install "$@" >"$tmp/why" 2>&1
