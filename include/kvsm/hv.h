@@ -175,7 +175,7 @@ struct hv_host_ops {
 	void (*timer_arm)(void *host, uint64_t deadline);
 };
 
-/* What the core does with a request stock KVM does not enforce natively (docs/vsm.md). */
+/* What the core does with a request the host cannot enforce natively (stock KVM: docs/vsm.md). */
 enum hv_policy {
 	/* Enforce it exactly, at a cost (no-execute pages are trapped), or refuse it with an HV status and a log line. */
 	HV_POLICY_STRICT,
@@ -469,7 +469,7 @@ struct hv_stat {
  * the intercept counters. Returns how many there are (may exceed max).
  */
 unsigned int hv_stats(const struct hv_partition *p, struct hv_stat *out, unsigned int max);
-/* The TLFS name of a hypercall kvsm implements ("HvCallVtlCall"), or NULL. */
+/* The TLFS name of a hypercall libkvsm implements ("HvCallVtlCall"), or NULL. */
 const char *hv_hypercall_name(uint16_t code);
 
 /*
