@@ -862,6 +862,46 @@ static void test_vina(void)
 	hv_partition_destroy(p);
 }
 
+/*
+ * The core asserts VINA itself for every interrupt it raises for a VTL below
+ * the one the VP runs, before that interrupt, so raise_irq only injects
+ * (the fake's records nothing else): a SINT of VTL0 while VP0 runs VTL1.
+ */
+static void test_vina_on_raise(void)
+{
+	struct hv_partition *p = vtl1_partition(1);
+
+	EXPECT_EQ(hv_msr_write(p, 0, 1, HV_X64_MSR_VP_ASSIST_PAGE, ASSIST1 | 1), HV_MSR_OK);
+	EXPECT_EQ(hv_msr_write(p, 0, 0, HV_X64_MSR_SCONTROL, 1), HV_MSR_OK);
+	EXPECT_EQ(hv_msr_write(p, 0, 0, HV_X64_MSR_SINT0 + 2, 0x62), HV_MSR_OK);
+	EXPECT_EQ(hv_msr_write(p, 0, 1, HV_X64_MSR_SCONTROL, 1), HV_MSR_OK);
+	EXPECT_EQ(hv_msr_write(p, 0, 1, HV_X64_MSR_SINT0 + 3, 0x73), HV_MSR_OK);
+	EXPECT_EQ(set1(p, 0, 1, 0, HV_REGISTER_VSM_VINA, 0x31 | HV_VINA_ENABLED), HV_STATUS_SUCCESS);
+	/* In VTL0: a VTL0 interrupt is just that. */
+	EXPECT_EQ(hv_synic_assert_sint(p, 0, 0, 2), HV_STATUS_SUCCESS);
+	EXPECT_EQ(fake.nirqs, 1);
+	EXPECT(fake.irq[0].vtl == 0 && fake.irq[0].vector == 0x62);
+	EXPECT_EQ(vina_status(), 0);
+	/* In VTL1: VINA in VTL1 first, then the VTL0 interrupt. */
+	EXPECT_EQ(vtl_call(p, 0, 0, 0), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT_EQ(hv_synic_assert_sint(p, 0, 0, 2), HV_STATUS_SUCCESS);
+	EXPECT_EQ(fake.nirqs, 3);
+	EXPECT(fake.irq[1].vp == 0 && fake.irq[1].vtl == 1 && fake.irq[1].vector == 0x31 && !fake.irq[1].auto_eoi);
+	EXPECT(fake.irq[2].vp == 0 && fake.irq[2].vtl == 0 && fake.irq[2].vector == 0x62);
+	EXPECT_EQ(vina_status(), 1);
+	/* VinaAsserted still set: the next VTL0 interrupt comes alone. */
+	EXPECT_EQ(hv_synic_assert_sint(p, 0, 0, 2), HV_STATUS_SUCCESS);
+	EXPECT_EQ(fake.nirqs, 4);
+	EXPECT(fake.irq[3].vtl == 0 && fake.irq[3].vector == 0x62);
+	/* An interrupt for the running VTL is no VINA. */
+	ram[ASSIST1 + HV_VP_ASSIST_VINA_STATUS] = 0;
+	EXPECT_EQ(hv_synic_assert_sint(p, 0, 1, 3), HV_STATUS_SUCCESS);
+	EXPECT_EQ(fake.nirqs, 5);
+	EXPECT(fake.irq[4].vtl == 1 && fake.irq[4].vector == 0x73);
+	EXPECT_EQ(vina_status(), 0);
+	hv_partition_destroy(p);
+}
+
 static void test_vina_auto_reset(void)
 {
 	struct hv_partition *p = vtl1_partition(1);
@@ -1501,6 +1541,7 @@ int main(void)
 	RUN_TEST(test_vtl_call_chain);
 	RUN_TEST(test_enter_for_interrupt);
 	RUN_TEST(test_vina);
+	RUN_TEST(test_vina_on_raise);
 	RUN_TEST(test_vina_auto_reset);
 	RUN_TEST(test_vsm_status_registers);
 	RUN_TEST(test_vsm_readonly_and_unknown);
