@@ -105,6 +105,9 @@ guest vsm-vina-smp2 1 17 "VINA latency, VTL0 IPI" --vtls 2 --smp 2 $G/vsm_vina.e
 guest vsm-hostile 1 19 "" --vtls 2 --smp 4 $G/vsm_hostile.elf
 # A malicious VTL0: VSM set up out of order, VTL1-only registers and calls, parameter blocks at every limit, overlays over protected pages.
 guest attack-vtl0 1 73 "" --vtls 2 $G/attack_vtl0.elf
+# A malicious VTL1 against VTL2: enables out of order, every access kind, hypercall buffers, overlays,
+# VTL2's registers and masks; VTL0 intercepted straight into VTL2 is returned to by VTL2.
+guest attack-vtl1 1 166 "" --vtls 3 $G/attack_vtl1.elf
 # VTL1 in x2APIC mode: its MSRs reach kvsm only as KVM_MSR_EXIT_REASON_INVAL exits.
 guest vsm-x2apic-smp2 1 64 "" --vtls 2 --smp 2 $G/vsm_x2apic.elf -- cpus=2
 guest vsm-x2apic-smp4 1 80 "" --vtls 2 --smp 4 $G/vsm_x2apic.elf -- cpus=4
