@@ -64,7 +64,12 @@ fault switch-get-debugregs "KVM_GET_DEBUGREGS 2 EIO" 4 \
 	"kvsm: vp0 vtl1: KVM_GET_DEBUGREGS \(VTL1\): Input/output error$REGS 4" --vtls 2 $G/vsm_basic.elf
 fault switch-set-xcrs "KVM_SET_XCRS 1 EINVAL" 4 "kvsm: vp0 vtl1: KVM_SET_XCRS \(VTL1\): Invalid argument$REGS 4" \
 	--vtls 2 $G/vsm_basic.elf
-# Interrupt delivery and VP start.
+# Interrupt delivery (into VTL1's user-space APIC), the XMM of a fast hypercall, VP start.
+fault inject-vtl1 "KVM_INTERRUPT 1 EIO" 4 "kvsm: vp[01] vtl1: KVM_INTERRUPT: Input/output error$REGS 4" \
+	--vtls 2 --smp 2 $G/vsm_irq.elf
+fault fast-xmm "KVM_GET_XSAVE 1 EIO" 4 \
+	"kvsm: vp0 vtl0: KVM_GET_XSAVE \(XMM of a fast hypercall\): Input/output error$REGS 4" --smp 4 \
+	$G/hv_ipi_flush.elf -- cpus=4
 fault vina-get-lapic "KVM_GET_LAPIC 1 EIO" 4 "kvsm: vp0 vtl1: KVM_GET_LAPIC \(VTL0\): Input/output error$REGS 4" \
 	--vtls 2 $G/vsm_vina.elf
 fault start-vp "KVM_SET_MP_STATE 1 EIO" 4 \

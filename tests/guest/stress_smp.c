@@ -266,8 +266,10 @@ void test_main(const struct mb_info *mbi)
 	vsm_call(vtl1_setup, 0, 0);
 	for (unsigned int vp = 1; vp < ncpus; vp++)
 		CHECK_EQ(vsm_start_vp(vp, 0), 0);
+	start = hv_ref_time();
 	ok = WAIT_UNTIL(ready == ncpus - 1, WAIT_US);
-	check(ok, "every AP set up its VTL1 (%u)", ready);
+	check(ok, "every AP set up its VTL1 (%u of %u, %llu ms)", ready, ncpus - 1,
+	      (unsigned long long)(hv_ref_time() - start) / 10000);
 
 	start = hv_ref_time();
 	end = start + DURATION_MS * 10000ull;
@@ -278,8 +280,10 @@ void test_main(const struct mb_info *mbi)
 	stop = true;
 	end = hv_ref_time();
 	ok = WAIT_UNTIL(done == ncpus - 1, WAIT_US);
-	check(ok, "every AP finished its rounds (%u)", done);
-	check(WAIT_UNTIL(drained(), WAIT_US), "every timer message and IPI in flight arrived");
+	check(ok, "every AP finished its rounds (%u of %u, %llu ms)", done, ncpus - 1,
+	      (unsigned long long)(hv_ref_time() - end) / 10000);
+	check(WAIT_UNTIL(drained(), WAIT_US), "every timer message and IPI in flight arrived (%llu ms)",
+	      (unsigned long long)(hv_ref_time() - end) / 10000);
 	CHECK_EQ(prot_status, 0);
 	/* Every VP's counters in one line each, whatever fails below. */
 	for (unsigned int vp = 0; vp < ncpus; vp++)
@@ -298,14 +302,14 @@ void test_main(const struct mb_info *mbi)
 		      "VP%u: trap page: %u reads skipped, %u intercepts", vp, trap_skipped[vp], trap_intercepts[vp]);
 		check(shared_skipped[vp] == shared_intercepts[vp], "VP%u: shared page: %u reads skipped, %u intercepts",
 		      vp, shared_skipped[vp], shared_intercepts[vp]);
-		check(!bad_intercepts[vp], "VP%u: %u wrong intercepts (first: type %#x, VP %u, RIP %#llx, GPA %#llx, "
-		      "RAX %#llx, length %u, access %u)", vp, bad_intercepts[vp], bad_intercept[vp].type,
+		check(!bad_intercepts[vp], "VP%u: %u wrong intercepts (first: type 0x%x, VP %u, RIP 0x%llx, GPA 0x%llx, "
+		      "RAX 0x%llx, length %u, access %u)", vp, bad_intercepts[vp], bad_intercept[vp].type,
 		      bad_intercept[vp].vp, (unsigned long long)bad_intercept[vp].rip,
 		      (unsigned long long)bad_intercept[vp].gpa, (unsigned long long)bad_intercept[vp].rax,
 		      bad_intercept[vp].len, bad_intercept[vp].access);
 		check(timer_msgs[vp] > 0 && timer_msgs[vp] == timers_armed[vp], "VP%u: %u timers armed, %u messages",
 		      vp, timers_armed[vp], timer_msgs[vp]);
-		check(!bad_timers[vp], "VP%u: %u wrong timer messages (first: type %#x, timer %u, expiry %llu, "
+		check(!bad_timers[vp], "VP%u: %u wrong timer messages (first: type 0x%x, timer %u, expiry %llu, "
 		      "armed for %llu)", vp, bad_timers[vp], bad_timer[vp].type, bad_timer[vp].index,
 		      (unsigned long long)bad_timer[vp].expiry, (unsigned long long)bad_timer[vp].wanted);
 		check(vtl1_ipi_sent[vp] > 0 && vtl1_ipi_recv[next] == vtl1_ipi_sent[vp],
