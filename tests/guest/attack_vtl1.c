@@ -6,7 +6,8 @@
  * executes them (each denial a GPA intercept to VTL2, whose bytes are
  * checked), hands VTL2-protected pages to hypercalls as input and output,
  * lays its own overlay pages (VP assist, SIMP, SIEFP, reference TSC,
- * hypercall) over the secret, names VTL2 in Get/SetVpRegisters and
+ * hypercall) over the secret, reads and writes the GPAs of VTL2's own
+ * overlays (its RAM there, never VTL2's page), names VTL2 in Get/SetVpRegisters and
  * HvCallModifyVtlProtectionMask, and protects the secret for VTL0 with a
  * mask of its own. VTL2's pages and its own registers are unchanged at the
  * end, and nothing of them reached VTL1.
@@ -27,7 +28,7 @@ static struct hv_message *simp2;
 static uint8_t *secret, *ro, *nx;		/* consecutive, after one unprotected page */
 static volatile unsigned int intercepts;
 static volatile uint8_t msg[256];		/* the last intercept message, as VTL2 found it */
-static volatile uint64_t vtl2_status, vtl2_bad_words, vtl2_seen[3];
+static volatile uint64_t vtl2_status, vtl2_bad_words, vtl2_seen[5];
 
 extern const uint8_t read_insn[], write_insn[], exec_landing[];
 
@@ -111,6 +112,8 @@ static void vtl2_look(void)
 	vsm_get_reg(~1u, 0, HV_REG_VSM_PARTITION_CONFIG, (uint64_t *)&vtl2_seen[0]);
 	vsm_get_reg(~1u, 0, CR_INTERCEPT_CONTROL, (uint64_t *)&vtl2_seen[1]);
 	vsm_get_reg(~1u, 0, VP_SECURE_CONFIG_VTL1, (uint64_t *)&vtl2_seen[2]);
+	vtl2_seen[3] = *(volatile uint64_t *)simp2->payload;			/* the last intercept's header */
+	vtl2_seen[4] = *(volatile uint64_t *)(vtl2_vps[0].assist + 0x10);	/* VtlReturnX64Rax */
 }
 
 /* ---- VTL1 ---- */
@@ -215,8 +218,12 @@ static void attack_enable(void)
 	CHECK_EQ(enable_vp_vtl(HV_VP_INDEX_SELF, 2), HV_STATUS_INVALID_VTL_STATE);
 	CHECK_EQ(enable_partition_vtl(3), HV_STATUS_INVALID_PARAMETER);	/* --vtls 3: VTL2 is the highest */
 	CHECK_EQ(enable_partition_vtl(1), HV_STATUS_VTL_ALREADY_ENABLED);	/* its own */
+	vsm_raw_vtl_call(0);					/* no VTL above VTL1 yet: #UD */
+	CHECK(hv_hypercall_ud);
 	CHECK_EQ(vsm_enable_partition_vtl(2), 0);
 	CHECK_EQ(enable_partition_vtl(2), HV_STATUS_VTL_ALREADY_ENABLED);
+	vsm_raw_vtl_call(0);					/* nor on this VP */
+	CHECK(hv_hypercall_ud);
 	CHECK_EQ(enable_vp_vtl(1, 2), HV_STATUS_INVALID_VP_INDEX);
 	CHECK_EQ(vsm_enable_vp_vtl(0, 2), 0);
 	CHECK_EQ(enable_vp_vtl(HV_VP_INDEX_SELF, 2), HV_STATUS_ACCESS_DENIED);	/* only one enable from below */
@@ -334,6 +341,30 @@ static void attack_overlays(void)
 	check_vtl2_intact();
 }
 
+/*
+ * VTL2's own overlay pages (SIMP, VP assist) lie in memory VTL2 left
+ * unprotected: at those GPAs VTL1 finds its own RAM, never VTL2's overlay,
+ * and its writes there do not reach the overlay.
+ */
+static void attack_vtl2_overlays(void)
+{
+	uint8_t *assist2 = vtl2_vps[0].assist;
+
+	CHECK_EQ(load(secret), SKIPPED);		/* a fresh intercept header and return RAX in VTL2's pages */
+	intercepts = 0;
+	CHECK_EQ(load(simp2->payload), 0);
+	CHECK_EQ(load(assist2 + 0x10), 0);
+	store(simp2->payload, 0xbad);
+	store(assist2 + 0x10, 0xbad);
+	vsm_call(vtl2_look, 0, 0);
+	CHECK_EQ(vtl2_seen[3], msg64(0));
+	CHECK_EQ(vtl2_seen[4], SKIPPED);
+	CHECK_EQ(load(simp2->payload), 0xbad);
+	store(simp2->payload, 0);
+	store(assist2 + 0x10, 0);
+	CHECK_EQ(intercepts, 0);
+}
+
 /* VTL2's registers and protections named by VTL1. */
 static void attack_registers(void)
 {
@@ -373,6 +404,7 @@ static void vtl1_main(void)
 	attack_access();
 	attack_hypercall_buffers();
 	attack_overlays();
+	attack_vtl2_overlays();
 	attack_registers();
 }
 

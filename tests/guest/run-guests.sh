@@ -107,7 +107,7 @@ guest vsm-hostile 1 19 "" --vtls 2 --smp 4 $G/vsm_hostile.elf
 guest attack-vtl0 1 73 "" --vtls 2 $G/attack_vtl0.elf
 # A malicious VTL1 against VTL2: enables out of order, every access kind, hypercall buffers, overlays,
 # VTL2's registers and masks; VTL0 intercepted straight into VTL2 is returned to by VTL2.
-guest attack-vtl1 1 166 "" --vtls 3 $G/attack_vtl1.elf
+guest attack-vtl1 1 175 "" --vtls 3 $G/attack_vtl1.elf
 # Hypercall inputs at every limit: rep counts and starts, block edges, RAM and GPA-limit edges, VP sets.
 guest attack-limits 1 60 "" --smp 2 $G/attack_limits.elf
 # Floods: hypercalls (rep calls resumed in batches), IPIs (3 kinds, last of each burst delivered),
