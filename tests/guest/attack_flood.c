@@ -3,7 +3,7 @@
  * - Hypercalls: thousands back to back, simple and rep calls that kvsm
  *   splits into batches (the guest re-enters them with its rep start).
  * - IPIs from VP0 to VP1 through HvCallSendSyntheticClusterIpi, its Ex form
- *   and the APIC ICR, far faster than VP1 takes them: interrupts merge in
+ *   and the APIC ICR, faster than VP1 (200 us each) takes them: they merge in
  *   VP1's IRR, but the last of every burst is delivered (VP1's handler sees
  *   the burst's final tag), and nothing hangs.
  * - Messages: HvCallPostMessage to one connection (a masked SINT of VP0)
@@ -26,6 +26,7 @@
 #define LIST_REPS	509		/* (4096 - 24) / 8: a full page of GVAs, two batches of kvsm */
 #define BURSTS		10
 #define BURST_LEN	100
+#define HANDLER_US	200		/* VP1's time per IPI: longer than VP0's per send */
 #define ROUNDS		20
 #define REARMS		2000
 #define WAIT_US		2000000
@@ -73,11 +74,18 @@ static void flood_hypercalls(void)
 			      (uint64_t)in, 0), HV_STATUS_INVALID_HYPERCALL_INPUT);
 }
 
-/* VP1: every IPI delivery records the tag of the latest send before it. */
+/*
+ * VP1: every IPI delivery records the tag of the latest send before it,
+ * then dawdles HANDLER_US, so the sender outpaces it and IPIs merge.
+ */
 static void on_ipi(struct irq_frame *f)
 {
+	uint64_t end;
+
 	deliveries++;
 	seen_tag = burst_tag;
+	for (end = hv_ref_time() + HANDLER_US * 10; hv_ref_time() < end;)
+		pause();
 	apic_eoi();
 }
 
