@@ -1,6 +1,6 @@
 /*
  * LD_PRELOAD shim for tests/cli/ioctl-fault.sh: one KVM ioctl of kvsm goes
- * wrong on purpose. KVSM_IOCTL_FAULT="REQ[@VTL] N WHAT":
+ * wrong on purpose. KVSM_IOCTL_FAULT="REQ[@VTL] N[+] WHAT":
  *   REQ   KVM_RUN, KVM_GET_XSAVE, ... (the table below) or a number;
  *   @VTL  count only calls on the vCPUs of that VTL's VM, else every call
  *         of REQ counts (also those of kvsm's probe vCPU, kvm.c);
