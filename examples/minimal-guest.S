@@ -43,11 +43,12 @@
 	call *%ebp
 .endm
 
-/* Print "<what>: status 0x<AX>" and stop unless it is HV_STATUS_SUCCESS. */
-.macro CHECK_STATUS what:req
+/* Print "<what>: status 0x<AX>" and stop unless it is `expected` (HV_STATUS_SUCCESS). */
+.macro CHECK_STATUS what:req, expected=0
 	push %eax
 	PUTS "\what: status 0x"
 	pop %eax
+	mov $\expected, %bx
 	call status_or_fail
 .endm
 
@@ -122,6 +123,14 @@ guest_start:
 	call puthex_nl
 	cmp $SECRET_VALUE, %eax
 	jne fail
+
+	/* VTL0 cannot give itself the access back: its own masks are not its to set. */
+	INPUT_HEADER VTL0_IN_GPA
+	movl $0xF, VTL0_IN_GPA + 8	/* MapFlags: R, W, KX, UX */
+	movl $(SECRET_GPA / PAGE_SIZE), VTL0_IN_GPA + 16
+	HYPERCALL HVCALL_MODIFY_VTL_PROTECTION_MASK, 1, VTL0_IN_GPA, VTL0_OUT_GPA
+	CHECK_STATUS "vtl0: HvCallModifyVtlProtectionMask", HV_STATUS_INVALID_PARAMETER
+
 	PUTS "vtl0: write 0x30000\n"
 	mov $SECRET_GPA, %edi		/* the host reads the target from EDI: it decodes no instructions */
 	movl $0xBAD, (%edi)
@@ -136,6 +145,9 @@ guest_vtl1_entry:
 	call puthex_nl
 	cmp $VTL0_EBX, %eax
 	jne fail
+	cmpb $0, HYPERCALL_GPA		/* VTL0's hypercall page is VTL0's only: here is RAM */
+	jne fail
+	PUTS "vtl1: RAM at 0x8000\n"
 	ENABLE_HYPERCALLS 1
 
 	/* VsmPartitionConfig = EnableVtlProtection, DefaultVtlProtectionMask RWX. */
@@ -146,13 +158,13 @@ guest_vtl1_entry:
 	HYPERCALL HVCALL_SET_VP_REGISTERS, 1, VTL1_IN_GPA, VTL1_OUT_GPA
 	CHECK_STATUS "vtl1: HvCallSetVpRegisters(VsmPartitionConfig)"
 
-	/* Fill the page while VTL0 may still write it, then take write access away from VTL0: one GPA page number. */
-	movl $SECRET_VALUE, SECRET_GPA
+	/* Take write access to SECRET_GPA away from VTL0: one GPA page number. */
 	INPUT_HEADER VTL1_IN_GPA
 	movl $(HV_MAP_GPA_READABLE | HV_MAP_GPA_KERNEL_EXECUTABLE | HV_MAP_GPA_USER_EXECUTABLE), VTL1_IN_GPA + 8
 	movl $(SECRET_GPA / PAGE_SIZE), VTL1_IN_GPA + 16
 	HYPERCALL HVCALL_MODIFY_VTL_PROTECTION_MASK, 1, VTL1_IN_GPA, VTL1_OUT_GPA
 	CHECK_STATUS "vtl1: HvCallModifyVtlProtectionMask"
+	movl $SECRET_VALUE, SECRET_GPA	/* VTL1's own view keeps write access */
 
 	PUTS "vtl1: HvCallVtlReturn\n"
 	mov $VTL1_EBX, %ebx
@@ -184,7 +196,7 @@ puthex_nl:
 	pop %ecx
 	ret
 
-/* Print AX as 4 hex digits and a newline; go to fail unless AX is 0. */
+/* Print AX as 4 hex digits and a newline; go to fail unless AX equals BX. */
 status_or_fail:
 	push %ecx
 	mov $4, %ecx
@@ -192,8 +204,8 @@ status_or_fail:
 	call puthex
 	rol $16, %eax
 	pop %ecx
-	test %ax, %ax
-	jnz fail
+	cmp %bx, %ax
+	jne fail
 	ret
 
 /* Print the top ECX nibbles of EAX and a newline; registers are kept. */

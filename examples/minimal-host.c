@@ -34,7 +34,6 @@
 
 /* TLFS names the host needs (HV_STATUS, HV_REGISTER_NAME); one day from the public header. */
 #define HV_STATUS_SUCCESS		0x0000
-#define HV_STATUS_INVALID_PARAMETER	0x0005
 #define HV_STATUS_ACCESS_DENIED		0x0006
 #define HV_STATUS_INVALID_VP_STATE	0x0015
 #define HV_X64_REGISTER_RSP		0x00020004

@@ -40,6 +40,7 @@
 #define HV_VTL_CALL_OFFSET32			0x04	/* 32-bit VTL call / return thunks of the hypercall page */
 #define HV_VTL_RETURN_OFFSET32			0x1B
 #define HV_REGISTER_VSM_PARTITION_CONFIG	0x000D0007
+#define HV_STATUS_INVALID_PARAMETER		0x0005
 #define HV_VP_INDEX_SELF			0xFFFFFFFE
 #define HV_MAP_GPA_READABLE			1
 #define HV_MAP_GPA_WRITABLE			2
