@@ -19,7 +19,7 @@
 #define PARTITION_SELF	0xFFFFFFFF	/* HV_PARTITION_ID_SELF, both halves */
 
 	.section .rodata
-	.globl guest_start, guest_end, guest_vtl1_entry
+	.globl guest_start, guest_end
 	.code32
 
 /* Print a string literal on DEBUG_PORT (strings go to subsection 1, after the code). */
@@ -138,7 +138,7 @@ guest_start:
 	jmp fail
 
 /* ---- VTL1, entered through the initial context below ---- */
-guest_vtl1_entry:
+vtl1_entry:
 	push %ebx
 	PUTS "vtl1: entered, ebx 0x"
 	pop %eax
@@ -249,7 +249,7 @@ hex_digits:
 .endm
 	.balign 8
 vtl1_context:
-	.quad GPA(guest_vtl1_entry), VTL1_STACK_TOP, 0x2
+	.quad GPA(vtl1_entry), VTL1_STACK_TOP, 0x2
 	SEGMENT 0x08, 0xC09B		/* CS: 32-bit code, present, G */
 	SEGMENT 0x10, 0xC093		/* DS, ES, FS, GS, SS: read/write data */
 	SEGMENT 0x10, 0xC093

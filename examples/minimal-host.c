@@ -57,7 +57,7 @@
 #define MSR_IA32_CR_PAT	0x277
 #define MAX_CPUID	256
 
-extern const uint8_t guest_start[], guest_end[], guest_vtl1_entry[];
+extern const uint8_t guest_start[], guest_end[];	/* minimal-guest.S */
 
 /* One VTL of the one VP: its own KVM VM and vCPU, and its own view of guest RAM. */
 struct vtl_cpu {
@@ -84,21 +84,20 @@ static struct {
 static void die(const char *fmt, ...)
 {
 	va_list ap;
-	int err = errno;
 
 	fflush(stdout);
 	va_start(ap, fmt);
 	fprintf(stderr, "minimal-host: ");
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, err ? ": %s\n" : "\n", strerror(err));
+	fputc('\n', stderr);
 	exit(1);
 }
 
 static void xioctl(int fd, unsigned long req, void *arg, const char *what)
 {
 	if (ioctl(fd, req, arg) < 0)
-		die("%s", what);
+		die("%s: %s", what, strerror(errno));
 }
 
 /* ---- guest memory: one memfd, the host's mapping and one view per VTL ---- */
@@ -108,7 +107,7 @@ static uint8_t *map_ram(void)
 	void *p = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, host.memfd, 0);
 
 	if (p == MAP_FAILED)
-		die("mmap of guest RAM");
+		die("mmap of guest RAM: %s", strerror(errno));
 	return p;
 }
 
@@ -188,7 +187,7 @@ static void unmap_overlay(void *h, unsigned int vtl, uint64_t gpa)
 	pthread_mutex_lock(&host.lock);
 	if (!--c->overlay_users[pn] && mmap(c->view + pn * PAGE_SIZE, PAGE_SIZE, c->prot[pn],
 					    MAP_SHARED | MAP_FIXED, host.memfd, (off_t)(pn * PAGE_SIZE)) == MAP_FAILED)
-		die("mapping RAM back under an overlay");
+		die("mapping RAM back under an overlay: %s", strerror(errno));
 	pthread_mutex_unlock(&host.lock);
 }
 
@@ -517,8 +516,8 @@ static void run_hypercall(struct vtl_cpu *c)
 		break;
 	case HV_HYPERCALL_INTERCEPT:
 		/* A parameter block in memory VTL1 protected: secure intercepts are left out, and this guest has none. */
-		die("vtl%u hypercall %#llx: parameter block at %#llx is protected (intercepts are not implemented)",
-		    host.active, (unsigned long long)hr.rcx, (unsigned long long)hr.intercept_gpa);
+		die("vtl%u hypercall: parameter block at %#llx is protected (intercepts are not implemented)",
+		    host.active, (unsigned long long)hr.intercept_gpa);
 	}
 }
 
@@ -548,7 +547,8 @@ static int protection_fault(void)
 	uint32_t now;
 
 	if (host.active != 0 || gpa >= RAM_SIZE || hv_vtl_prot_denier(host.hv, 0, gpa, HV_MAP_GPA_WRITABLE) != 1)
-		die("KVM_RUN of vtl%u", host.active);
+		die("KVM_RUN of vtl%u: EFAULT at rip %#llx, not a write VTL1 denied", host.active,
+		    (unsigned long long)host.vtl[host.active].run->s.regs.regs.rip);
 	memcpy(&now, host.ram + gpa, 4);
 	printf("host: vtl0 write to %#" PRIx64 " stopped (KVM_RUN: EFAULT), denied by vtl1; the page holds %#x\n",
 	       gpa, now);
@@ -567,7 +567,7 @@ static int run_vp(void)
 				continue;
 			if (errno == EFAULT)
 				return protection_fault();
-			die("KVM_RUN of vtl%u", host.active);
+			die("KVM_RUN of vtl%u: %s", host.active, strerror(errno));
 		}
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
@@ -605,7 +605,7 @@ static struct kvm_cpuid2 *supported_cpuid(unsigned int *phys_bits)
 	unsigned int n = 0;
 
 	if (!cpuid)
-		die("calloc");
+		die("calloc: %s", strerror(errno));
 	cpuid->nent = MAX_CPUID;
 	xioctl(host.kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid, "KVM_GET_SUPPORTED_CPUID");
 	for (unsigned int i = 0; i < cpuid->nent; i++) {
@@ -652,7 +652,7 @@ static void create_vtl(unsigned int vtl)
 
 	c->vm_fd = ioctl(host.kvm_fd, KVM_CREATE_VM, 0);
 	if (c->vm_fd < 0)
-		die("KVM_CREATE_VM");
+		die("KVM_CREATE_VM: %s", strerror(errno));
 	c->view = map_ram();
 	memset(c->prot, PROT_READ | PROT_WRITE, sizeof(c->prot));
 	slot.userspace_addr = (uintptr_t)c->view;
@@ -662,10 +662,10 @@ static void create_vtl(unsigned int vtl)
 	c->fd = ioctl(c->vm_fd, KVM_CREATE_VCPU, 0);
 	run_size = ioctl(host.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (c->fd < 0 || run_size < 0)
-		die("KVM_CREATE_VCPU");
+		die("KVM_CREATE_VCPU: %s", strerror(errno));
 	c->run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
 	if (c->run == MAP_FAILED)
-		die("mmap of kvm_run");
+		die("mmap of kvm_run: %s", strerror(errno));
 	/* The synced copies start as the vCPU's reset state. */
 	c->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	xioctl(c->fd, KVM_GET_REGS, &c->run->s.regs.regs, "KVM_GET_REGS");
@@ -715,13 +715,13 @@ int main(void)
 	host.vp_thread = pthread_self();
 	host.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (host.kvm_fd < 0)
-		die("/dev/kvm");
+		die("/dev/kvm: %s", strerror(errno));
 	if (ioctl(host.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) <= 0 ||
 	    ioctl(host.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_MSR_FILTER) <= 0)
 		die("KVM lacks KVM_CAP_SYNC_REGS or KVM_CAP_X86_MSR_FILTER");
 	host.memfd = memfd_create("minimal-host-ram", MFD_CLOEXEC);
 	if (host.memfd < 0 || ftruncate(host.memfd, RAM_SIZE))
-		die("memfd for guest RAM");
+		die("memfd for guest RAM: %s", strerror(errno));
 	host.ram = map_ram();
 	memcpy(host.ram + GUEST_CODE_GPA, guest_start, (size_t)(guest_end - guest_start));
 	for (unsigned int vtl = 0; vtl < NR_VTLS; vtl++)
@@ -729,7 +729,7 @@ int main(void)
 	sync_tsc();
 	tsc_khz = ioctl(host.vtl[0].fd, KVM_GET_TSC_KHZ, 0);
 	if (tsc_khz <= 0)
-		die("KVM_GET_TSC_KHZ");
+		die("KVM_GET_TSC_KHZ: %s", strerror(errno));
 	cfg.tsc_hz = (uint64_t)tsc_khz * 1000;
 	cpuid = supported_cpuid(&phys_bits);
 	cfg.gpa_limit = 1ull << phys_bits;
