@@ -35,6 +35,7 @@
 /* TLFS names the host needs (HV_STATUS, HV_REGISTER_NAME); one day from the public header. */
 #define HV_STATUS_SUCCESS		0x0000
 #define HV_STATUS_ACCESS_DENIED		0x0006
+#define HV_STATUS_INSUFFICIENT_MEMORY	0x000B
 #define HV_STATUS_INVALID_VP_STATE	0x0015
 #define HV_X64_REGISTER_RSP		0x00020004
 #define HV_X64_REGISTER_RIP		0x00020010
@@ -321,7 +322,8 @@ static uint16_t load_initial_context(unsigned int vtl, const uint8_t ctx[HV_INIT
 	struct kvm_segment *segs[] = { &s.cs, &s.ds, &s.es, &s.fs, &s.gs, &s.ss, &s.tr, &s.ldt };
 	struct kvm_dtable *tables[] = { &s.idt, &s.gdt };
 	struct kvm_regs *r = &c->run->s.regs.regs;
-	struct { struct kvm_msrs h; struct kvm_msr_entry e; } pat = { .h.nmsrs = 1, .e.index = MSR_IA32_CR_PAT };
+	struct kvm_msrs *pat = calloc(1, sizeof(*pat) + sizeof(pat->entries[0]));
+	bool ok;
 	uint16_t limit;
 
 	for (unsigned int i = 0; i < 8; i++)
@@ -335,8 +337,14 @@ static uint16_t load_initial_context(unsigned int vtl, const uint8_t ctx[HV_INIT
 	memcpy(&s.cr0, ctx + 192, 8);
 	memcpy(&s.cr3, ctx + 200, 8);
 	memcpy(&s.cr4, ctx + 208, 8);
-	memcpy(&pat.e.data, ctx + 216, 8);
-	if (ioctl(c->fd, KVM_SET_SREGS, &s) < 0 || ioctl(c->fd, KVM_SET_MSRS, &pat) != 1)
+	if (!pat)
+		return HV_STATUS_INSUFFICIENT_MEMORY;
+	pat->nmsrs = 1;
+	pat->entries[0].index = MSR_IA32_CR_PAT;
+	memcpy(&pat->entries[0].data, ctx + 216, 8);
+	ok = ioctl(c->fd, KVM_SET_SREGS, &s) == 0 && ioctl(c->fd, KVM_SET_MSRS, pat) == 1;
+	free(pat);
+	if (!ok)
 		return HV_STATUS_INVALID_PARAMETER;
 	c->run->s.regs.sregs = s;
 	memcpy(&r->rip, ctx, 8);
