@@ -17,6 +17,7 @@
 
 #define GPA(x)		((x) - guest_start + GUEST_CODE_GPA)
 #define PARTITION_SELF	0xFFFFFFFF	/* HV_PARTITION_ID_SELF, both halves */
+#define CONTEXT_CR0	192		/* offset of Cr0 in HV_INITIAL_VP_CONTEXT */
 
 	.section .rodata
 	.globl guest_start, guest_end
@@ -100,6 +101,11 @@ guest_start:
 	mov $(VTL0_IN_GPA + 16), %edi
 	mov $HV_INITIAL_VP_CONTEXT_SIZE, %ecx
 	rep movsb
+	/* First with CR0.PG but not PE, which the host's KVM refuses: VTL1 stays disabled. */
+	movl $0x80000010, VTL0_IN_GPA + 16 + CONTEXT_CR0
+	HYPERCALL HVCALL_ENABLE_VP_VTL, 0, VTL0_IN_GPA, VTL0_OUT_GPA
+	CHECK_STATUS "vtl0: HvCallEnableVpVtl(CR0.PG without PE)", HV_STATUS_INVALID_PARAMETER
+	movl $0x11, VTL0_IN_GPA + 16 + CONTEXT_CR0
 	HYPERCALL HVCALL_ENABLE_VP_VTL, 0, VTL0_IN_GPA, VTL0_OUT_GPA
 	CHECK_STATUS "vtl0: HvCallEnableVpVtl"
 

@@ -344,8 +344,10 @@ static uint16_t load_initial_context(unsigned int vtl, const uint8_t ctx[HV_INIT
 	memcpy(&pat->entries[0].data, ctx + 216, 8);
 	ok = ioctl(c->fd, KVM_SET_SREGS, &s) == 0 && ioctl(c->fd, KVM_SET_MSRS, pat) == 1;
 	free(pat);
-	if (!ok)
+	if (!ok) {
+		printf("host: vtl%u initial context refused by KVM (cr0 %#llx)\n", vtl, (unsigned long long)s.cr0);
 		return HV_STATUS_INVALID_PARAMETER;
+	}
 	c->run->s.regs.sregs = s;
 	memcpy(&r->rip, ctx, 8);
 	memcpy(&r->rsp, ctx + 8, 8);
