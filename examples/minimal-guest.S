@@ -17,7 +17,6 @@
 
 #define GPA(x)		((x) - guest_start + GUEST_CODE_GPA)
 #define PARTITION_SELF	0xFFFFFFFF	/* HV_PARTITION_ID_SELF, both halves */
-#define CONTEXT_CR0	192		/* offset of Cr0 in HV_INITIAL_VP_CONTEXT */
 
 	.section .rodata
 	.globl guest_start, guest_end
@@ -102,10 +101,10 @@ guest_start:
 	mov $HV_INITIAL_VP_CONTEXT_SIZE, %ecx
 	rep movsb
 	/* First with CR0.PG but not PE, which the host's KVM refuses: VTL1 stays disabled. */
-	movl $0x80000010, VTL0_IN_GPA + 16 + CONTEXT_CR0
+	movl $0x80000010, VTL0_IN_GPA + 16 + (vtl1_context_cr0 - vtl1_context)
 	HYPERCALL HVCALL_ENABLE_VP_VTL, 0, VTL0_IN_GPA, VTL0_OUT_GPA
 	CHECK_STATUS "vtl0: HvCallEnableVpVtl(CR0.PG without PE)", HV_STATUS_INVALID_PARAMETER
-	movl $0x11, VTL0_IN_GPA + 16 + CONTEXT_CR0
+	movl $0x11, VTL0_IN_GPA + 16 + (vtl1_context_cr0 - vtl1_context)
 	HYPERCALL HVCALL_ENABLE_VP_VTL, 0, VTL0_IN_GPA, VTL0_OUT_GPA
 	CHECK_STATUS "vtl0: HvCallEnableVpVtl"
 
@@ -269,6 +268,7 @@ vtl1_context:
 	.quad 0, 0			/* IDTR, GDTR: empty */
 	.quad 0, 0
 	.quad 0				/* EFER */
+vtl1_context_cr0:
 	.quad 0x11			/* CR0: PE, ET */
 	.quad 0, 0			/* CR3, CR4 */
 	.quad 0x0007040600070406	/* PAT: its reset value */

@@ -309,39 +309,44 @@ static uint16_t set_vp_register(void *h, unsigned int vp, unsigned int vtl, unsi
 }
 
 /*
- * Load an HV_INITIAL_VP_CONTEXT into the vCPU of vtl (not the running one):
- * RIP, RSP, RFLAGS, eight segments (CS, DS, ES, FS, GS, SS, TR, LDTR), IDTR
- * and GDTR, EFER, CR0, CR3, CR4, PAT. KVM refuses inconsistent control
- * registers (INVALID_PARAMETER); a state it takes but VM entry would not is
- * not checked here (kvsm's src/vtl.c does).
+ * HV_INITIAL_VP_CONTEXT: RIP, RSP, RFLAGS, eight segments (CS, DS, ES, FS,
+ * GS, SS, TR, LDTR) of 16 bytes, IDTR and GDTR (limit at +6, base at +8),
+ * EFER, CR0, CR3, CR4, PAT.
+ */
+enum {
+	CTX_RIP = 0, CTX_RSP = 8, CTX_RFLAGS = 16, CTX_SEGMENTS = 24, CTX_IDTR = 152, CTX_GDTR = 168,
+	CTX_EFER = 184, CTX_CR0 = 192, CTX_CR3 = 200, CTX_CR4 = 208, CTX_PAT = 216,
+};
+
+/*
+ * Load an initial context into the vCPU of vtl (not the running one). KVM
+ * refuses inconsistent control registers (INVALID_PARAMETER); a state it
+ * takes but VM entry would not is not checked here (kvsm's src/vtl.c does).
  */
 static uint16_t load_initial_context(unsigned int vtl, const uint8_t ctx[HV_INITIAL_VP_CONTEXT_SIZE])
 {
 	struct vtl_cpu *c = &host.vtl[vtl];
 	struct kvm_sregs s = c->run->s.regs.sregs;
 	struct kvm_segment *segs[] = { &s.cs, &s.ds, &s.es, &s.fs, &s.gs, &s.ss, &s.tr, &s.ldt };
-	struct kvm_dtable *tables[] = { &s.idt, &s.gdt };
 	struct kvm_regs *r = &c->run->s.regs.regs;
 	struct kvm_msrs *pat = calloc(1, sizeof(*pat) + sizeof(pat->entries[0]));
 	bool ok;
-	uint16_t limit;
 
 	for (unsigned int i = 0; i < 8; i++)
-		*segs[i] = seg_from_hv(ctx + 24 + 16 * i);
-	for (unsigned int i = 0; i < 2; i++) {
-		memcpy(&limit, ctx + 152 + 16 * i + 6, 2);
-		memcpy(&tables[i]->base, ctx + 152 + 16 * i + 8, 8);
-		tables[i]->limit = limit;
-	}
-	memcpy(&s.efer, ctx + 184, 8);
-	memcpy(&s.cr0, ctx + 192, 8);
-	memcpy(&s.cr3, ctx + 200, 8);
-	memcpy(&s.cr4, ctx + 208, 8);
+		*segs[i] = seg_from_hv(ctx + CTX_SEGMENTS + 16 * i);
+	s.idt.limit = (uint16_t)(ctx[CTX_IDTR + 6] | ctx[CTX_IDTR + 7] << 8);
+	memcpy(&s.idt.base, ctx + CTX_IDTR + 8, 8);
+	s.gdt.limit = (uint16_t)(ctx[CTX_GDTR + 6] | ctx[CTX_GDTR + 7] << 8);
+	memcpy(&s.gdt.base, ctx + CTX_GDTR + 8, 8);
+	memcpy(&s.efer, ctx + CTX_EFER, 8);
+	memcpy(&s.cr0, ctx + CTX_CR0, 8);
+	memcpy(&s.cr3, ctx + CTX_CR3, 8);
+	memcpy(&s.cr4, ctx + CTX_CR4, 8);
 	if (!pat)
 		return HV_STATUS_INSUFFICIENT_MEMORY;
 	pat->nmsrs = 1;
 	pat->entries[0].index = MSR_IA32_CR_PAT;
-	memcpy(&pat->entries[0].data, ctx + 216, 8);
+	memcpy(&pat->entries[0].data, ctx + CTX_PAT, 8);
 	ok = ioctl(c->fd, KVM_SET_SREGS, &s) == 0 && ioctl(c->fd, KVM_SET_MSRS, pat) == 1;
 	free(pat);
 	if (!ok) {
@@ -349,9 +354,9 @@ static uint16_t load_initial_context(unsigned int vtl, const uint8_t ctx[HV_INIT
 		return HV_STATUS_INVALID_PARAMETER;
 	}
 	c->run->s.regs.sregs = s;
-	memcpy(&r->rip, ctx, 8);
-	memcpy(&r->rsp, ctx + 8, 8);
-	memcpy(&r->rflags, ctx + 16, 8);
+	memcpy(&r->rip, ctx + CTX_RIP, 8);
+	memcpy(&r->rsp, ctx + CTX_RSP, 8);
+	memcpy(&r->rflags, ctx + CTX_RFLAGS, 8);
 	c->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 	printf("host: vtl%u initial context: rip %#llx rsp %#llx cr0 %#llx\n", vtl, (unsigned long long)r->rip,
 	       (unsigned long long)r->rsp, (unsigned long long)s.cr0);
@@ -733,6 +738,8 @@ int main(void)
 	if (host.memfd < 0 || ftruncate(host.memfd, RAM_SIZE))
 		die("memfd for guest RAM: %s", strerror(errno));
 	host.ram = map_ram();
+	if (guest_end - guest_start > HYPERCALL_GPA - GUEST_CODE_GPA)
+		die("minimal-guest.S runs into the hypercall page");
 	memcpy(host.ram + GUEST_CODE_GPA, guest_start, (size_t)(guest_end - guest_start));
 	for (unsigned int vtl = 0; vtl < NR_VTLS; vtl++)
 		create_vtl(vtl);
