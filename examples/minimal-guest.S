@@ -110,8 +110,8 @@ guest_start:
 
 	PUTS "vtl0: HvCallVtlCall\n"
 	mov $VTL0_EBX, %ebx
-	xor %eax, %eax			/* the thunk's control input: 0 */
-	xor %edx, %edx			/* EDX:EAX after the thunk: the call code */
+	xor %eax, %eax			/* the thunk's control input (it moves EAX to ECX): 0 */
+	xor %edx, %edx			/* the upper half of the control word the thunk puts in EAX */
 	mov $(HYPERCALL_GPA + HV_VTL_CALL_OFFSET32), %ebp
 	call *%ebp
 
@@ -174,7 +174,7 @@ vtl1_entry:
 	PUTS "vtl1: HvCallVtlReturn\n"
 	mov $VTL1_EBX, %ebx
 	xor %eax, %eax			/* not a fast return */
-	xor %edx, %edx
+	xor %edx, %edx			/* as for the call */
 	mov $(HYPERCALL_GPA + HV_VTL_RETURN_OFFSET32), %ebp
 	call *%ebp
 	PUTS "vtl1: called again\n"	/* VTL0 never calls twice */
