@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #define HV_PAGE_SIZE 4096u
 #define HV_MSG_QUEUE_LEN 16		/* guest message buffers per (VP, SINT), TLFS 11.x */

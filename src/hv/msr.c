@@ -6,6 +6,7 @@
 #include "hv_internal.h"
 #include "hypercall_page.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define GPN_MASK (~(uint64_t)(HV_PAGE_SIZE - 1))

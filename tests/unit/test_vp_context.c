@@ -146,8 +146,9 @@ static void set_attr(unsigned int seg, uint16_t a) { put(24 + 16 * seg + 14, a, 
 static void ds_reserved_attr(void) { set_attr(DS, attr_of(DS) | 0x100); }
 static void ldtr_reserved_attr(void) { set_attr(LDTR, 0x800); }	/* even on an unusable segment */
 static void cs_reserved_attr(void) { set_attr(CS, attr_of(CS) | 0x400); }
-static void es_g_limit(void) { put(24 + 16 * ES + 8, 0xffffe, 4); set_attr(ES, 0xc093); }	/* G=1, low 12 bits not all ones */
-static void es_byte_limit(void) { put(24 + 16 * ES + 8, 0x100000, 4); set_attr(ES, 0x4093); }	/* G=0 over 1 MiB */
+/* G=1 with the limit's low 12 bits not all ones; G=0 with a limit over 1 MiB. */
+static void es_g_limit(void) { put(24 + 16 * ES + 8, 0xffffe, 4); set_attr(ES, 0xc093); }
+static void es_byte_limit(void) { put(24 + 16 * ES + 8, 0x100000, 4); set_attr(ES, 0x4093); }
 static void ds_base_high(void) { put(24 + 16 * DS, 1ull << 32, 8); }
 static void cs_l_and_d(void) { set_attr(CS, 0xe09b); }
 static void lma_without_pg(void) { put(192, 0x50033, 8); }
