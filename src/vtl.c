@@ -62,13 +62,14 @@ static void copy_xcr0(struct vcpu_vtl *from, struct vcpu_vtl *to)
 /*
  * x87, SSE, AVX and wider state: read every time; written only when it
  * differs from what the target holds (often the higher VTL leaves the FPU
- * alone, and the lower VTL still has exactly that state).
+ * alone, and the lower VTL still has exactly that state). Both images come
+ * from KVM, zero past vm->xsave_bytes: only the bytes before are compared.
  */
 static void copy_fpu(struct vcpu_vtl *from, struct vcpu_vtl *to)
 {
 	if (ioctl(from->fd, KVM_GET_XSAVE, from->xsave))
 		vcpu_fatal_errno(from->cpu, "KVM_GET_XSAVE");
-	if (to->shared_known && !memcmp(to->xsave, from->xsave, sizeof(*from->xsave)))
+	if (to->shared_known && !memcmp(to->xsave, from->xsave, from->cpu->vm->xsave_bytes))
 		return;
 	if (ioctl(to->fd, KVM_SET_XSAVE, from->xsave))
 		vcpu_fatal_errno(to->cpu, "KVM_SET_XSAVE (VTL%u)", to->vtl);

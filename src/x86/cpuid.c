@@ -32,6 +32,17 @@ unsigned int x86_cpuid_phys_bits(const struct kvm_cpuid2 *supported)
 	return 36;	/* SDM 4.1.4: MAXPHYADDR is 36 where CPUID 0x80000008 is absent */
 }
 
+unsigned int x86_cpuid_xsave_bytes(const struct kvm_cpuid2 *supported)
+{
+	for (unsigned int i = 0; i < supported->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &supported->entries[i];
+
+		if (e->function == 0xd && e->index == 0 && e->ecx >= 576 && e->ecx <= 4096)
+			return e->ecx;
+	}
+	return 4096;	/* sizeof(struct kvm_xsave) */
+}
+
 #define HV_LEAF_FIRST 0x40000000u
 #define HV_LEAF_LAST 0x4000000Au
 

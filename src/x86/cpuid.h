@@ -11,6 +11,12 @@ struct hv_partition;
 struct kvm_cpuid2 *x86_cpuid_supported(const struct kvm_host *h);
 /* The guest's MAXPHYADDR (CPUID 0x80000008 EAX[7:0]; 36 without that leaf). */
 unsigned int x86_cpuid_phys_bits(const struct kvm_cpuid2 *supported);
+/*
+ * Bytes of KVM's XSAVE image (standard format) that can be non-zero: CPUID
+ * 0xD.0 ECX, the size for every component the guest may enable (at least the
+ * legacy area and header; 4096 without the leaf). KVM zero-fills the rest.
+ */
+unsigned int x86_cpuid_xsave_bytes(const struct kvm_cpuid2 *supported);
 /* Set the CPUID of one vCPU from the supported table (which is not modified). */
 /* KVM's hypervisor leaves (0x40000000-0x400000FF) are replaced by the Hyper-V ones of hv. */
 void x86_cpuid_set_vcpu(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned int apic_id,
