@@ -580,8 +580,10 @@ static int get_packet(struct gdb *g, char *buf, size_t *len)
 static void detach(struct gdb *g)
 {
 	gdb_bp_clear(g);
+	pthread_mutex_lock(&g->lock);
 	close(g->sock);
 	g->sock = -1;
+	pthread_mutex_unlock(&g->lock);
 	gdb_resume(g, false, g->c_thread);
 }
 
@@ -685,8 +687,10 @@ void gdb_end(struct gdb *g, int status)
 	/* Wake the stub's thread wherever it waits: the eventfd while the guest ran, its read otherwise. */
 	if (write(g->evfd, &one, sizeof(one)) != sizeof(one))
 		pr_warning("gdb: cannot signal the stub: %m");
+	pthread_mutex_lock(&g->lock);
 	if (g->sock >= 0)
 		shutdown(g->sock, SHUT_RD);
+	pthread_mutex_unlock(&g->lock);
 	pthread_join(g->thread, NULL);
 	/* The guest is over: GDB hears kvsm's exit status as a process's (W, its low 8 bits). */
 	if (g->sock >= 0) {

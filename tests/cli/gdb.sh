@@ -7,7 +7,7 @@
 # Prints "ok NAME", "FAIL NAME: details" or "skip NAME: reason".
 set -u
 cd "$(dirname "$0")/../.."
-KVSM=build/kvsm
+KVSM=${KVSM:-build/kvsm}	# e.g. build/tsan/kvsm
 ELF=build/guests/gdb_vtl.elf
 TIMEOUT=${KVSM_GUEST_TIMEOUT:-300}
 
