@@ -250,7 +250,7 @@ bool gdb_vp_debug_exit(struct vcpu *cpu)
 			return true;
 		}
 		ev.kind = GDB_STOP_SWBREAK;
-	} else if (d->exception == DB_VECTOR && hit) {
+	} else if (d->exception == DB_VECTOR && hit && g->hw[__builtin_ctz(hit)].type) {
 		const struct gdb_hwbp *h = &g->hw[__builtin_ctz(hit)];
 
 		ev.kind = h->type == 1 ? GDB_STOP_HWBREAK : GDB_STOP_WATCH;
