@@ -20,6 +20,7 @@ void bench_vtl1_entry(void);
 void bench_swap_vtl1(void);
 void bench_io(unsigned int n);
 void bench_io_twin(unsigned int n);
+void bench_floor(unsigned int n);
 void bench_hypercall(unsigned int n, void *page);
 void bench_hypercall_twin(unsigned int n, void *page);
 void bench_vtl_call(unsigned int n, void *page);
@@ -37,9 +38,14 @@ extern volatile uint32_t bench_intercepts;
 static uint8_t *rx_page;		/* read+execute for VTL0 */
 static uint64_t *vtl1_in;
 static volatile uint64_t vtl1_status[2];
+static volatile unsigned int prot_calls;	/* one-page calls of prot_loops */
+static volatile bool prot_failed;
 
+/* What VTL0 asks of VTL1's loop at its next VTL call (0: nothing). */
+enum { CMD_TIMER = 1, CMD_PROT = 2 };
+volatile uint8_t bench_vtl1_cmd;
 /* The timer latency loop; the handler (bench_timer_irq) writes the last three. */
-volatile uint8_t bench_timer_cmd, bench_spinning, bench_timer_pending, bench_timer_spun;
+volatile uint8_t bench_spinning, bench_timer_pending, bench_timer_spun;
 volatile uint64_t bench_timer_deadline, bench_timer_lat;
 static volatile uint64_t timer_delay = 1 << 20;	/* TSC cycles from arming to firing; doubled when too short */
 static volatile bool timer_ok;			/* VTL1's CPUID has the TSC-deadline timer */
@@ -137,12 +143,67 @@ void bench_vtl1_setup(void)
 	timer_ok = (apic_read(APIC_LVT_TIMER) >> 17 & 3) == 2;
 }
 
-/* VTL1, asked by VTL0 (bench_timer_cmd): arm the timer timer_delay cycles from now. */
-void bench_vtl1_arm_timer(void)
+/*
+ * VTL1's HvCallModifyVtlProtectionMask of k pages for VTL0, every other page
+ * from GPN first; call = false: the same guest work without the call (the
+ * twin). Pages above everything else the guest uses, never touched.
+ */
+static void prot_call(uint32_t mask, uint64_t first, unsigned int k, bool call)
 {
-	bench_timer_cmd = 0;
-	bench_timer_deadline = rdtsc() + timer_delay;
-	wrmsr(MSR_TSC_DEADLINE, bench_timer_deadline);
+	static uint64_t *in;
+
+	if (!in)
+		in = alloc_zeroed(4096);
+	in[0] = HV_PARTITION_ID_SELF;
+	in[1] = mask;				/* TargetVtl 0: VTL1's own masks on VTL0 */
+	for (unsigned int i = 0; i < k; i++)
+		in[2 + i] = first + 2 * i;
+	__asm__ volatile("" ::: "memory");
+	if (call && vtl1_hypercall(HVCALL_MODIFY_VTL_PROTECTION_MASK | HV_REP(k), in) != (uint64_t)k << 32)
+		prot_failed = true;
+}
+
+/*
+ * VTL1 times its own protection calls: n one-page calls on n pages, then the
+ * same pages relaxed (RWX) one call each; then m calls with 64-page lists.
+ * Each set of pages is protected then relaxed, so the views end as they began.
+ */
+static void prot_loops(unsigned int n, unsigned int m)
+{
+	static const struct { enum bench_span prot, relax, twin; unsigned int k; } sets[] = {
+		{ SPAN_PROT1, SPAN_RELAX1, SPAN_PROT1_TWIN, 1 }, { SPAN_PROT64, SPAN_RELAX64, SPAN_PROT64_TWIN, 64 },
+	};
+	const uint32_t rx = HV_MAP_GPA_READABLE | HV_MAP_GPA_KERNEL_EXECUTABLE;
+
+	for (unsigned int s = 0; s < 2; s++) {
+		unsigned int k = sets[s].k, calls = s ? m : n;
+		uint64_t gpn = BENCH_PROT_GPA >> 12;
+
+		marker(sets[s].prot);
+		for (unsigned int i = 0; i < calls; i++)
+			prot_call(rx, gpn + 2ull * k * i, k, true);
+		marker(sets[s].prot);
+		marker(sets[s].relax);
+		for (unsigned int i = 0; i < calls; i++)
+			prot_call(HV_MAP_GPA_RWX, gpn + 2ull * k * i, k, true);
+		marker(sets[s].relax);
+		marker(sets[s].twin);
+		for (unsigned int i = 0; i < calls; i++)
+			prot_call(rx, gpn + 2ull * k * i, k, false);
+		marker(sets[s].twin);
+	}
+}
+
+/* VTL1, at VTL0's request (bench_vtl1_cmd): arm the timer timer_delay cycles from now, or time protections. */
+void bench_vtl1_work(void)
+{
+	if (bench_vtl1_cmd == CMD_PROT) {
+		prot_loops(prot_calls, prot_calls / 16 ? prot_calls / 16 : 1);
+	} else {
+		bench_timer_deadline = rdtsc() + timer_delay;
+		wrmsr(MSR_TSC_DEADLINE, bench_timer_deadline);
+	}
+	bench_vtl1_cmd = 0;
 }
 
 /*
@@ -161,7 +222,7 @@ static uint32_t timer_latency(unsigned int n, void *page)
 		uint64_t t0;
 
 		bench_timer_pending = 1;
-		bench_timer_cmd = 1;
+		bench_vtl1_cmd = CMD_TIMER;
 		bench_vtl_call(1, page);
 		cli();
 		bench_spinning = 1;
@@ -257,6 +318,7 @@ static void vtl_loops(unsigned int n, void *page, void *swap)
 	marker(SPAN_SWAP); bench_vtl_call(n, swap); marker(SPAN_SWAP);
 	marker(SPAN_VTL_PROF); bench_vtl_call(n / 4, page); marker(SPAN_VTL_PROF);
 	marker(SPAN_SWAP_PROF); bench_vtl_call(n / 4, swap); marker(SPAN_SWAP_PROF);
+	marker(SPAN_FLOOR_PROF); bench_floor(n / 2); marker(SPAN_FLOOR_PROF);
 }
 
 void test_main(const struct mb_info *mbi)
@@ -304,6 +366,7 @@ void test_main(const struct mb_info *mbi)
 	for (unsigned int r = 0; r < reps; r++) {
 		marker(SPAN_IO); bench_io(n); marker(SPAN_IO);
 		marker(SPAN_IO_TWIN); bench_io_twin(n); marker(SPAN_IO_TWIN);
+		marker(SPAN_FLOOR); bench_floor(n); marker(SPAN_FLOOR);
 		marker(SPAN_HC); bench_hypercall(n, page); marker(SPAN_HC);
 		marker(SPAN_HC_TWIN); bench_hypercall_twin(n, page); marker(SPAN_HC_TWIN);
 		library_hypercalls(n / 4);
@@ -316,6 +379,11 @@ void test_main(const struct mb_info *mbi)
 		for (unsigned int i = 0; i < 4; i++)
 			scale_loop(SPAN_SCALE1 + i, 1u << i, n / 16 ? n / 16 : 1);
 		outl(BENCH_TIMER_PORT, timer_latency(n / 16 ? n / 16 : 1, page));
+		prot_calls = n / 4;
+		bench_vtl1_cmd = CMD_PROT;
+		bench_vtl_call(1, page);
+		if (prot_failed)
+			debug_exit(8);
 	}
 	debug_exit(0);
 }

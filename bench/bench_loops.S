@@ -7,6 +7,13 @@ bench_io:
 	dec %edi
 	jnz 1b
 	ret
+/* void bench_floor(unsigned n): the same to the floor's port (its twin is bench_io_twin) */
+	.globl bench_floor
+bench_floor:
+1:	outb %al, $0xf9
+	dec %edi
+	jnz 1b
+	ret
 bench_io_twin:
 1:	nop
 	dec %edi
@@ -68,7 +75,7 @@ bench_vtl_call_twin:			/* the same instructions as both VTLs execute, without th
 	mov bench_vtl1_ret(%rip), %rax
 	xor %ecx, %ecx
 	call twin_vtl_thunk		/* VTL1's return thunk */
-	cmpb $0, bench_timer_cmd(%rip)	/* VTL1's check for a timer request */
+	cmpb $0, bench_vtl1_cmd(%rip)	/* VTL1's check for work */
 	jne 1b
 	nop				/* VTL1's jmp */
 	dec %ebx
@@ -101,14 +108,19 @@ bench_vtl1_loop:			/* the APs' VTL1 starts here */
 1:	mov bench_vtl1_ret(%rip), %rax
 	xor %ecx, %ecx
 	call *%rax
-	cmpb $0, bench_timer_cmd(%rip)	/* VTL0 asks for a timer: VTL0 is in a C call, so C may run */
+	cmpb $0, bench_vtl1_cmd(%rip)	/* VTL0 asks for work: VTL0 is in a C call, so C may run */
 	jne 2f
 	jmp 1b
-2:	call bench_vtl1_arm_timer
+2:	call bench_vtl1_work
 	jmp 1b
 
-/* VTL1's loop in the state-swap design: the same instructions, its own return thunk. */
+/*
+ * VTL1's loop in the state-swap design: the same instructions, its own return
+ * thunk, and its own stack (it starts with VTL1's RSP, whose area below
+ * kvsm's VTL1 uses when it runs C).
+ */
 bench_swap_vtl1:
+	lea swap_stack_top(%rip), %rsp
 1:	mov bench_swap_ret(%rip), %rax
 	xor %ecx, %ecx
 	call *%rax
@@ -193,5 +205,10 @@ bench_timer_irq:
 	.globl bench_vtl1_ret, bench_intercepts
 bench_vtl1_ret: .quad 0
 bench_intercepts: .long 0		/* handler runs: proof that each write faulted */
+
+	.bss
+	.balign 16
+	.skip 4096
+swap_stack_top:
 
 	.section .note.GNU-stack, "", @progbits

@@ -47,6 +47,18 @@ const char *bench_ioctl_name(unsigned long req);
 struct vm;
 void bench_swap_init(struct vm *vm);
 
+/*
+ * builtin-bench-floor.c: the VTL switch's floor. The floor exit's port; and
+ * host loops on VP cpu's vCPUs, us per one-way switch: the forced reads
+ * (KVM_GET_XSAVE, _XCRS, _DEBUGREGS of the vCPU left), kvsm's copy of the
+ * same state when unchanged, and KVM_GET_XSAVE + KVM_SET_XSAVE.
+ */
+struct vcpu;
+void bench_floor_init(struct vm *vm);
+double bench_forced_reads_us(struct vcpu *cpu, unsigned int n);
+double bench_state_copy_us(struct vcpu *cpu, unsigned int n);
+double bench_xsave_transfer_us(struct vcpu *cpu, unsigned int n);
+
 /* builtin-bench-prot.c: the VTL protection figures, on the VM once the guest stopped; returns figures added. */
 unsigned int bench_prot(struct vm *vm, unsigned int reps, bool short_mode, struct bench_fig *out);
 

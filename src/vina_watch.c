@@ -85,15 +85,19 @@ void vina_watch_start(struct vcpu *cpu)
 	cpu->vina.next_poll_ns = 1;	/* due now: look once on entry */
 }
 
-void vina_watch_poll(struct vcpu *cpu, uint64_t now)
+void vina_watch_poll(struct vcpu *cpu, uint64_t *now_ns)
 {
 	struct vina_watch *w = &cpu->vina;
 	struct kvm_lapic_state s;
+	uint64_t now;
 
 	if (vcpu_vtl(cpu) == 0 || !hv_vina_wanted(cpu->vm->hv, cpu->index)) {
 		w->next_poll_ns = w->timer_ns = 0;
 		return;
 	}
+	if (!*now_ns)
+		*now_ns = monotonic_ns();
+	now = *now_ns;
 	if (!w->next_poll_ns)			/* VINA was cleared or enabled while this VTL ran */
 		w->next_poll_ns = 1;
 	if (now < w->next_poll_ns && (!w->timer_ns || now < w->timer_ns))

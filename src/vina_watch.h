@@ -14,8 +14,12 @@ struct vina_watch {
 
 /* The VP left VTL0 for a higher VTL. */
 void vina_watch_start(struct vcpu *cpu);
-/* Before each run of a higher VTL (and while it halts): look if due, assert VINA on what it finds. */
-void vina_watch_poll(struct vcpu *cpu, uint64_t now);
+/*
+ * Before each run of a higher VTL (and while it halts): look if due, assert
+ * VINA on what it finds. *now_ns: the monotonic time, or 0 if not read yet
+ * (read here, and stored, only if VINA is wanted).
+ */
+void vina_watch_poll(struct vcpu *cpu, uint64_t *now_ns);
 /* When the next look is due (monotonic ns), or 0: for the VP's host timer. */
 uint64_t vina_watch_next(const struct vcpu *cpu);
 

@@ -126,6 +126,7 @@ void vm_init(struct vm *vm, const struct run_opts *opts)
 	vm->vcpus = xcalloc(opts->smp, sizeof(*vm->vcpus));
 	cpuid = x86_cpuid_supported(&vm->host);
 	vm->phys_bits = x86_cpuid_phys_bits(cpuid);
+	vm->nr_xsave_ranges = x86_cpuid_xsave_ranges(cpuid, vm->xsave_ranges);
 	for (unsigned int i = 0; i < opts->smp; i++)
 		vcpu_create(vm, &vm->vcpus[i], i);
 	hyperv_init(vm);

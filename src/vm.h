@@ -14,6 +14,7 @@
 #include "kvm.h"
 #include "ram_slots.h"
 #include "stats.h"
+#include "x86/cpuid.h"
 
 #include "kvsm/hv.h"
 
@@ -49,6 +50,9 @@ struct vm {
 	uint64_t guest_tsc_delta;	/* [init] guest TSC - host TSC */
 	uint64_t tsc_hz;		/* [init] guest TSC frequency */
 	unsigned int phys_bits;		/* [init] guest MAXPHYADDR: the GPA space is [0, 2^phys_bits) */
+	/* [init] the parts of a KVM_GET_XSAVE image that can be non-zero (x86/cpuid.h) */
+	struct xsave_range xsave_ranges[XSAVE_RANGES];
+	unsigned int nr_xsave_ranges;
 	bool msi_32bit_dest;		/* [init] VTL0's MSIs carry x2APIC (32-bit) destinations (KVM_CAP_X2APIC_API) */
 	bool io_exit_rip_at_insn;	/* [init] RIP at a KVM_EXIT_IO still points at the OUT (kvm_io_exit_rip_at_insn) */
 

@@ -60,6 +60,21 @@ static void copy_xcr0(struct vcpu_vtl *from, struct vcpu_vtl *to)
 }
 
 /*
+ * Whether two XSAVE images from KVM_GET_XSAVE are equal: KVM zero-fills all
+ * but the legacy area, the header and the components the guest may enable,
+ * so only those ranges are compared.
+ */
+static bool xsave_equal(const struct vm *vm, const struct kvm_xsave *a, const struct kvm_xsave *b)
+{
+	const uint8_t *x = (const uint8_t *)a->region, *y = (const uint8_t *)b->region;
+
+	for (unsigned int i = 0; i < vm->nr_xsave_ranges; i++)
+		if (memcmp(x + vm->xsave_ranges[i].off, y + vm->xsave_ranges[i].off, vm->xsave_ranges[i].len))
+			return false;
+	return true;
+}
+
+/*
  * x87, SSE, AVX and wider state: read every time; written only when it
  * differs from what the target holds (often the higher VTL leaves the FPU
  * alone, and the lower VTL still has exactly that state).
@@ -68,7 +83,7 @@ static void copy_fpu(struct vcpu_vtl *from, struct vcpu_vtl *to)
 {
 	if (ioctl(from->fd, KVM_GET_XSAVE, from->xsave))
 		vcpu_fatal_errno(from->cpu, "KVM_GET_XSAVE");
-	if (to->shared_known && !memcmp(to->xsave, from->xsave, sizeof(*from->xsave)))
+	if (to->shared_known && xsave_equal(from->cpu->vm, to->xsave, from->xsave))
 		return;
 	if (ioctl(to->fd, KVM_SET_XSAVE, from->xsave))
 		vcpu_fatal_errno(to->cpu, "KVM_SET_XSAVE (VTL%u)", to->vtl);

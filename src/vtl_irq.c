@@ -95,19 +95,21 @@ static uint64_t earliest(uint64_t a, uint64_t b)
  */
 static uint64_t run_timers(struct vcpu *cpu)
 {
-	uint64_t next = 0, now = monotonic_ns();
+	uint64_t next = 0, now = 0;	/* the clock is read only once something needs it (most exits: never) */
 
 	for (unsigned int vtl = 1; vtl < cpu->vm->opts->vtls; vtl++) {
 		struct lapic *a = &cpu->v[vtl].apic;
 		uint64_t d = lapic_timer_deadline(a);
 
+		if (d && !now)
+			now = monotonic_ns();
 		if (d && d <= now) {
 			lapic_timer_expired(a);
 			d = lapic_timer_deadline(a);
 		}
 		next = earliest(next, d);
 	}
-	vina_watch_poll(cpu, now);
+	vina_watch_poll(cpu, &now);
 	next = earliest(next, vina_watch_next(cpu));
 	if (next != cpu->apic_timer_armed) {
 		struct itimerspec its = { .it_value = { .tv_sec = (time_t)(next / 1000000000u),

@@ -49,6 +49,12 @@ struct hv_vsm_vp {
 	unsigned int enabled_vtls;	/* [P, A] bit n: VTL n enabled on this VP (VTL0 always) */
 	unsigned int enabling_vtls;	/* [P] HvCallEnableVpVtl in progress */
 	unsigned int active_vtl;	/* [T, A] the VTL the VP runs: written only by hv_vtl_entered */
+	/*
+	 * [T] the VTL each VTL was last entered from by a call, an interrupt or
+	 * an intercept, where its VtlReturn goes (itself: not known, after a VP
+	 * start there or before any entry; the next lower VTL then).
+	 */
+	uint8_t entered_from[HV_MAX_VTLS];
 	uint64_t vina[HV_MAX_VTLS];	/* [A] HvRegisterVsmVina of each VTL */
 	/*
 	 * [T, A] TLB locks (tlb_lock.c), bit m * HV_MAX_VTLS + n: VTL m holds the

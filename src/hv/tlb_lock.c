@@ -43,6 +43,9 @@ void hv_tlb_lock(struct hv_partition *p, unsigned int vp, unsigned int m, unsign
 /* Drop the locks in bits; a flush waiting for one of them may run now. */
 static void unlock(struct hv_partition *p, unsigned int vp, unsigned int bits)
 {
+	/* Only this VP's thread takes or drops them: none held (every VTL return, as a rule) needs no atomic RMW. */
+	if (!(locks(p, vp) & bits))
+		return;
 	/* Cleared before the wake-up, so a woken caller's retry sees it released. */
 	if (__atomic_fetch_and(&p->vps[vp].vsm.tlb_locks, ~bits, __ATOMIC_SEQ_CST) & bits)
 		p->ops->tlb_unlocked(p->host);

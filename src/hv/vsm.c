@@ -56,6 +56,10 @@ void hv_vtl_entered(struct hv_partition *p, unsigned int vp, unsigned int to, en
 
 	if (page)
 		hv_guest_store32(p, to, page + HV_VP_ASSIST_ENTRY_REASON, reason);
+	if (reason == HV_VTL_ENTRY_START)
+		p->vps[vp].vsm.entered_from[to] = (uint8_t)to;
+	else if (reason != HV_VTL_ENTRY_RETURN)
+		p->vps[vp].vsm.entered_from[to] = (uint8_t)hv_vp_active_vtl(p, vp);
 	/* Leaving a VTL for a lower one releases the TLB locks it holds (spec 1.7.7). */
 	if (reason == HV_VTL_ENTRY_RETURN)
 		hv_tlb_unlock_all(p, vp, hv_vp_active_vtl(p, vp));
@@ -87,6 +91,7 @@ enum hv_hypercall_outcome hv_vtl_call_return(struct hv_partition *p, unsigned in
 	uint64_t control_input = r->long_mode ? r->rax : (uint32_t)r->rcx;
 	bool fast = control_input & 1;
 	uint64_t page;
+	unsigned int from;
 	int to;
 
 	if (control != code || !hv_has_privilege(p, HV_ACCESS_VSM))
@@ -99,7 +104,13 @@ enum hv_hypercall_outcome hv_vtl_call_return(struct hv_partition *p, unsigned in
 		r->entry_reason = HV_VTL_ENTRY_VTL_CALL;
 		return HV_HYPERCALL_SWITCH_VTL;
 	}
-	to = next_vtl(p, vp, vtl, -1);
+	/*
+	 * Back to the VTL this one was entered from: with three VTLs an
+	 * interrupt or intercept takes VTL0 straight to VTL2, and VTL2's return
+	 * must resume VTL0, not VTL1, which was never entered.
+	 */
+	from = p->vps[vp].vsm.entered_from[vtl];
+	to = from < vtl && (hv_vp_enabled_vtls(p, vp) & VTL_BIT(from)) ? (int)from : next_vtl(p, vp, vtl, -1);
 	if ((control_input & ~1ull) || to < 0)
 		return HV_HYPERCALL_UD;
 	page = hv_assist_page(p, vp, vtl);

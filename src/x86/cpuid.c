@@ -32,6 +32,47 @@ unsigned int x86_cpuid_phys_bits(const struct kvm_cpuid2 *supported)
 	return 36;	/* SDM 4.1.4: MAXPHYADDR is 36 where CPUID 0x80000008 is absent */
 }
 
+static const struct kvm_cpuid_entry2 *leaf_d(const struct kvm_cpuid2 *c, uint32_t index)
+{
+	for (unsigned int i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 0xd && c->entries[i].index == index)
+			return &c->entries[i];
+	return NULL;
+}
+
+#define XSAVE_IMAGE 4096u	/* sizeof(struct kvm_xsave) */
+#define XSAVE_LEGACY 576u	/* legacy area and XSAVE header */
+
+unsigned int x86_cpuid_xsave_ranges(const struct kvm_cpuid2 *supported, struct xsave_range r[XSAVE_RANGES])
+{
+	const struct kvm_cpuid_entry2 *d0 = leaf_d(supported, 0);
+	uint64_t user = d0 ? d0->eax | (uint64_t)d0->edx << 32 : 0;
+	unsigned int n = 1;
+
+	r[0] = (struct xsave_range){ 0, d0 ? XSAVE_LEGACY : XSAVE_IMAGE };
+	for (unsigned int i = 2; d0 && i < 64; i++) {
+		const struct kvm_cpuid_entry2 *c = (user >> i & 1) ? leaf_d(supported, i) : NULL;
+		uint32_t off, end, last_end = (uint32_t)r[n - 1].off + r[n - 1].len;
+
+		if (!c || !c->eax || c->ebx >= XSAVE_IMAGE)
+			continue;	/* nothing of it in a 4 KiB image */
+		off = c->ebx;
+		end = off + c->eax < XSAVE_IMAGE ? off + c->eax : XSAVE_IMAGE;
+		/* Offsets grow with the component number; anything else: the whole image. */
+		if (off < r[n - 1].off) {
+			r[0] = (struct xsave_range){ 0, XSAVE_IMAGE };
+			return 1;
+		}
+		if (off <= last_end || n == XSAVE_RANGES) {	/* touching, or no room: widen the last */
+			if (end > last_end)
+				r[n - 1].len = (uint16_t)(end - r[n - 1].off);
+		} else {
+			r[n++] = (struct xsave_range){ (uint16_t)off, (uint16_t)(end - off) };
+		}
+	}
+	return n;
+}
+
 #define HV_LEAF_FIRST 0x40000000u
 #define HV_LEAF_LAST 0x4000000Au
 

@@ -2,8 +2,8 @@
 # libkvsm as a library (docs/libkvsm.md): libkvsm.so exports exactly the functions
 # include/kvsm/*.h declares; make install lays out the library, headers, kvsm.pc, kvsm and
 # kvsm(1) (DESTDIR honoured); examples/minimal-host.c, built from a temporary prefix with
-# pkg-config only, runs against the shared and the static library with the expected output.
-# Prints "ok NAME" or "FAIL NAME: details".
+# pkg-config only against the shared and the static library, boots its guest on /dev/kvm (skipped
+# without) with the expected output. Prints "ok NAME", "FAIL NAME: details" or "skip NAME: reason".
 set -u
 cd "$(dirname "$0")/../.."
 SO=build/lib/libkvsm.so.0.1.0
@@ -66,29 +66,41 @@ awk '/^\.SH SYNOPSIS/ { s = 1; next } s && /^\.fi/ { exit } s && !/^\.nf/ { gsub
 diff "$tmp/help" "$tmp/synopsis" >"$tmp/why"
 verdict man-help-synopsis $?
 
-# The example, built against a temporary prefix with pkg-config alone.
+# The example, built against a temporary prefix with pkg-config alone (shared, then static),
+# boots its guest where /dev/kvm exists; its transcript must be minimal-host.expected exactly.
 prefix=$tmp/prefix
+example() {	# example KIND FLAGS...: build $tmp/host-KIND, check its linkage, run it
+	local kind=$1 rc=0
+	shift
+	${CC:-cc} -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror -o "$tmp/host-$kind" \
+		examples/minimal-host.c examples/minimal-guest.S "$@" 2>"$tmp/why" || rc=1
+	if [ $rc = 0 ] && [ "$kind" = shared ] && ! readelf -d "$tmp/host-$kind" | grep -q 'NEEDED.*\[libkvsm\.so\.0\]'; then
+		echo "not linked to libkvsm.so.0" >>"$tmp/why"
+		rc=1
+	fi
+	if [ $rc = 0 ] && [ "$kind" = static ] && readelf -d "$tmp/host-$kind" | grep -q 'NEEDED.*libkvsm'; then
+		echo "linked to libkvsm.so" >>"$tmp/why"
+		rc=1
+	fi
+	verdict "minimal-host-build-$kind" $rc
+	[ $rc = 0 ] || return
+	if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		echo "skip minimal-host-$kind: no /dev/kvm (the example boots a guest)"
+		return
+	fi
+	"$tmp/host-$kind" >"$tmp/out" 2>"$tmp/why" && diff tests/cli/minimal-host.expected "$tmp/out" >>"$tmp/why"
+	verdict "minimal-host-$kind" $?
+}
 if install_to PREFIX="$prefix"; then
 	export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-	libdir=$(pkg-config --variable=libdir kvsm)
-	CC=${CC:-cc}
 	# shellcheck disable=SC2046
-	$CC -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror -o "$tmp/host-shared" examples/minimal-host.c \
-		$(pkg-config --cflags --libs kvsm) -Wl,-rpath,"$libdir" 2>"$tmp/why" &&
-		readelf -d "$tmp/host-shared" | grep -q 'NEEDED.*\[libkvsm\.so\.0\]' &&
-		"$tmp/host-shared" >"$tmp/out" 2>>"$tmp/why" &&
-		diff tests/cli/minimal-host.expected "$tmp/out" >>"$tmp/why"
-	verdict minimal-host-shared $?
+	example shared $(pkg-config --cflags --libs kvsm) -Wl,-rpath,"$(pkg-config --variable=libdir kvsm)"
 	# shellcheck disable=SC2046
-	$CC -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror -o "$tmp/host-static" examples/minimal-host.c \
-		$(pkg-config --cflags --libs-only-L kvsm) -Wl,-Bstatic -lkvsm -Wl,-Bdynamic \
-		$(pkg-config --static --libs-only-l kvsm | sed 's/-lkvsm//') 2>"$tmp/why" &&
-		! readelf -d "$tmp/host-static" | grep -q 'NEEDED.*libkvsm' &&
-		"$tmp/host-static" >"$tmp/out" 2>>"$tmp/why" &&
-		diff tests/cli/minimal-host.expected "$tmp/out" >>"$tmp/why"
-	verdict minimal-host-static $?
+	example static $(pkg-config --cflags --libs-only-L kvsm) -Wl,-Bstatic -lkvsm -Wl,-Bdynamic \
+		$(pkg-config --static --libs-only-l kvsm | sed 's/-lkvsm//')
 else
-	verdict minimal-host-shared 1
 	echo "make install failed" >"$tmp/why"
-	verdict minimal-host-static 1
+	verdict minimal-host-build-shared 1
+	echo "make install failed" >"$tmp/why"
+	verdict minimal-host-build-static 1
 fi

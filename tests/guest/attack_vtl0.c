@@ -35,15 +35,9 @@ static uint64_t protect(uint64_t gpa, uint32_t mask)
 /* Skip the faulting instruction and give VTL0 RAX = SKIPPED (RCX as the message has it). */
 static void on_intercept(struct irq_frame *f)
 {
-	uint8_t *assist = vtl1_vps[0].assist, *payload = simp1->payload;
-	uint64_t rip;
-
 	intercepts++;
-	intercept_gpa = *(uint64_t *)(payload + 56);
-	vsm_get_reg(~1u, HV_INPUT_VTL(0), HV_REG_RIP, &rip);
-	vsm_set_reg(~1u, HV_INPUT_VTL(0), HV_REG_RIP, rip + (payload[4] & 0xf));
-	*(uint64_t *)(assist + 0x10) = SKIPPED;
-	*(uint64_t *)(assist + 0x18) = *(uint64_t *)(payload + 120);
+	intercept_gpa = *(uint64_t *)(simp1->payload + 56);
+	vsm_intercept_skip(simp1, SKIPPED);
 	hv_message_free(simp1);
 	apic_eoi();
 }

@@ -105,6 +105,14 @@ guest vsm-vina-smp2 1 17 "VINA latency, VTL0 IPI" --vtls 2 --smp 2 $G/vsm_vina.e
 guest vsm-hostile 1 19 "" --vtls 2 --smp 4 $G/vsm_hostile.elf
 # A malicious VTL0: VSM set up out of order, VTL1-only registers and calls, parameter blocks at every limit, overlays over protected pages.
 guest attack-vtl0 1 73 "" --vtls 2 $G/attack_vtl0.elf
+# A malicious VTL1 against VTL2: enables out of order, every access kind, hypercall buffers, overlays,
+# VTL2's registers and masks; VTL0 intercepted straight into VTL2 is returned to by VTL2.
+guest attack-vtl1 1 175 "" --vtls 3 $G/attack_vtl1.elf
+# Hypercall inputs at every limit: rep counts and starts, block edges, RAM and GPA-limit edges, VP sets.
+guest attack-limits 1 60 "" --smp 2 $G/attack_limits.elf
+# Floods: hypercalls (rep calls resumed in batches), IPIs (3 kinds, last of each burst delivered),
+# PostMessage to INSUFFICIENT_BUFFERS and drained by EOM, 2000 timer re-arms with one expiry.
+guest attack-flood 1 16 "" --testdev --smp 2 $G/attack_flood.elf
 # VTL1 in x2APIC mode: its MSRs reach kvsm only as KVM_MSR_EXIT_REASON_INVAL exits.
 guest vsm-x2apic-smp2 1 64 "" --vtls 2 --smp 2 $G/vsm_x2apic.elf -- cpus=2
 guest vsm-x2apic-smp4 1 80 "" --vtls 2 --smp 4 $G/vsm_x2apic.elf -- cpus=4
@@ -146,6 +154,7 @@ tsan vsm-protect-smp4 23 --vtls 2 --smp 4 $G/vsm_protect_smp.elf -- cpus=4
 tsan hv-synic 166 --testdev --smp 4 $G/hv_synic.elf -- cpus=4
 tsan hv-ipi-flush 58 --smp 4 $G/hv_ipi_flush.elf -- cpus=4
 tsan stress-smp 43 --vtls 2 --smp 4 $G/stress_smp.elf -- cpus=4
+tsan attack-flood 16 --testdev --smp 2 $G/attack_flood.elf
 
 # Multiboot v1 kernels written as if built elsewhere (tests/guest/mb32/).
 guest mb32-hello 85 - "hello from a multiboot kernel, cmdline: $G/mb32-hello.elf one two" $G/mb32-hello.elf -- one two

@@ -47,6 +47,9 @@ static volatile unsigned int bad_intercepts[NVPS], bad_timers[NVPS];
 static volatile unsigned int timers_armed[NVPS], timer_msgs[NVPS];
 static volatile uint64_t timer_expiry[NVPS];
 static volatile unsigned int vtl1_ipi_sent[NVPS], vtl1_ipi_recv[NVPS], vtl0_ipi_sent[NVPS], vtl0_ipi_recv[NVPS];
+/* The first wrong intercept and timer message of each VP, kept for the report. */
+static struct { uint32_t type, vp; uint64_t rip, gpa, rax; uint8_t len, access; } bad_intercept[NVPS];
+static struct { uint32_t type, index; uint64_t expiry, wanted; } bad_timer[NVPS];
 
 extern const uint8_t probe_insn[];
 
@@ -108,7 +111,15 @@ static void on_intercept(struct irq_frame *f)
 		shared_intercepts[vp]++;
 	else
 		ok = false;
-	bad_intercepts[vp] += !ok;
+	if (!ok && !bad_intercepts[vp]++) {
+		bad_intercept[vp].type = m->message_type;
+		bad_intercept[vp].vp = *(const uint32_t *)b;
+		bad_intercept[vp].rip = rip;
+		bad_intercept[vp].gpa = gpa;
+		bad_intercept[vp].rax = *(const uint64_t *)(b + 112);
+		bad_intercept[vp].len = b[4] & 0xf;
+		bad_intercept[vp].access = b[5];
+	}
 	vsm_set_reg(~1u, HV_INPUT_VTL(0), HV_REG_RIP, rip + (b[4] & 0xf));
 	free_slot(m);
 	apic_eoi();
@@ -121,8 +132,13 @@ static void on_timer(struct irq_frame *f)
 	const struct hv_timer_payload *pl = (const void *)m->payload;
 
 	keep_vtl0_rax_rcx(f, vp);
-	bad_timers[vp] += m->message_type != HVMSG_TIMER_EXPIRED || pl->timer_index != 0 ||
-			  pl->expiration_time != timer_expiry[vp];
+	if ((m->message_type != HVMSG_TIMER_EXPIRED || pl->timer_index != 0 ||
+	     pl->expiration_time != timer_expiry[vp]) && !bad_timers[vp]++) {
+		bad_timer[vp].type = m->message_type;
+		bad_timer[vp].index = pl->timer_index;
+		bad_timer[vp].expiry = pl->expiration_time;
+		bad_timer[vp].wanted = timer_expiry[vp];
+	}
 	timer_msgs[vp]++;
 	free_slot(m);
 	apic_eoi();
@@ -250,8 +266,10 @@ void test_main(const struct mb_info *mbi)
 	vsm_call(vtl1_setup, 0, 0);
 	for (unsigned int vp = 1; vp < ncpus; vp++)
 		CHECK_EQ(vsm_start_vp(vp, 0), 0);
+	start = hv_ref_time();
 	ok = WAIT_UNTIL(ready == ncpus - 1, WAIT_US);
-	check(ok, "every AP set up its VTL1 (%u)", ready);
+	check(ok, "every AP set up its VTL1 (%u of %u, %llu ms)", ready, ncpus - 1,
+	      (unsigned long long)(hv_ref_time() - start) / 10000);
 
 	start = hv_ref_time();
 	end = start + DURATION_MS * 10000ull;
@@ -262,9 +280,18 @@ void test_main(const struct mb_info *mbi)
 	stop = true;
 	end = hv_ref_time();
 	ok = WAIT_UNTIL(done == ncpus - 1, WAIT_US);
-	check(ok, "every AP finished its rounds (%u)", done);
-	check(WAIT_UNTIL(drained(), WAIT_US), "every timer message and IPI in flight arrived");
+	check(ok, "every AP finished its rounds (%u of %u, %llu ms)", done, ncpus - 1,
+	      (unsigned long long)(hv_ref_time() - end) / 10000);
+	check(WAIT_UNTIL(drained(), WAIT_US), "every timer message and IPI in flight arrived (%llu ms)",
+	      (unsigned long long)(hv_ref_time() - end) / 10000);
 	CHECK_EQ(prot_status, 0);
+	/* Every VP's counters in one line each, whatever fails below. */
+	for (unsigned int vp = 0; vp < ncpus; vp++)
+		printf("VP%u: rounds %u, calls %u/%u, trap %u/%u, shared %u/%u (protected reads %u), timers %u/%u, "
+		       "VTL1 IPIs %u/%u, VTL0 IPIs %u/%u\n", vp, rounds[vp], calls[vp], vtl1_calls[vp],
+		       trap_skipped[vp], trap_intercepts[vp], shared_skipped[vp], shared_intercepts[vp],
+		       shared_protected_reads[vp], timers_armed[vp], timer_msgs[vp], vtl1_ipi_sent[vp],
+		       vtl1_ipi_recv[(vp + 1) % ncpus], vtl0_ipi_sent[vp], vtl0_ipi_recv[(vp + 1) % ncpus]);
 
 	for (unsigned int vp = 0; vp < ncpus; vp++) {
 		unsigned int next = (vp + 1) % ncpus;
@@ -275,10 +302,16 @@ void test_main(const struct mb_info *mbi)
 		      "VP%u: trap page: %u reads skipped, %u intercepts", vp, trap_skipped[vp], trap_intercepts[vp]);
 		check(shared_skipped[vp] == shared_intercepts[vp], "VP%u: shared page: %u reads skipped, %u intercepts",
 		      vp, shared_skipped[vp], shared_intercepts[vp]);
-		CHECK_EQ(bad_intercepts[vp], 0);
+		check(!bad_intercepts[vp], "VP%u: %u wrong intercepts (first: type 0x%x, VP %u, RIP 0x%llx, GPA 0x%llx, "
+		      "RAX 0x%llx, length %u, access %u)", vp, bad_intercepts[vp], bad_intercept[vp].type,
+		      bad_intercept[vp].vp, (unsigned long long)bad_intercept[vp].rip,
+		      (unsigned long long)bad_intercept[vp].gpa, (unsigned long long)bad_intercept[vp].rax,
+		      bad_intercept[vp].len, bad_intercept[vp].access);
 		check(timer_msgs[vp] > 0 && timer_msgs[vp] == timers_armed[vp], "VP%u: %u timers armed, %u messages",
 		      vp, timers_armed[vp], timer_msgs[vp]);
-		CHECK_EQ(bad_timers[vp], 0);
+		check(!bad_timers[vp], "VP%u: %u wrong timer messages (first: type 0x%x, timer %u, expiry %llu, "
+		      "armed for %llu)", vp, bad_timers[vp], bad_timer[vp].type, bad_timer[vp].index,
+		      (unsigned long long)bad_timer[vp].expiry, (unsigned long long)bad_timer[vp].wanted);
 		check(vtl1_ipi_sent[vp] > 0 && vtl1_ipi_recv[next] == vtl1_ipi_sent[vp],
 		      "VTL1 IPIs VP%u -> VP%u: %u sent, %u received", vp, next, vtl1_ipi_sent[vp], vtl1_ipi_recv[next]);
 		check(vtl0_ipi_sent[vp] > 0 && vtl0_ipi_recv[next] == vtl0_ipi_sent[vp],

@@ -46,7 +46,6 @@ static void on_intercept(struct irq_frame *f)
 	struct hv_message *m = simp[vp];
 	const uint8_t *b = m->payload;
 	uint64_t rip = *(const uint64_t *)(b + 24), gpa = *(const uint64_t *)(b + 56);
-	uint8_t *assist = vtl1_vps[vp].assist;
 	unsigned int access = b[5];
 	bool ok = m->message_type == GPA_INTERCEPT && *(const uint32_t *)b == vp && gpa == (uint64_t)target + 8 * vp &&
 		  ((access == 0 && rip == (uint64_t)hammer_read) || (access == 1 && rip == (uint64_t)hammer_write)) &&
@@ -56,9 +55,7 @@ static void on_intercept(struct irq_frame *f)
 	bad_fields[vp] += !ok;
 	reads[vp] += access == 0;
 	writes[vp] += access == 1;
-	vsm_set_reg(~1u, HV_INPUT_VTL(0), HV_REG_RIP, rip + (b[4] & 0xf));
-	*(uint64_t *)(assist + 0x10) = *(const uint64_t *)(b + 112);	/* VTL0's RAX, RCX back */
-	*(uint64_t *)(assist + 0x18) = *(const uint64_t *)(b + 120);
+	vsm_intercept_skip(m, *(const uint64_t *)(b + 112));	/* VTL0's RAX back */
 	hv_message_free(m);
 	apic_eoi();
 }

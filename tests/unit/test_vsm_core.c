@@ -723,6 +723,30 @@ static void test_vtl_call_chain(void)
 		EXPECT_EQ(r.target_vtl, 0);
 	}
 	EXPECT_EQ(hv_vp_active_vtl(p, 0), 0);
+	/*
+	 * An intercept (or interrupt) takes VTL0 straight to VTL2: VTL2's return
+	 * resumes VTL0 with its return RAX, not VTL1, which was never entered.
+	 */
+	hv_vtl_entered(p, 0, 2, HV_VTL_ENTRY_INTERRUPT);
+	put64(ASSIST2 + HV_VP_ASSIST_RETURN_RAX, 0x51c1ed);
+	{
+		struct hv_hypercall_regs r = vtl_regs(HVCALL_VTL_RETURN, 0, true);
+
+		EXPECT_EQ(host_hypercall(p, 0, 2, &r), HV_HYPERCALL_SWITCH_VTL);
+		EXPECT_EQ(r.target_vtl, 0);
+		EXPECT_EQ(r.rax, 0x51c1ed);
+	}
+	/* From VTL1 the same entry returns to VTL1. */
+	EXPECT_EQ(vtl_call(p, 0, 0, 0), HV_HYPERCALL_SWITCH_VTL);
+	hv_vtl_entered(p, 0, 2, HV_VTL_ENTRY_INTERCEPT);
+	EXPECT_EQ(vtl_return(p, 0, 2, 1), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT_EQ(hv_vp_active_vtl(p, 0), 1);
+	EXPECT_EQ(vtl_return(p, 0, 1, 1), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT_EQ(hv_vp_active_vtl(p, 0), 0);
+	/* A VP started in VTL2 has no VTL it came from: its return goes to the next lower, VTL1. */
+	hv_vtl_entered(p, 0, 2, HV_VTL_ENTRY_START);
+	EXPECT_EQ(vtl_return(p, 0, 2, 1), HV_HYPERCALL_SWITCH_VTL);
+	EXPECT_EQ(hv_vp_active_vtl(p, 0), 1);
 	hv_partition_destroy(p);
 
 	/* Only VTL2 on the VP: VTL0 calls straight into VTL2 and VTL2 returns to VTL0. */

@@ -8,7 +8,7 @@ UNIT_HDRS := $(wildcard tests/unit/*.h)
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(B)/asan/%.o)
 
-unit: $(UNIT_BINS) $(UNIT_ASAN_BINS) $(B)/tests/cli/mkkernel $(B)/tests/cli/mktimeline
+unit: $(UNIT_BINS) $(UNIT_ASAN_BINS) $(B)/tests/cli/mkkernel $(B)/tests/cli/mktimeline $(B)/tests/cli/ioctl_fault.so
 
 $(B)/tests/unit/%_asan: tests/unit/%.c $(B)/asan/libkvsm.a $(UNIT_HDRS)
 	@mkdir -p $(@D)
@@ -36,3 +36,8 @@ $(B)/tests/cli/mkkernel: tests/cli/mkkernel.c $(UNIT_HDRS)
 $(B)/tests/cli/mktimeline: tests/cli/mktimeline.c $(B)/libkvsm.a
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ $< $(B)/libkvsm.a $(LDLIBS)
+
+# LD_PRELOAD shim that fails one chosen KVM ioctl or rewrites one exit, for tests/cli/ioctl-fault.sh.
+$(B)/tests/cli/ioctl_fault.so: tests/cli/ioctl_fault.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -fPIC -shared -o $@ $< -ldl

@@ -109,6 +109,9 @@ void debug_exit(uint32_t v)
 	}
 }
 
+/* The first failed check, said again next to the summary: a report's tail then names it. */
+static char first_failure[400];
+
 void check(bool ok, const char *fmt, ...)
 {
 	char buf[400];
@@ -119,13 +122,15 @@ void check(bool ok, const char *fmt, ...)
 	va_end(ap);
 	if (ok)
 		__atomic_add_fetch(&checks_passed, 1, __ATOMIC_SEQ_CST);
-	else
-		__atomic_add_fetch(&checks_failed, 1, __ATOMIC_SEQ_CST);
+	else if (__atomic_add_fetch(&checks_failed, 1, __ATOMIC_SEQ_CST) == 1)
+		memcpy(first_failure, buf, sizeof(buf));
 	printf("%s: %s\n", ok ? "pass" : "FAIL", buf);
 }
 
 void test_done(void)
 {
+	if (checks_failed)
+		printf("first failed check (of %u): %s\n", checks_passed + checks_failed, first_failure);
 	printf("checks: %u passed, %u failed\n", checks_passed, checks_failed);
 	debug_exit(checks_failed ? 1 : 0);
 }

@@ -233,3 +233,18 @@ uint64_t vsm_set_reg(uint32_t vp, uint8_t input_vtl, uint32_t name, uint64_t val
 	*(uint64_t *)(in + 32) = val;
 	return hv_hypercall(HVCALL_SET_VP_REGISTERS | HV_REP(1), (uint64_t)in, 0);
 }
+
+void vsm_intercept_resume(const struct hv_message *m, uint64_t rip, uint64_t rax)
+{
+	unsigned int vp = apic_id_any(), lower = *(const uint16_t *)(m->payload + 6) >> 7 & 0xf;
+	uint8_t *assist = (vsm_current_vtl() == 2 ? vtl2_vps : vtl1_vps)[vp].assist;
+
+	vsm_set_reg(~1u, HV_INPUT_VTL(lower), HV_REG_RIP, rip);
+	*(uint64_t *)(assist + 0x10) = rax;				/* VtlReturnX64Rax */
+	*(uint64_t *)(assist + 0x18) = *(const uint64_t *)(m->payload + 120);	/* Rcx, as intercepted */
+}
+
+void vsm_intercept_skip(const struct hv_message *m, uint64_t rax)
+{
+	vsm_intercept_resume(m, *(const uint64_t *)(m->payload + 24) + (m->payload[4] & 0xf), rax);
+}

@@ -98,6 +98,14 @@ extern void (*vsm_intercept_fn[3])(struct vtl1_vp *me);
  * message page at simp, and take secure intercepts (SINT0) on vector.
  */
 void vsm_take_intercepts(struct hv_message *simp, uint8_t vector);
+/*
+ * In the VTL that took GPA intercept message m on this VP: the intercepted
+ * lower VTL (ExecutionState.Vtl) resumes at rip with RAX = rax and RCX as
+ * the message has it, loaded by the next non-fast VtlReturn from this VTL's
+ * assist page. vsm_intercept_skip resumes it past the instruction.
+ */
+void vsm_intercept_resume(const struct hv_message *m, uint64_t rip, uint64_t rax);
+void vsm_intercept_skip(const struct hv_message *m, uint64_t rax);
 /* What the next higher VTL runs on this VP at its next VTL-call entry (for VtlCalls made by hand). */
 void vsm_set_call_fn(void (*fn)(void));
 /* Raw thunk calls through the current VTL's hypercall page (for #UD tests). */
