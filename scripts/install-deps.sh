@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the Debian 12 packages kvsm needs to build and test, if missing.
 set -e
-pkgs="gcc make binutils libc6-dev pkg-config clang libclang-rt-14-dev libzydis-dev python3"
+pkgs="gcc make binutils libc6-dev pkg-config clang libclang-rt-14-dev libzydis-dev python3 gdb"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -116,6 +116,10 @@ bool args_parse_run(int argc, char *const argv[], struct run_opts *o, char *err,
 			if (!*v)
 				FAIL("--timeline needs a FILE to write");
 			o->timeline = v;
+		} else if (is_opt(a, "--gdb")) {
+			v = opt_value("--gdb", argc, argv, &i);
+			if (!parse_uint(v, 65535, &o->gdb_port) || o->gdb_port == 0)
+				FAIL("--gdb needs a TCP port of 1-65535, got '%s'", v);
 		} else if (!strcmp(a, "--testdev")) {
 			o->testdev = true;
 		} else if (a[0] == '-' && a[1] != '\0') {

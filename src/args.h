@@ -22,6 +22,7 @@ struct run_opts {
 	bool stats;
 	bool testdev;
 	const char *timeline;		/* --timeline FILE, or NULL */
+	unsigned int gdb_port;		/* --gdb PORT, 0 = no debugger */
 	const char *kernel;
 	char cmdline[KVSM_MAX_CMDLINE];	/* ARGS after "--", joined by spaces */
 };

@@ -1,6 +1,7 @@
 /* `kvsm run`: boot a kernel. */
 #include "builtin.h"
 #include "args.h"
+#include "gdb.h"
 #include "loader/kernel.h"
 #include "loader/multiboot.h"
 #include "util.h"
@@ -69,7 +70,11 @@ int cmd_run(int argc, char *argv[])
 
 	vm_init(&vm, &opts);
 	vm_load_kernel(&vm, &img, buf, cmdline);
+	if (opts.gdb_port)
+		gdb_start(&vm, opts.gdb_port);
 	status = vm_run(&vm);
+	if (vm.gdb)
+		gdb_end(vm.gdb, status);
 	if (opts.stats) {
 		stats_print(&vm.stats, stderr);
 		stats_print_hv(vm.hv, stderr);

@@ -1,4 +1,5 @@
 #include "vcpu.h"
+#include "gdb.h"
 #include "vtl_fault.h"
 #include "vtl_regint.h"
 #include "irqchip.h"
@@ -167,6 +168,12 @@ static bool handle_exit(struct vcpu *cpu)
 		if (!chip(cpu)->msr(cpu) && !vtl_regint_msr_native(cpu))
 			hyperv_handle_msr(cpu);
 		return true;
+	case KVM_EXIT_DEBUG:		/* only with --gdb: a breakpoint or a step */
+		if (gdb_vp_debug_exit(cpu))
+			return true;
+		stat_inc(st, STAT_EXIT_OTHER);
+		vcpu_stop(cpu, KVSM_EXIT_GUEST_ERROR, "unexpected KVM debug exit");
+		return false;
 	case KVM_EXIT_SHUTDOWN:
 		stat_inc(st, STAT_EXIT_SHUTDOWN);
 		vcpu_stop(cpu, KVSM_EXIT_SHUTDOWN, "guest shutdown (triple fault)");
@@ -217,6 +224,9 @@ static void *vcpu_thread(void *arg)
 	for (;;) {
 		vtl_irq_prepare_run(cpu);
 		chip(cpu)->before_run(cpu);
+		/* The one cost of the debugger stub when there is none: this branch. */
+		if (__builtin_expect(cpu->vm->gdb != NULL, 0) && gdb_vp_hold(cpu))
+			continue;
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
 			int err = errno;
 

@@ -162,6 +162,9 @@ void vm_load_kernel(struct vm *vm, const struct kernel_image *img, const uint8_t
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_SREGS");
 	if (ioctl(bsp->fd, KVM_SET_REGS, &regs))
 		die_errno(KVSM_EXIT_HOST, "KVM_SET_REGS");
+	/* The synced area is kvsm's copy of the registers between runs (vcpu.c): keep it true. */
+	bsp->run->s.regs.regs = regs;
+	bsp->run->s.regs.sregs = sregs;
 }
 
 static struct timespec deadline_ms(long ms)

@@ -46,6 +46,7 @@ struct vm {
 	struct hyperv_testdev testdev;	/* [own] */
 	struct stats stats;		/* atomic counters */
 	struct timeline *timeline;	/* [init] --timeline, else NULL */
+	struct gdb *gdb;		/* [init] --gdb's stub (gdb.h), else NULL */
 	struct hv_partition *hv;	/* [init] the Hyper-V interface (libkvsm), [own] inside */
 	struct hv_timer hv_timer;	/* its synthetic timers' expiry thread (hv_timer.c) */
 	uint64_t guest_tsc_delta;	/* [init] guest TSC - host TSC */

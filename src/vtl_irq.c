@@ -1,5 +1,6 @@
 #include "vtl_irq.h"
 #include "irqchip.h"
+#include "gdb.h"
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -288,6 +289,7 @@ static bool user_apic_halt(struct vcpu *cpu)
 			if ((hv_vp_enabled_vtls(vm->hv, cpu->index) & (1u << h)) && vtl_has_interrupt(cpu, h))
 				return true;
 		vcpu_answer_halt_round(cpu, !if_set && !vtl_irq_may_wake(cpu));
+		gdb_vp_poll(cpu);		/* the debugger stops a halted VP here */
 		/* Every source of a wake-up kicks the VP; timers and VINA looks are due at `next`. */
 		if (!vcpu_wait_until(cpu, seq, next))
 			return false;

@@ -33,6 +33,7 @@ static void defaults(void)
 	EXPECT(!o.trace);
 	EXPECT(!o.stats);
 	EXPECT(!o.timeline);
+	EXPECT_EQ(o.gdb_port, 0);
 	EXPECT_STR_EQ(o.kernel, "kernel.elf");
 	EXPECT_STR_EQ(o.cmdline, "");
 }
@@ -61,6 +62,10 @@ static void option_forms(void)
 	EXPECT_STR_EQ(o.timeline, "t.json");
 	EXPECT(PARSE("--timeline=/tmp/t.json", "k"));
 	EXPECT_STR_EQ(o.timeline, "/tmp/t.json");
+	EXPECT(PARSE("--gdb", "1234", "k"));
+	EXPECT_EQ(o.gdb_port, 1234);
+	EXPECT(PARSE("--gdb=65535", "k"));
+	EXPECT_EQ(o.gdb_port, 65535);
 
 	EXPECT(PARSE("--policy", "permissive", "--policy=strict", "k"));	/* the last one wins */
 	EXPECT_EQ(o.policy, KVSM_POLICY_STRICT);
@@ -167,6 +172,10 @@ static void err_policy(void)
 {
 	EXPECT_FAIL(PARSE("--policy", "lax", "k"), "--policy needs 'strict' or 'permissive', got 'lax'");
 	EXPECT_FAIL(PARSE("--timeline=", "k"), "--timeline needs a FILE to write");
+	EXPECT_FAIL(PARSE("--gdb", "0", "k"), "--gdb needs a TCP port of 1-65535, got '0'");
+	EXPECT_FAIL(PARSE("--gdb", "65536", "k"), "--gdb needs a TCP port of 1-65535, got '65536'");
+	EXPECT_FAIL(PARSE("--gdb=x", "k"), "--gdb needs a TCP port of 1-65535, got 'x'");
+	EXPECT_FAIL(PARSE("--gdb"), "--gdb needs a TCP port of 1-65535, got ''");
 	EXPECT_FAIL(PARSE("--policy", "Strict", "k"), "--policy needs 'strict' or 'permissive', got 'Strict'");
 	EXPECT_FAIL(PARSE("--policy=", "k"), "--policy needs 'strict' or 'permissive', got ''");
 }
