@@ -259,14 +259,19 @@ void hyperv_handle_hypercall(struct vcpu *cpu)
 	struct kvm_run *run = cpu->run;
 	struct kvm_regs *r = &run->s.regs.regs;
 	struct kvm_sregs *s = &run->s.regs.sregs;
-	struct hv_hypercall_regs hr;
+	struct hv_hypercall_regs hr = {
+		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx, .rsi = r->rsi, .rdi = r->rdi,
+		.r8 = r->r8, .long_mode = (s->efer & EFER_LMA) && s->cs.l,
+	};
 	enum hv_hypercall_outcome out;
+	uint64_t args[3];
 	unsigned int seq;
 
+	if (cpu->tl)		/* before the core writes its results into hr */
+		hv_hypercall_args(&hr, args);
 	if (!hypercall_allowed(s, r)) {
 		if (cpu->tl)
-			timeline_hypercall(cpu->tl, r, (s->efer & EFER_LMA) && s->cs.l, HV_HYPERCALL_UD, r->rax,
-					   out_rip(cpu, r));
+			timeline_hypercall(cpu->tl, args, hr.long_mode, HV_HYPERCALL_UD, r->rax, out_rip(cpu, r));
 		r->rip = out_rip(cpu, r) - 1;	/* at the call's nop */
 		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 		inject_ud(cpu);
@@ -274,13 +279,9 @@ void hyperv_handle_hypercall(struct vcpu *cpu)
 	}
 	/* Taken before the core looks at any TLB lock: a release after that look ends the wait below. */
 	seq = vcpu_wait_seq(cpu);
-	hr = (struct hv_hypercall_regs){
-		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx, .rsi = r->rsi, .rdi = r->rdi,
-		.r8 = r->r8, .long_mode = (s->efer & EFER_LMA) && s->cs.l,
-	};
 	out = hv_hypercall(cpu->vm->hv, cpu->index, vcpu_vtl(cpu), &hr);
-	if (cpu->tl)		/* r still holds the inputs */
-		timeline_hypercall(cpu->tl, r, hr.long_mode, out, hr.rax, out_rip(cpu, r));
+	if (cpu->tl)
+		timeline_hypercall(cpu->tl, args, hr.long_mode, out, hr.rax, out_rip(cpu, r));
 	if (out == HV_HYPERCALL_SWITCH_VTL) {
 		/* The old VTL resumes past its call; RAX/RCX/RDX are what the new VTL gets. */
 		r->rip = out_rip(cpu, r) + OUT_IMM8_LEN;

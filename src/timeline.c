@@ -14,6 +14,7 @@
 #include "util.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static struct timeline *open_tl;	/* the one timeline, for the atexit handler */
 static atomic_bool finished;
@@ -104,8 +105,8 @@ void timeline_vtl(struct timeline_vp *t, unsigned int to, enum hv_vtl_entry reas
 	commit(t);
 }
 
-void timeline_hypercall(struct timeline_vp *t, const struct kvm_regs *in, bool long_mode,
-			enum hv_hypercall_outcome out, uint64_t result, uint64_t rip)
+void timeline_hypercall(struct timeline_vp *t, const uint64_t args[3], bool long_mode, enum hv_hypercall_outcome out,
+			uint64_t result, uint64_t rip)
 {
 	struct tl_event *e = slot(t, TL_HYPERCALL);
 
@@ -114,16 +115,7 @@ void timeline_hypercall(struct timeline_vp *t, const struct kvm_regs *in, bool l
 	e->flags = long_mode ? TL_F_LONG : 0;
 	e->size = (uint8_t)out;
 	e->code = (uint16_t)result;
-	/* TLFS 3.5: 64-bit callers use RCX, RDX, R8; 32-bit ones EDX:EAX, EBX:ECX, EDI:ESI. */
-	if (long_mode) {
-		e->a[0] = in->rcx;
-		e->a[1] = in->rdx;
-		e->a[2] = in->r8;
-	} else {
-		e->a[0] = (in->rdx & 0xffffffffu) << 32 | (in->rax & 0xffffffffu);
-		e->a[1] = (in->rbx & 0xffffffffu) << 32 | (in->rcx & 0xffffffffu);
-		e->a[2] = (in->rdi & 0xffffffffu) << 32 | (in->rsi & 0xffffffffu);
-	}
+	memcpy(e->a, args, 3 * sizeof(e->a[0]));
 	e->a[3] = rip;
 	commit(t);
 }

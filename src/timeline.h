@@ -80,9 +80,9 @@ void timeline_exit(struct timeline_vp *t, enum tl_exit kind);
 /* After the VP entered VTL `to`: rip_from/rip_to are where the old VTL will resume and the new one does. */
 void timeline_vtl(struct timeline_vp *t, unsigned int to, enum hv_vtl_entry reason, uint64_t rip_from,
 		  uint64_t rip_to);
-/* A hypercall issued with the registers in at rip; result is its result value (RAX) when it ran. */
-void timeline_hypercall(struct timeline_vp *t, const struct kvm_regs *in, bool long_mode,
-			enum hv_hypercall_outcome out, uint64_t result, uint64_t rip);
+/* A hypercall issued at rip with args (hv_hypercall_args); result is its result value (RAX) when it ran. */
+void timeline_hypercall(struct timeline_vp *t, const uint64_t args[3], bool long_mode, enum hv_hypercall_outcome out,
+			uint64_t result, uint64_t rip);
 /* Intercepts delivered to VTL `to`, each for the instruction at rip. */
 void timeline_gpa(struct timeline_vp *t, unsigned int to, const struct hv_gpa_access *a, uint64_t rip);
 void timeline_msr(struct timeline_vp *t, unsigned int to, uint32_t msr, bool write, uint64_t val, uint64_t rip);

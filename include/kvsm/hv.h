@@ -277,6 +277,13 @@ enum hv_hypercall_outcome {
  */
 enum hv_hypercall_outcome hv_hypercall(struct hv_partition *p, unsigned int vp, unsigned int vtl,
 				       struct hv_hypercall_regs *regs);
+/*
+ * The call's three inputs as the core reads them (TLFS 3.5): the input
+ * value, then the input and output parameters (GPAs, or the fast form's
+ * first two register values), from RCX, RDX, R8 or, for 32-bit callers,
+ * EDX:EAX, EBX:ECX, EDI:ESI. For a host that records calls.
+ */
+void hv_hypercall_args(const struct hv_hypercall_regs *regs, uint64_t args[3]);
 bool hv_hypercall_enabled(const struct hv_partition *p, unsigned int vp, unsigned int vtl);
 
 /* ---- VSM ---- */

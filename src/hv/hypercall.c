@@ -186,8 +186,7 @@ static bool protected_block(const struct hv_partition *p, unsigned int vtl, uint
 }
 
 static uint16_t fetch_input(struct hv_partition *p, struct hv_vp *vp, unsigned int vtl,
-			    const struct hv_hypercall_input *in, const struct hv_hypercall_regs *r,
-			    struct call_state *cs)
+			    const struct hv_hypercall_input *in, struct call_state *cs)
 {
 	uint16_t st;
 
@@ -202,9 +201,7 @@ static uint16_t fetch_input(struct hv_partition *p, struct hv_vp *vp, unsigned i
 		cs->out_slot = in_slots;	/* output starts right after the last input slot */
 		if (in->out_size && (!cs->long_mode || in->out_size > (size_t)(XMM_SLOTS - in_slots) * 16))
 			return HV_STATUS_INVALID_HYPERCALL_INPUT;
-		read_fast_input(p, vp, vtl, cs->long_mode ? r->rdx : (r->rbx << 32 | (uint32_t)r->rcx),
-				cs->long_mode ? r->r8 : (r->rdi << 32 | (uint32_t)r->rsi), in->in_size, cs->xmm,
-				&cs->xmm_loaded);
+		read_fast_input(p, vp, vtl, cs->in_gpa, cs->out_gpa, in->in_size, cs->xmm, &cs->xmm_loaded);
 		return HV_STATUS_SUCCESS;
 	}
 	st = check_blocks(p, cs->in_gpa, in->in_size, cs->out_gpa, in->out_size);
@@ -223,21 +220,35 @@ static uint16_t fetch_input(struct hv_partition *p, struct hv_vp *vp, unsigned i
 	return HV_STATUS_SUCCESS;
 }
 
+void hv_hypercall_args(const struct hv_hypercall_regs *r, uint64_t args[3])
+{
+	if (r->long_mode) {
+		args[0] = r->rcx;
+		args[1] = r->rdx;
+		args[2] = r->r8;
+	} else {
+		args[0] = r->rdx << 32 | (uint32_t)r->rax;
+		args[1] = r->rbx << 32 | (uint32_t)r->rcx;
+		args[2] = r->rdi << 32 | (uint32_t)r->rsi;
+	}
+}
+
 enum hv_hypercall_outcome hv_hypercall(struct hv_partition *p, unsigned int vpi, unsigned int vtl,
 				       struct hv_hypercall_regs *r)
 {
 	struct hv_vp *vp = &p->vps[vpi];
-	uint64_t control = r->long_mode ? r->rcx : (r->rdx << 32 | (uint32_t)r->rax);
-	struct call_state cs = {
-		.in_gpa = r->long_mode ? r->rdx : (r->rbx << 32 | (uint32_t)r->rcx),
-		.out_gpa = r->long_mode ? r->r8 : (r->rdi << 32 | (uint32_t)r->rsi),
-		.long_mode = r->long_mode,
-	};
+	uint64_t args[3];
+	struct call_state cs = { .long_mode = r->long_mode };
 	struct hv_hypercall_input in;
 	struct hv_hypercall hc;
+	uint64_t control;
 	unsigned int i, done;
 	uint16_t st;
 
+	hv_hypercall_args(r, args);
+	control = args[0];
+	cs.in_gpa = args[1];
+	cs.out_gpa = args[2];
 	st = hv_hypercall_decode(control, &in);
 	if (in.code == HVCALL_VTL_CALL || in.code == HVCALL_VTL_RETURN)
 		return hv_vtl_call_return(p, vpi, vtl, in.code, control, r);
@@ -246,7 +257,7 @@ enum hv_hypercall_outcome hv_hypercall(struct hv_partition *p, unsigned int vpi,
 	if (!st && in.desc->privilege && !hv_has_privilege(p, in.desc->privilege))
 		st = HV_STATUS_ACCESS_DENIED;
 	if (!st)
-		st = fetch_input(p, vp, vtl, &in, r, &cs);
+		st = fetch_input(p, vp, vtl, &in, &cs);
 	if (st == STATUS_INTERCEPT) {
 		hv_trace(p, "vp%u vtl%u hypercall %#x (%s): %s block at GPA %#llx is protected -> intercept", vpi, vtl,
 			 in.code, in.desc->name, cs.intercept_write ? "output" : "input",

@@ -19,10 +19,6 @@ if ! command -v gdb >/dev/null; then
 	echo "FAIL gdb: gdb is missing (make deps)"
 	exit 1
 fi
-# The kvm-in-qemu machine (tests/kvm-in-qemu/init) boots with its loopback interface down.
-if [ $(( $(cat /sys/class/net/lo/flags 2>/dev/null || echo 1) & 1 )) -eq 0 ] && [ "$(id -u)" -eq 0 ]; then
-	ip link set lo up
-fi
 tmp=$(mktemp -d)
 pid=
 gdb_pid=

@@ -33,7 +33,7 @@ R=$(mktemp -d)
 trap 'rm -rf "$R"' EXIT
 mkdir -p "$R"/{bin,dev,proc,sys,mnt/root,mnt/cmd,modules}
 cp /bin/busybox "$R/bin/busybox"
-for a in sh mount insmod mkdir cat echo ls grep chroot stty poweroff; do
+for a in sh mount insmod mkdir cat echo ls grep chroot stty poweroff ip; do
 	ln -s busybox "$R/bin/$a"
 done
 # insmod order: each module after its dependencies (modprobe --show-depends lists them first).

@@ -512,6 +512,24 @@ static void test_fast_regs_64(void)
 	hv_partition_destroy(p);
 }
 
+/* hv_hypercall_args: the three inputs as TLFS 3.5 places them; the upper halves of 32-bit callers' registers are ignored. */
+static void test_hypercall_args(void)
+{
+	struct hv_hypercall_regs r = r32(0x123456789abcdef0ull, 0x1111222233334444ull, 0x5555666677778888ull);
+	uint64_t a[3];
+
+	hv_hypercall_args(&r, a);
+	EXPECT_EQ(a[0], 0x123456789abcdef0ull);
+	EXPECT_EQ(a[1], 0x1111222233334444ull);
+	EXPECT_EQ(a[2], 0x5555666677778888ull);
+	r = (struct hv_hypercall_regs){ .rax = 1, .rbx = 2, .rcx = 0xc0ffee0000000001ull, .rdx = 0xd00d, .rsi = 3,
+					.rdi = 4, .r8 = 0xfeedface12345678ull, .long_mode = true };
+	hv_hypercall_args(&r, a);
+	EXPECT_EQ(a[0], 0xc0ffee0000000001ull);
+	EXPECT_EQ(a[1], 0xd00d);
+	EXPECT_EQ(a[2], 0xfeedface12345678ull);
+}
+
 static void test_fast_regs_32(void)
 {
 	struct hv_partition *p = new_partition(0);
@@ -935,6 +953,7 @@ int main(void)
 	RUN_TEST(test_check_order);
 	RUN_TEST(test_memory_blocks);
 	RUN_TEST(test_fast_regs_64);
+	RUN_TEST(test_hypercall_args);
 	RUN_TEST(test_fast_regs_32);
 	RUN_TEST(test_xmm_fast);
 	RUN_TEST(test_rep_continuation_64);
