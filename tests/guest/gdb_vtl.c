@@ -90,6 +90,12 @@ static void vtl1_second(void)
 	gdb_vtl1_calls++;
 }
 
+/* The third VTL call's VTL1 code: gdb.sh puts a breakpoint on it. */
+void __attribute__((noinline)) gdb_vtl1_third(void)
+{
+	gdb_vtl1_calls++;
+}
+
 void test_main(const struct mb_info *mbi)
 {
 	wait_for_gdb = cmdline_u64(mbi, "gdb", 0);
@@ -106,5 +112,7 @@ void test_main(const struct mb_info *mbi)
 		printf("gdb: vtl0 waits\n");
 	gdb_vtl0_call(wait_for_gdb);
 	CHECK_EQ(gdb_vtl1_calls, 2);
+	vsm_call(gdb_vtl1_third, 0, 0);
+	CHECK_EQ(gdb_vtl1_calls, 3);
 	CHECK_EQ(rdmsr(FS_BASE), VTL0_FS_BASE);
 }
