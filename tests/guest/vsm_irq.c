@@ -31,7 +31,8 @@ static void vtl1_arm_timer(void)
 	apic_enable();
 	apic_write(APIC_TIMER_DIV, 0xb);
 	apic_write(APIC_LVT_TIMER, VTL1_TIMER_VEC);
-	apic_write(APIC_TIMER_INIT, 2000000);		/* 2 ms at 1 GHz */
+	/* 50 ms at 1 GHz: long enough that it fires after VTL0 is back and spinning even on a loaded host. */
+	apic_write(APIC_TIMER_INIT, 50000000);
 }
 
 static volatile uint64_t ap_enable_status = ~0ull;
