@@ -41,11 +41,13 @@ static struct hv_partition *fuzz_partition(void)
 /*
  * A memory-form call from VP vp's current VTL with the block already at
  * IN_GPA, run to completion as a guest re-executes continued rep calls; a
- * VTL switch is recorded as the host does. Returns the final RAX.
+ * VTL switch is recorded as the host does. Returns the final RAX. A call
+ * that does not run (a parameter-block intercept, #UD, a stall) leaves RAX
+ * at all ones, no HV_STATUS, so no caller takes it for a success.
  */
 static uint64_t fuzz_call(struct hv_partition *p, unsigned int vp, uint64_t control)
 {
-	struct hv_hypercall_regs r = { .long_mode = true, .rcx = control, .rdx = IN_GPA, .r8 = OUT_GPA };
+	struct hv_hypercall_regs r = { .long_mode = true, .rax = ~0ull, .rcx = control, .rdx = IN_GPA, .r8 = OUT_GPA };
 
 	for (int i = 0; i < 16; i++) {
 		enum hv_hypercall_outcome o = hv_hypercall(p, vp, hv_vp_active_vtl(p, vp), &r);
