@@ -181,7 +181,7 @@ static bool set_register(struct vcpu *cpu, unsigned int vtl, void *arg)
 
 static bool is_event_register(uint32_t name)
 {
-	return name == VTL_REG_PENDING_INTERRUPTION || name == VTL_REG_PENDING_EVENT0;
+	return name == HV_REGISTER_PENDING_INTERRUPTION || name == HV_REGISTER_PENDING_EVENT0;
 }
 
 static void do_reg_access(struct vcpu *cpu, void *arg)

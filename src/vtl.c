@@ -112,14 +112,14 @@ bool vtl_is_mtrr(uint32_t msr)
  */
 bool vtl_is_shared_register(uint32_t name)
 {
-	return (name >= VTL_REG_RAX && name <= VTL_REG_R15 && name != VTL_REG_RSP) ||
-	       (name >= VTL_REG_XMM0 && name <= VTL_REG_XMM_CONTROL_STATUS) || name == VTL_REG_CR2 ||
-	       name == VTL_REG_XFEM || (name >= VTL_REG_DR0 && name <= VTL_REG_DR0 + 3);
+	return (name >= HV_X64_REGISTER_RAX && name <= HV_X64_REGISTER_R15 && name != HV_X64_REGISTER_RSP) ||
+	       (name >= HV_X64_REGISTER_XMM0 && name <= HV_X64_REGISTER_XMM_CONTROL_STATUS) || name == HV_X64_REGISTER_CR2 ||
+	       name == HV_X64_REGISTER_XFEM || (name >= HV_X64_REGISTER_DR0 && name <= HV_X64_REGISTER_DR0 + 3);
 }
 
 bool vtl_is_mtrr_register(uint32_t name)
 {
-	return name >= VTL_REG_MTRR_DEF_TYPE && name <= VTL_REG_MTRR_FIX4K_C0000 + 7;
+	return name >= HV_X64_REGISTER_MSR_MTRR_DEF_TYPE && name <= HV_X64_REGISTER_MSR_MTRR_FIX4K_C0000 + 7;
 }
 
 bool vtl_set_shared(struct vcpu *cpu, unsigned int first, bool (*set)(struct vcpu *, unsigned int, void *),
@@ -206,8 +206,8 @@ uint16_t vtl_load_initial_context(struct vcpu *cpu, unsigned int vtl, const stru
 	struct kvm_run *run = cpu->v[vtl].run;
 	struct kvm_sregs s = run->s.regs.sregs;
 	const uint64_t regs[][2] = {
-		{ VTL_REG_RIP, c->rip }, { VTL_REG_RSP, c->rsp }, { VTL_REG_RFLAGS, c->rflags },
-		{ VTL_REG_PAT, c->msr_cr_pat },
+		{ HV_X64_REGISTER_RIP, c->rip }, { HV_X64_REGISTER_RSP, c->rsp }, { HV_X64_REGISTER_RFLAGS, c->rflags },
+		{ HV_X64_REGISTER_PAT, c->msr_cr_pat },
 	};
 	uint16_t st;
 

@@ -112,7 +112,7 @@ uint16_t vtl_regs_events_get(const struct vtl_event_state *st, uint32_t name, ui
 
 	val[0] = val[1] = 0;
 	switch (name) {
-	case VTL_REG_PENDING_INTERRUPTION:
+	case HV_REGISTER_PENDING_INTERRUPTION:
 		if (pi_exception(ev)) {
 			unsigned int nr = ev->exception.nr;
 
@@ -126,10 +126,10 @@ uint16_t vtl_regs_events_get(const struct vtl_event_state *st, uint32_t name, ui
 				 (uint64_t)ev->interrupt.nr << 16;
 		}
 		return HV_STATUS_SUCCESS;
-	case VTL_REG_INTERRUPT_STATE:
+	case HV_REGISTER_INTERRUPT_STATE:
 		val[0] = (ev->interrupt.shadow ? 1 : 0) | (ev->nmi.masked ? 2 : 0);
 		return HV_STATUS_SUCCESS;
-	case VTL_REG_PENDING_EVENT0:
+	case HV_REGISTER_PENDING_EVENT0:
 		if (!pe0_present(ev))
 			return HV_STATUS_SUCCESS;
 		val[0] = PE_PENDING | (uint64_t)ev->exception.nr << 16;	/* EventType 0: exception */
@@ -140,7 +140,7 @@ uint16_t vtl_regs_events_get(const struct vtl_event_state *st, uint32_t name, ui
 		else
 			val[1] = ev->exception.nr == 14 ? st->cr2 : 0;
 		return HV_STATUS_SUCCESS;
-	case VTL_REG_RFLAGS:
+	case HV_X64_REGISTER_RFLAGS:
 		val[0] = st->rflags;
 		return HV_STATUS_SUCCESS;
 	}
@@ -239,10 +239,10 @@ uint16_t vtl_regs_events_set(struct vtl_event_state *st, uint32_t name, const ui
 	uint16_t r = HV_STATUS_SUCCESS;
 
 	switch (name) {
-	case VTL_REG_PENDING_INTERRUPTION:
+	case HV_REGISTER_PENDING_INTERRUPTION:
 		r = set_pending_interruption(st, v, &ev);
 		break;
-	case VTL_REG_INTERRUPT_STATE:
+	case HV_REGISTER_INTERRUPT_STATE:
 		if (v & ~3ull)
 			return HV_STATUS_INVALID_PARAMETER;
 		if (!(v & 1))
@@ -253,10 +253,10 @@ uint16_t vtl_regs_events_set(struct vtl_event_state *st, uint32_t name, const ui
 		if (ev.interrupt.shadow != st->ev.interrupt.shadow)
 			ev.flags |= KVM_VCPUEVENT_VALID_SHADOW;
 		break;
-	case VTL_REG_PENDING_EVENT0:
+	case HV_REGISTER_PENDING_EVENT0:
 		r = set_pending_event0(st, val, &ev);
 		break;
-	case VTL_REG_RFLAGS:
+	case HV_X64_REGISTER_RFLAGS:
 		if (!(v & RFLAGS_FIXED1) || (v & RFLAGS_RSVD))
 			return HV_STATUS_INVALID_PARAMETER;
 		rflags = v;

@@ -51,14 +51,14 @@ uint16_t vtl_fpu_get(int fd, uint32_t name, uint64_t val[2])
 
 	if (!xsave_read(fd, &x))
 		return HV_STATUS_INVALID_PARAMETER;
-	if (name <= VTL_REG_XMM0 + 15) {
-		memcpy(val, b + FX_XMM0 + 16 * (name - VTL_REG_XMM0), 16);
-	} else if (name <= VTL_REG_FPMMX0 + 7) {
-		const uint8_t *p = b + FX_ST0 + 16 * (name - VTL_REG_FPMMX0);
+	if (name <= HV_X64_REGISTER_XMM0 + 15) {
+		memcpy(val, b + FX_XMM0 + 16 * (name - HV_X64_REGISTER_XMM0), 16);
+	} else if (name <= HV_X64_REGISTER_FP_MMX0 + 7) {
+		const uint8_t *p = b + FX_ST0 + 16 * (name - HV_X64_REGISTER_FP_MMX0);
 
 		val[0] = ld64(p);
 		val[1] = (uint64_t)p[8] | (uint64_t)p[9] << 8;	/* 80 bits; 127:80 reserved */
-	} else if (name == VTL_REG_FP_CONTROL_STATUS) {
+	} else if (name == HV_X64_REGISTER_FP_CONTROL_STATUS) {
 		uint16_t fcw, fsw, fop;
 
 		memcpy(&fcw, b + FX_FCW, 2);
@@ -84,11 +84,11 @@ uint16_t vtl_fpu_set(int fd, uint32_t name, const uint64_t val[2])
 
 	if (!xsave_read(fd, &x))
 		return HV_STATUS_INVALID_PARAMETER;
-	if (name <= VTL_REG_XMM0 + 15) {
-		memcpy(b + FX_XMM0 + 16 * (name - VTL_REG_XMM0), val, 16);
+	if (name <= HV_X64_REGISTER_XMM0 + 15) {
+		memcpy(b + FX_XMM0 + 16 * (name - HV_X64_REGISTER_XMM0), val, 16);
 		comp = XFEATURE_SSE;
-	} else if (name <= VTL_REG_FPMMX0 + 7) {
-		uint8_t *p = b + FX_ST0 + 16 * (name - VTL_REG_FPMMX0);
+	} else if (name <= HV_X64_REGISTER_FP_MMX0 + 7) {
+		uint8_t *p = b + FX_ST0 + 16 * (name - HV_X64_REGISTER_FP_MMX0);
 
 		if (val[1] >> 16)
 			return HV_STATUS_INVALID_PARAMETER;
@@ -96,7 +96,7 @@ uint16_t vtl_fpu_set(int fd, uint32_t name, const uint64_t val[2])
 		p[8] = (uint8_t)val[1];
 		p[9] = (uint8_t)(val[1] >> 8);
 		comp = XFEATURE_FP;
-	} else if (name == VTL_REG_FP_CONTROL_STATUS) {
+	} else if (name == HV_X64_REGISTER_FP_CONTROL_STATUS) {
 		uint16_t fcw = (uint16_t)val[0], fsw = (uint16_t)(val[0] >> 16), fop = (uint16_t)(val[0] >> 48);
 
 		if ((val[0] >> 40) & 0xff)	/* reserved byte after FpTag */

@@ -119,47 +119,47 @@ static const struct {
 	uint16_t flags;
 } msr_regs[] = {
 	/* The guest TSC is the partition's reference clock (docs/hyperv.md): kvsm never moves it. */
-	{ VTL_REG_TSC, 0x10, M_RO },
-	{ VTL_REG_KERNEL_GS_BASE, 0xC0000102, M_CANON },
-	{ VTL_REG_PAT, 0x277, M_PAT },
-	{ VTL_REG_SYSENTER_CS, 0x174, M_LOW32 },
-	{ VTL_REG_SYSENTER_EIP, 0x176, M_CANON | M_KEPT },
-	{ VTL_REG_SYSENTER_ESP, 0x175, M_CANON | M_KEPT },
-	{ VTL_REG_STAR, 0xC0000081, 0 },
-	{ VTL_REG_LSTAR, 0xC0000082, M_CANON },
-	{ VTL_REG_CSTAR, 0xC0000083, M_CANON },
-	{ VTL_REG_SFMASK, 0xC0000084, M_LOW32 },
-	{ VTL_REG_MTRR_CAP, 0xFE, M_RO },
-	{ VTL_REG_MTRR_DEF_TYPE, 0x2FF, M_DEFTYPE },
-	{ VTL_REG_MTRR_FIX64K_00000, 0x250, M_MTRR_TYPES },
-	{ VTL_REG_MTRR_FIX16K_80000, 0x258, M_MTRR_TYPES },
-	{ VTL_REG_MTRR_FIX16K_A0000, 0x259, M_MTRR_TYPES },
-	{ VTL_REG_MTRR_FIX4K_C0000 + 0, 0x268, M_MTRR_TYPES },
-	{ VTL_REG_MTRR_FIX4K_C0000 + 1, 0x269, M_MTRR_TYPES },
-	{ VTL_REG_MTRR_FIX4K_C0000 + 2, 0x26A, M_MTRR_TYPES },
-	{ VTL_REG_MTRR_FIX4K_C0000 + 3, 0x26B, M_MTRR_TYPES },
-	{ VTL_REG_MTRR_FIX4K_C0000 + 4, 0x26C, M_MTRR_TYPES },
-	{ VTL_REG_MTRR_FIX4K_C0000 + 5, 0x26D, M_MTRR_TYPES },
-	{ VTL_REG_MTRR_FIX4K_C0000 + 6, 0x26E, M_MTRR_TYPES },
-	{ VTL_REG_MTRR_FIX4K_C0000 + 7, 0x26F, M_MTRR_TYPES },
-	{ VTL_REG_TSC_AUX, 0xC0000103, M_LOW32 },
-	{ VTL_REG_DEBUG_CTL, 0x1D9, M_DEBUGCTL },
-	{ VTL_REG_SPEC_CTRL, 0x48, 0 },
-	{ VTL_REG_XSS, 0xDA0, 0 },
-	{ VTL_REG_TSC_ADJUST, 0x3B, M_RO },
-	{ VTL_REG_MISC_ENABLE, 0x1A0, 0 },
+	{ HV_X64_REGISTER_TSC, 0x10, M_RO },
+	{ HV_X64_REGISTER_KERNEL_GS_BASE, 0xC0000102, M_CANON },
+	{ HV_X64_REGISTER_PAT, 0x277, M_PAT },
+	{ HV_X64_REGISTER_SYSENTER_CS, 0x174, M_LOW32 },
+	{ HV_X64_REGISTER_SYSENTER_EIP, 0x176, M_CANON | M_KEPT },
+	{ HV_X64_REGISTER_SYSENTER_ESP, 0x175, M_CANON | M_KEPT },
+	{ HV_X64_REGISTER_STAR, 0xC0000081, 0 },
+	{ HV_X64_REGISTER_LSTAR, 0xC0000082, M_CANON },
+	{ HV_X64_REGISTER_CSTAR, 0xC0000083, M_CANON },
+	{ HV_X64_REGISTER_SFMASK, 0xC0000084, M_LOW32 },
+	{ HV_X64_REGISTER_MSR_MTRR_CAP, 0xFE, M_RO },
+	{ HV_X64_REGISTER_MSR_MTRR_DEF_TYPE, 0x2FF, M_DEFTYPE },
+	{ HV_X64_REGISTER_MSR_MTRR_FIX64K_00000, 0x250, M_MTRR_TYPES },
+	{ HV_X64_REGISTER_MSR_MTRR_FIX16K_80000, 0x258, M_MTRR_TYPES },
+	{ HV_X64_REGISTER_MSR_MTRR_FIX16K_A0000, 0x259, M_MTRR_TYPES },
+	{ HV_X64_REGISTER_MSR_MTRR_FIX4K_C0000 + 0, 0x268, M_MTRR_TYPES },
+	{ HV_X64_REGISTER_MSR_MTRR_FIX4K_C0000 + 1, 0x269, M_MTRR_TYPES },
+	{ HV_X64_REGISTER_MSR_MTRR_FIX4K_C0000 + 2, 0x26A, M_MTRR_TYPES },
+	{ HV_X64_REGISTER_MSR_MTRR_FIX4K_C0000 + 3, 0x26B, M_MTRR_TYPES },
+	{ HV_X64_REGISTER_MSR_MTRR_FIX4K_C0000 + 4, 0x26C, M_MTRR_TYPES },
+	{ HV_X64_REGISTER_MSR_MTRR_FIX4K_C0000 + 5, 0x26D, M_MTRR_TYPES },
+	{ HV_X64_REGISTER_MSR_MTRR_FIX4K_C0000 + 6, 0x26E, M_MTRR_TYPES },
+	{ HV_X64_REGISTER_MSR_MTRR_FIX4K_C0000 + 7, 0x26F, M_MTRR_TYPES },
+	{ HV_X64_REGISTER_TSC_AUX, 0xC0000103, M_LOW32 },
+	{ HV_X64_REGISTER_DEBUG_CTL, 0x1D9, M_DEBUGCTL },
+	{ HV_X64_REGISTER_SPEC_CTRL, 0x48, 0 },
+	{ HV_X64_REGISTER_XSS, 0xDA0, 0 },
+	{ HV_X64_REGISTER_TSC_ADJUST, 0x3B, M_RO },
+	{ HV_X64_REGISTER_MSR_IA32_MISC_ENABLE, 0x1A0, 0 },
 };
 
 /* The MSR behind name, or false. */
 static bool msr_of(uint32_t name, uint32_t *msr, uint16_t *flags)
 {
-	if (name >= VTL_REG_MTRR_PHYS_BASE0 && name <= VTL_REG_MTRR_PHYS_BASE0 + 15) {
-		*msr = 0x200 + 2 * (name - VTL_REG_MTRR_PHYS_BASE0);
+	if (name >= HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0 && name <= HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0 + 15) {
+		*msr = 0x200 + 2 * (name - HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0);
 		*flags = M_VARBASE;
 		return true;
 	}
-	if (name >= VTL_REG_MTRR_PHYS_MASK0 && name <= VTL_REG_MTRR_PHYS_MASK0 + 15) {
-		*msr = 0x201 + 2 * (name - VTL_REG_MTRR_PHYS_MASK0);
+	if (name >= HV_X64_REGISTER_MSR_MTRR_PHYS_MASK0 && name <= HV_X64_REGISTER_MSR_MTRR_PHYS_MASK0 + 15) {
+		*msr = 0x201 + 2 * (name - HV_X64_REGISTER_MSR_MTRR_PHYS_MASK0);
 		*flags = 0;
 		return true;
 	}
@@ -232,8 +232,8 @@ __u64 *vtl_regs_gpr(struct kvm_regs *r, unsigned int i)
 
 static bool is_event_name(uint32_t name)
 {
-	return name == VTL_REG_PENDING_INTERRUPTION || name == VTL_REG_INTERRUPT_STATE ||
-	       name == VTL_REG_PENDING_EVENT0;
+	return name == HV_REGISTER_PENDING_INTERRUPTION || name == HV_REGISTER_INTERRUPT_STATE ||
+	       name == HV_REGISTER_PENDING_EVENT0;
 }
 
 bool vtl_regs_handles(uint32_t name)
@@ -241,11 +241,13 @@ bool vtl_regs_handles(uint32_t name)
 	uint32_t msr;
 	uint16_t flags;
 
-	return is_event_name(name) || (name >= VTL_REG_RAX && name <= VTL_REG_RFLAGS) ||
-	       (name >= VTL_REG_XMM0 && name <= VTL_REG_XMM_CONTROL_STATUS) ||
-	       (name >= VTL_REG_CR0 && name <= VTL_REG_XFEM) || (name >= VTL_REG_DR0 && name <= VTL_REG_DR7) ||
-	       (name >= VTL_REG_ES && name <= VTL_REG_TR) || name == VTL_REG_IDTR || name == VTL_REG_GDTR ||
-	       name == VTL_REG_EFER || name == VTL_REG_APIC_BASE || name == VTL_REG_INITIAL_APIC_ID ||
+	return is_event_name(name) || (name >= HV_X64_REGISTER_RAX && name <= HV_X64_REGISTER_RFLAGS) ||
+	       (name >= HV_X64_REGISTER_XMM0 && name <= HV_X64_REGISTER_XMM_CONTROL_STATUS) ||
+	       (name >= HV_X64_REGISTER_CR0 && name <= HV_X64_REGISTER_XFEM) ||
+	       (name >= HV_X64_REGISTER_DR0 && name <= HV_X64_REGISTER_DR7) ||
+	       (name >= HV_X64_REGISTER_ES && name <= HV_X64_REGISTER_TR) || name == HV_X64_REGISTER_IDTR ||
+	       name == HV_X64_REGISTER_GDTR ||
+	       name == HV_X64_REGISTER_EFER || name == HV_X64_REGISTER_APIC_BASE || name == HV_X64_REGISTER_INITIAL_APIC_ID ||
 	       msr_of(name, &msr, &flags);
 }
 
@@ -278,42 +280,44 @@ uint16_t vtl_regs_get(struct vcpu *cpu, unsigned int vtl, uint32_t name, uint64_
 		event_state_load(v, &st);
 		return vtl_regs_events_get(&st, name, val);
 	}
-	if (name >= VTL_REG_RAX && name <= VTL_REG_RFLAGS) {
-		val[0] = name == VTL_REG_RFLAGS ? r->regs.rflags : *vtl_regs_gpr(&r->regs, name - VTL_REG_RAX);
+	if (name >= HV_X64_REGISTER_RAX && name <= HV_X64_REGISTER_RFLAGS) {
+		val[0] = name == HV_X64_REGISTER_RFLAGS ? r->regs.rflags : *vtl_regs_gpr(&r->regs, name - HV_X64_REGISTER_RAX);
 		return HV_STATUS_SUCCESS;
 	}
-	if (name >= VTL_REG_XMM0 && name <= VTL_REG_XMM_CONTROL_STATUS)
+	if (name >= HV_X64_REGISTER_XMM0 && name <= HV_X64_REGISTER_XMM_CONTROL_STATUS)
 		return vtl_fpu_get(v->fd, name, val);
-	if (name >= VTL_REG_ES && name <= VTL_REG_TR) {
-		vtl_regs_seg_to_hv(vtl_sregs_seg(&r->sregs, name - VTL_REG_ES), val);
+	if (name >= HV_X64_REGISTER_ES && name <= HV_X64_REGISTER_TR) {
+		vtl_regs_seg_to_hv(vtl_sregs_seg(&r->sregs, name - HV_X64_REGISTER_ES), val);
 		return HV_STATUS_SUCCESS;
 	}
-	if (name >= VTL_REG_DR0 && name <= VTL_REG_DR7) {
+	if (name >= HV_X64_REGISTER_DR0 && name <= HV_X64_REGISTER_DR7) {
 		struct kvm_debugregs d;
 
 		if (ioctl(v->fd, KVM_GET_DEBUGREGS, &d))
 			return HV_STATUS_INVALID_PARAMETER;
-		val[0] = name <= VTL_REG_DR0 + 3 ? d.db[name - VTL_REG_DR0] : name == VTL_REG_DR6 ? d.dr6 : d.dr7;
+		val[0] = name <= HV_X64_REGISTER_DR0 + 3 ? d.db[name - HV_X64_REGISTER_DR0] :
+			 name == HV_X64_REGISTER_DR6 ? d.dr6 : d.dr7;
 		return HV_STATUS_SUCCESS;
 	}
 	switch (name) {
-	case VTL_REG_CR0: val[0] = r->sregs.cr0; return HV_STATUS_SUCCESS;
-	case VTL_REG_CR2: val[0] = r->sregs.cr2; return HV_STATUS_SUCCESS;
-	case VTL_REG_CR3: val[0] = r->sregs.cr3; return HV_STATUS_SUCCESS;
-	case VTL_REG_CR4: val[0] = r->sregs.cr4; return HV_STATUS_SUCCESS;
-	case VTL_REG_CR8:
+	case HV_X64_REGISTER_CR0: val[0] = r->sregs.cr0; return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_CR2: val[0] = r->sregs.cr2; return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_CR3: val[0] = r->sregs.cr3; return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_CR4: val[0] = r->sregs.cr4; return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_CR8:
 		val[0] = user_lapic(cpu, v) ? lapic_get_cr8(user_lapic(cpu, v)) : r->sregs.cr8;
 		return HV_STATUS_SUCCESS;
-	case VTL_REG_EFER: val[0] = r->sregs.efer; return HV_STATUS_SUCCESS;
-	case VTL_REG_APIC_BASE:
+	case HV_X64_REGISTER_EFER: val[0] = r->sregs.efer; return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_APIC_BASE:
 		if (user_lapic(cpu, v))
-			return lapic_msr_read(user_lapic(cpu, v), LAPIC_MSR_APIC_BASE, &val[0]) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
+			return lapic_msr_read(user_lapic(cpu, v), LAPIC_MSR_APIC_BASE, &val[0]) ?
+				       HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
 		val[0] = r->sregs.apic_base;
 		return HV_STATUS_SUCCESS;
-	case VTL_REG_IDTR: vtl_regs_table_to_hv(&r->sregs.idt, val); return HV_STATUS_SUCCESS;
-	case VTL_REG_GDTR: vtl_regs_table_to_hv(&r->sregs.gdt, val); return HV_STATUS_SUCCESS;
-	case VTL_REG_INITIAL_APIC_ID: val[0] = cpu->index; return HV_STATUS_SUCCESS;
-	case VTL_REG_XFEM: return vtl_xcr0_read(v->fd, &val[0]) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
+	case HV_X64_REGISTER_IDTR: vtl_regs_table_to_hv(&r->sregs.idt, val); return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_GDTR: vtl_regs_table_to_hv(&r->sregs.gdt, val); return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_INITIAL_APIC_ID: val[0] = cpu->index; return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_XFEM: return vtl_xcr0_read(v->fd, &val[0]) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
 	}
 	if (msr_of(name, &msr, &flags))
 		return kvm_vcpu_get_msr(v->fd, msr, &val[0]) ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
@@ -332,7 +336,7 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 	if (!v)
 		return HV_STATUS_INVALID_PARAMETER;
 	r = &v->run->s.regs;
-	if (is_event_name(name) || name == VTL_REG_RFLAGS) {
+	if (is_event_name(name) || name == HV_X64_REGISTER_RFLAGS) {
 		struct vtl_event_state st;
 		uint16_t s;
 
@@ -344,7 +348,7 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 			r->events = st.ev;
 			v->run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
 		}
-		if (name == VTL_REG_RFLAGS) {
+		if (name == HV_X64_REGISTER_RFLAGS) {
 			r->regs.rflags = st.rflags;
 			v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 		}
@@ -355,32 +359,32 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 		}
 		return HV_STATUS_SUCCESS;
 	}
-	if (name >= VTL_REG_RAX && name < VTL_REG_RFLAGS) {
-		*vtl_regs_gpr(&r->regs, name - VTL_REG_RAX) = x;
+	if (name >= HV_X64_REGISTER_RAX && name < HV_X64_REGISTER_RFLAGS) {
+		*vtl_regs_gpr(&r->regs, name - HV_X64_REGISTER_RAX) = x;
 		v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 		return HV_STATUS_SUCCESS;
 	}
-	if (name >= VTL_REG_XMM0 && name <= VTL_REG_XMM_CONTROL_STATUS)
+	if (name >= HV_X64_REGISTER_XMM0 && name <= HV_X64_REGISTER_XMM_CONTROL_STATUS)
 	{
 		v->shared_known = false;	/* vtl.c's copy of the FPU state is stale now */
 		return vtl_fpu_set(v->fd, name, val);
 	}
 	n = r->sregs;
-	if (name >= VTL_REG_ES && name <= VTL_REG_TR) {
-		if (!vtl_regs_seg_from_hv(val, vtl_sregs_seg(&n, name - VTL_REG_ES)))
+	if (name >= HV_X64_REGISTER_ES && name <= HV_X64_REGISTER_TR) {
+		if (!vtl_regs_seg_from_hv(val, vtl_sregs_seg(&n, name - HV_X64_REGISTER_ES)))
 			return HV_STATUS_INVALID_PARAMETER;
-		return update_sregs(cpu, v, &n, (int)(name - VTL_REG_ES));
+		return update_sregs(cpu, v, &n, (int)(name - HV_X64_REGISTER_ES));
 	}
-	if (name >= VTL_REG_DR0 && name <= VTL_REG_DR7) {
+	if (name >= HV_X64_REGISTER_DR0 && name <= HV_X64_REGISTER_DR7) {
 		struct kvm_debugregs d;
 
-		if (name >= VTL_REG_DR6 && (x >> 32))
+		if (name >= HV_X64_REGISTER_DR6 && (x >> 32))
 			return HV_STATUS_INVALID_PARAMETER;
 		if (ioctl(v->fd, KVM_GET_DEBUGREGS, &d))
 			return HV_STATUS_INVALID_PARAMETER;
-		if (name <= VTL_REG_DR0 + 3)
-			d.db[name - VTL_REG_DR0] = x;
-		else if (name == VTL_REG_DR6)
+		if (name <= HV_X64_REGISTER_DR0 + 3)
+			d.db[name - HV_X64_REGISTER_DR0] = x;
+		else if (name == HV_X64_REGISTER_DR6)
 			d.dr6 = x;
 		else
 			d.dr7 = x;
@@ -389,15 +393,15 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 		return ioctl(v->fd, KVM_SET_DEBUGREGS, &d) ? HV_STATUS_INVALID_PARAMETER : HV_STATUS_SUCCESS;
 	}
 	switch (name) {
-	case VTL_REG_CR0:
+	case HV_X64_REGISTER_CR0:
 		/* As MOV to CR0 does: LMA = LME && PG (KVM accepts no other pair). */
 		n.cr0 = x;
 		n.efer = (n.efer & ~EFER_LMA) | ((n.efer & EFER_LME) && (x & CR0_PG) ? EFER_LMA : 0);
 		return update_sregs(cpu, v, &n, -1);
-	case VTL_REG_CR2: n.cr2 = x; commit_sregs(cpu, v, &n); return HV_STATUS_SUCCESS;
-	case VTL_REG_CR3: n.cr3 = x; return update_sregs(cpu, v, &n, -1);
-	case VTL_REG_CR4: n.cr4 = x; return update_sregs(cpu, v, &n, -1);
-	case VTL_REG_CR8:
+	case HV_X64_REGISTER_CR2: n.cr2 = x; commit_sregs(cpu, v, &n); return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_CR3: n.cr3 = x; return update_sregs(cpu, v, &n, -1);
+	case HV_X64_REGISTER_CR4: n.cr4 = x; return update_sregs(cpu, v, &n, -1);
+	case HV_X64_REGISTER_CR8:
 		if (user_lapic(cpu, v)) {
 			if (x > 15)
 				return HV_STATUS_INVALID_PARAMETER;
@@ -409,8 +413,8 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 		}
 		n.cr8 = x;
 		return update_sregs(cpu, v, &n, -1);
-	case VTL_REG_EFER: n.efer = x; return update_sregs(cpu, v, &n, -1);
-	case VTL_REG_APIC_BASE:
+	case HV_X64_REGISTER_EFER: n.efer = x; return update_sregs(cpu, v, &n, -1);
+	case HV_X64_REGISTER_APIC_BASE:
 		if (user_lapic(cpu, v)) {
 			struct lapic *a = user_lapic(cpu, v);
 			uint64_t old;
@@ -423,10 +427,10 @@ uint16_t vtl_regs_set(struct vcpu *cpu, unsigned int vtl, uint32_t name, const u
 		}
 		n.apic_base = x;
 		return update_sregs(cpu, v, &n, -1);
-	case VTL_REG_IDTR: vtl_regs_table_from_hv(val, &n.idt); return update_sregs(cpu, v, &n, -1);
-	case VTL_REG_GDTR: vtl_regs_table_from_hv(val, &n.gdt); return update_sregs(cpu, v, &n, -1);
-	case VTL_REG_INITIAL_APIC_ID: return HV_STATUS_INVALID_PARAMETER;	/* read-only */
-	case VTL_REG_XFEM: {
+	case HV_X64_REGISTER_IDTR: vtl_regs_table_from_hv(val, &n.idt); return update_sregs(cpu, v, &n, -1);
+	case HV_X64_REGISTER_GDTR: vtl_regs_table_from_hv(val, &n.gdt); return update_sregs(cpu, v, &n, -1);
+	case HV_X64_REGISTER_INITIAL_APIC_ID: return HV_STATUS_INVALID_PARAMETER;	/* read-only */
+	case HV_X64_REGISTER_XFEM: {
 		struct kvm_xcrs xc = { .nr_xcrs = 1, .xcrs[0] = { .xcr = 0, .value = x } };
 		struct gcaps g;
 

@@ -8,7 +8,7 @@
 
 struct gcaps;
 
-/* Segment registers in HV_REGISTER_NAME order (VTL_REG_ES + i). */
+/* Segment registers in HV_REGISTER_NAME order (HV_X64_REGISTER_ES + i). */
 enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR };
 
 struct kvm_segment *vtl_sregs_seg(struct kvm_sregs *s, unsigned int i);

@@ -170,31 +170,31 @@ static void pending_interruption_get(void)
 {
 	struct vtl_event_state st = est(0x202, PROT);
 
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_INTERRUPTION, NULL), 0);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_INTERRUPTION, NULL), 0);
 	st.ev.exception.injected = 1;
 	st.ev.exception.nr = 13;
 	st.ev.exception.has_error_code = 1;
 	st.ev.exception.error_code = 0x18;
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_INTERRUPTION, NULL), PI_EXC(13, 0x18));
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_INTERRUPTION, NULL), PI_EXC(13, 0x18));
 	st.ev.exception.nr = 3;		/* #BP: software exception (type 6) */
 	st.ev.exception.has_error_code = 0;
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_INTERRUPTION, NULL), 0x3000dull);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_INTERRUPTION, NULL), 0x3000dull);
 	st.ev.exception.injected = 0;
 	st.ev.nmi.injected = 1;
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_INTERRUPTION, NULL), 0x20005ull);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_INTERRUPTION, NULL), 0x20005ull);
 	st.ev.nmi.injected = 0;
 	st.ev.interrupt.injected = 1;
 	st.ev.interrupt.nr = 0x30;
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_INTERRUPTION, NULL), 0x300001ull);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_INTERRUPTION, NULL), 0x300001ull);
 	st.ev.interrupt.soft = 1;	/* INT n: software interrupt (type 4) */
 	st.ev.interrupt.nr = 0x80;
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_INTERRUPTION, NULL), 0x800009ull);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_INTERRUPTION, NULL), 0x800009ull);
 	/* A PendingEvent0 exception is not the interruption. */
 	st = est(0x202, PROT);
 	st.ev.exception.injected = 1;
 	st.ev.exception.pending = 1;
 	st.ev.exception.nr = 6;
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_INTERRUPTION, NULL), 0);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_INTERRUPTION, NULL), 0);
 }
 
 static void pending_interruption_set(void)
@@ -202,46 +202,46 @@ static void pending_interruption_set(void)
 	struct vtl_event_state st = est(0x202, PROT);
 
 	/* external interrupt */
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, 0x410001, 0), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, 0x410001, 0), 0);
 	EXPECT_EQ(st.ev.interrupt.injected, 1);
 	EXPECT_EQ(st.ev.interrupt.nr, 0x41);
 	EXPECT_EQ(st.ev.interrupt.soft, 0);
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_INTERRUPTION, NULL), 0x410001);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_INTERRUPTION, NULL), 0x410001);
 	/* replaced by an exception: one event at a time */
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, PI_EXC(14, 2), 0), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, PI_EXC(14, 2), 0), 0);
 	EXPECT_EQ(st.ev.interrupt.injected, 0);
 	EXPECT_EQ(st.ev.exception.injected, 1);
 	EXPECT_EQ(st.ev.exception.pending, 0);
 	EXPECT_EQ(st.ev.exception.nr, 14);
 	EXPECT_EQ(st.ev.exception.has_error_code, 1);
 	EXPECT_EQ(st.ev.exception.error_code, 2);
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_INTERRUPTION, NULL), PI_EXC(14, 2));
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_INTERRUPTION, NULL), PI_EXC(14, 2));
 	/* NMI, vector 2 (0 accepted too) */
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, 0x20005, 0), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, 0x20005, 0), 0);
 	EXPECT_EQ(st.ev.nmi.injected, 1);
 	EXPECT_EQ(st.ev.exception.injected, 0);
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, 0x5, 0), 0);
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_INTERRUPTION, NULL), 0x20005);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, 0x5, 0), 0);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_INTERRUPTION, NULL), 0x20005);
 	/* software interrupt, software exception #OF */
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, 0x800009, 0), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, 0x800009, 0), 0);
 	EXPECT_EQ(st.ev.nmi.injected, 0);
 	EXPECT_EQ(st.ev.interrupt.soft, 1);
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, 0x4000d, 0), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, 0x4000d, 0), 0);
 	EXPECT_EQ(st.ev.exception.nr, 4);
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_INTERRUPTION, NULL), 0x4000d);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_INTERRUPTION, NULL), 0x4000d);
 	/* InstructionLength is ignored */
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, 0x4000d | 2u << 5, 0), 0);
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_INTERRUPTION, NULL), 0x4000d);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, 0x4000d | 2u << 5, 0), 0);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_INTERRUPTION, NULL), 0x4000d);
 	/* #UD, no error code; #GP with one in real mode is fine (KVM drops it) */
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, 0x60007, 0), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, 0x60007, 0), 0);
 	st.cr0 = 0x10;
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, 0xd0007, 0), 0);
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, PI_EXC(13, 0), 0), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, 0xd0007, 0), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, PI_EXC(13, 0), 0), 0);
 	st.cr0 = PROT;
 	/* cancel */
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, 0, 0), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, 0, 0), 0);
 	EXPECT_EQ(st.ev.exception.injected | st.ev.nmi.injected | st.ev.interrupt.injected, 0);
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_INTERRUPTION, NULL), 0);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_INTERRUPTION, NULL), 0);
 }
 
 static void pending_interruption_invalid(void)
@@ -271,55 +271,55 @@ static void pending_interruption_invalid(void)
 	st.ev.interrupt.nr = 0x99;
 	before = st;
 	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, bad[i], 0), INVALID);
+		EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, bad[i], 0), INVALID);
 		EXPECT(!memcmp(&st, &before, sizeof(st)));
 	}
 	/* VM-entry rules: external interrupt needs IF = 1 and no shadow; NMI no shadow */
 	st = est(0x2, PROT);
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, 0x410001, 0), INVALID);
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, 0x800009, 0), 0);	/* INT n: fine */
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, 0x410001, 0), INVALID);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, 0x800009, 0), 0);	/* INT n: fine */
 	st = est(0x202, PROT);
 	st.ev.interrupt.shadow = KVM_X86_SHADOW_INT_MOV_SS;
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, 0x410001, 0), INVALID);
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, 0x20005, 0), INVALID);
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, PI_EXC(13, 0), 0), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, 0x410001, 0), INVALID);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, 0x20005, 0), INVALID);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, PI_EXC(13, 0), 0), 0);
 	/* A PendingEvent0 exception holds KVM's one exception slot. */
 	st = est(0x202, PROT);
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_EVENT0, 0x60001, 0), 0);
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, PI_EXC(13, 0), 0), INVALID);
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, 0x410001, 0), INVALID);
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_INTERRUPTION, 0, 0), 0);		/* nothing to cancel */
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_EVENT0, &(uint64_t){ 0 }), 0x60001);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_EVENT0, 0x60001, 0), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, PI_EXC(13, 0), 0), INVALID);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, 0x410001, 0), INVALID);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_INTERRUPTION, 0, 0), 0);		/* nothing to cancel */
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_EVENT0, &(uint64_t){ 0 }), 0x60001);
 }
 
 static void interrupt_state(void)
 {
 	struct vtl_event_state st = est(0x202, PROT);
 
-	EXPECT_EQ(eget(&st, VTL_REG_INTERRUPT_STATE, NULL), 0);
-	EXPECT_EQ(eset(&st, VTL_REG_INTERRUPT_STATE, 1, 0), 0);
+	EXPECT_EQ(eget(&st, HV_REGISTER_INTERRUPT_STATE, NULL), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_INTERRUPT_STATE, 1, 0), 0);
 	EXPECT_EQ(st.ev.interrupt.shadow, KVM_X86_SHADOW_INT_MOV_SS | KVM_X86_SHADOW_INT_STI);
-	EXPECT_EQ(eget(&st, VTL_REG_INTERRUPT_STATE, NULL), 1);
-	EXPECT_EQ(eset(&st, VTL_REG_INTERRUPT_STATE, 2, 0), 0);
+	EXPECT_EQ(eget(&st, HV_REGISTER_INTERRUPT_STATE, NULL), 1);
+	EXPECT_EQ(eset(&st, HV_REGISTER_INTERRUPT_STATE, 2, 0), 0);
 	EXPECT_EQ(st.ev.interrupt.shadow, 0);
 	EXPECT_EQ(st.ev.nmi.masked, 1);
-	EXPECT_EQ(eget(&st, VTL_REG_INTERRUPT_STATE, NULL), 2);
-	EXPECT_EQ(eset(&st, VTL_REG_INTERRUPT_STATE, 3, 0), 0);
-	EXPECT_EQ(eget(&st, VTL_REG_INTERRUPT_STATE, NULL), 3);
-	EXPECT_EQ(eset(&st, VTL_REG_INTERRUPT_STATE, 0, 0), 0);
-	EXPECT_EQ(eget(&st, VTL_REG_INTERRUPT_STATE, NULL), 0);
+	EXPECT_EQ(eget(&st, HV_REGISTER_INTERRUPT_STATE, NULL), 2);
+	EXPECT_EQ(eset(&st, HV_REGISTER_INTERRUPT_STATE, 3, 0), 0);
+	EXPECT_EQ(eget(&st, HV_REGISTER_INTERRUPT_STATE, NULL), 3);
+	EXPECT_EQ(eset(&st, HV_REGISTER_INTERRUPT_STATE, 0, 0), 0);
+	EXPECT_EQ(eget(&st, HV_REGISTER_INTERRUPT_STATE, NULL), 0);
 	/* KVM's own shadow kind is kept */
 	st.ev.interrupt.shadow = KVM_X86_SHADOW_INT_STI;
-	EXPECT_EQ(eset(&st, VTL_REG_INTERRUPT_STATE, 1, 0), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_INTERRUPT_STATE, 1, 0), 0);
 	EXPECT_EQ(st.ev.interrupt.shadow, KVM_X86_SHADOW_INT_STI);
 	/* reserved bits; shadow with an injected interrupt */
-	EXPECT_EQ(eset(&st, VTL_REG_INTERRUPT_STATE, 4, 0), INVALID);
-	EXPECT_EQ(eset(&st, VTL_REG_INTERRUPT_STATE, 1ull << 63, 0), INVALID);
+	EXPECT_EQ(eset(&st, HV_REGISTER_INTERRUPT_STATE, 4, 0), INVALID);
+	EXPECT_EQ(eset(&st, HV_REGISTER_INTERRUPT_STATE, 1ull << 63, 0), INVALID);
 	st = est(0x202, PROT);
 	st.ev.interrupt.injected = 1;
 	st.ev.interrupt.nr = 0x40;
-	EXPECT_EQ(eset(&st, VTL_REG_INTERRUPT_STATE, 1, 0), INVALID);
-	EXPECT_EQ(eset(&st, VTL_REG_INTERRUPT_STATE, 2, 0), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_INTERRUPT_STATE, 1, 0), INVALID);
+	EXPECT_EQ(eset(&st, HV_REGISTER_INTERRUPT_STATE, 2, 0), 0);
 }
 
 static void pending_event0(void)
@@ -327,38 +327,38 @@ static void pending_event0(void)
 	struct vtl_event_state st = est(0x202, PROT);
 	uint64_t hi;
 
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_EVENT0, &hi), 0);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_EVENT0, &hi), 0);
 	EXPECT_EQ(hi, 0);
 	/* #PF, error code 2, CR2 in ExceptionParameter */
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_EVENT0, 0x2000e0101ull, 0xffff800012345000ull), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_EVENT0, 0x2000e0101ull, 0xffff800012345000ull), 0);
 	EXPECT_EQ(st.ev.exception.injected, 1);	/* what KVM delivers without the payload capability */
 	EXPECT_EQ(st.ev.exception.pending, 1);	/* the PendingEvent0 marker */
 	EXPECT_EQ(st.ev.exception.nr, 14);
 	EXPECT_EQ(st.ev.exception.has_error_code, 1);
 	EXPECT_EQ(st.ev.exception.error_code, 2);
 	EXPECT_EQ(st.cr2, 0xffff800012345000ull);
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_EVENT0, &hi), 0x2000e0101ull);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_EVENT0, &hi), 0x2000e0101ull);
 	EXPECT_EQ(hi, 0xffff800012345000ull);
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_INTERRUPTION, NULL), 0);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_INTERRUPTION, NULL), 0);
 	/* replaced by #UD */
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_EVENT0, 0x60001, 0), 0);
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_EVENT0, &hi), 0x60001);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_EVENT0, 0x60001, 0), 0);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_EVENT0, &hi), 0x60001);
 	EXPECT_EQ(hi, 0);
 	EXPECT_EQ(st.cr2, 0xffff800012345000ull);
 	/* cleared */
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_EVENT0, 0, 0), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_EVENT0, 0, 0), 0);
 	EXPECT_EQ(st.ev.exception.injected | st.ev.exception.pending, 0);
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_EVENT0, &hi), 0);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_EVENT0, &hi), 0);
 	/* with KVM_CAP_EXCEPTION_PAYLOAD: a KVM-pending exception with the #PF payload */
 	st.ev.flags |= KVM_VCPUEVENT_VALID_PAYLOAD;
 	st.cr2 = 0;
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_EVENT0, 0xe0101, 0x7000), 0);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_EVENT0, 0xe0101, 0x7000), 0);
 	EXPECT_EQ(st.ev.exception.injected, 0);
 	EXPECT_EQ(st.ev.exception.pending, 1);
 	EXPECT_EQ(st.ev.exception_has_payload, 1);
 	EXPECT_EQ(st.ev.exception_payload, 0x7000);
 	EXPECT_EQ(st.cr2, 0);
-	EXPECT_EQ(eget(&st, VTL_REG_PENDING_EVENT0, &hi), 0xe0101);
+	EXPECT_EQ(eget(&st, HV_REGISTER_PENDING_EVENT0, &hi), 0xe0101);
 	EXPECT_EQ(hi, 0x7000);
 }
 
@@ -382,18 +382,18 @@ static void pending_event0_invalid(void)
 	struct vtl_event_state st = est(0x202, PROT), before = st;
 
 	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		EXPECT_EQ(eset(&st, VTL_REG_PENDING_EVENT0, bad[i][0], bad[i][1]), INVALID);
+		EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_EVENT0, bad[i][0], bad[i][1]), INVALID);
 		EXPECT(!memcmp(&st, &before, sizeof(st)));
 	}
 	/* the one exception slot holds an injected exception, or another event is in flight */
 	st.ev.exception.injected = 1;
 	st.ev.exception.nr = 6;
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_EVENT0, 0xd0101, 0), INVALID);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_EVENT0, 0xd0101, 0), INVALID);
 	st = est(0x202, PROT);
 	st.ev.nmi.injected = 1;
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_EVENT0, 0xd0101, 0), INVALID);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_EVENT0, 0xd0101, 0), INVALID);
 	EXPECT_EQ(st.cr2, 0x5555);
-	EXPECT_EQ(eset(&st, VTL_REG_PENDING_EVENT0, 0xe0101, 0x1234), INVALID);
+	EXPECT_EQ(eset(&st, HV_REGISTER_PENDING_EVENT0, 0xe0101, 0x1234), INVALID);
 	EXPECT_EQ(st.cr2, 0x5555);	/* not changed by a refused #PF */
 }
 
@@ -401,34 +401,34 @@ static void rflags_rules(void)
 {
 	struct vtl_event_state st = est(0x202, PROT);
 
-	EXPECT_EQ(eset(&st, VTL_REG_RFLAGS, 0x246, 0), 0);
+	EXPECT_EQ(eset(&st, HV_X64_REGISTER_RFLAGS, 0x246, 0), 0);
 	EXPECT_EQ(st.rflags, 0x246);
-	EXPECT_EQ(eget(&st, VTL_REG_RFLAGS, NULL), 0x246);
-	EXPECT_EQ(eset(&st, VTL_REG_RFLAGS, 0x244, 0), INVALID);		/* bit 1 clear */
-	EXPECT_EQ(eset(&st, VTL_REG_RFLAGS, 0x24e, 0), INVALID);		/* bit 3 */
-	EXPECT_EQ(eset(&st, VTL_REG_RFLAGS, 0x266, 0), INVALID);		/* bit 5 */
-	EXPECT_EQ(eset(&st, VTL_REG_RFLAGS, 0x8246, 0), INVALID);	/* bit 15 */
-	EXPECT_EQ(eset(&st, VTL_REG_RFLAGS, 0x400246, 0), INVALID);	/* bit 22 */
-	EXPECT_EQ(eset(&st, VTL_REG_RFLAGS, 0x3f7fd7, 0), 0);		/* every defined flag */
+	EXPECT_EQ(eget(&st, HV_X64_REGISTER_RFLAGS, NULL), 0x246);
+	EXPECT_EQ(eset(&st, HV_X64_REGISTER_RFLAGS, 0x244, 0), INVALID);		/* bit 1 clear */
+	EXPECT_EQ(eset(&st, HV_X64_REGISTER_RFLAGS, 0x24e, 0), INVALID);		/* bit 3 */
+	EXPECT_EQ(eset(&st, HV_X64_REGISTER_RFLAGS, 0x266, 0), INVALID);		/* bit 5 */
+	EXPECT_EQ(eset(&st, HV_X64_REGISTER_RFLAGS, 0x8246, 0), INVALID);	/* bit 15 */
+	EXPECT_EQ(eset(&st, HV_X64_REGISTER_RFLAGS, 0x400246, 0), INVALID);	/* bit 22 */
+	EXPECT_EQ(eset(&st, HV_X64_REGISTER_RFLAGS, 0x3f7fd7, 0), 0);		/* every defined flag */
 	EXPECT_EQ(st.rflags, 0x3f7fd7);
 	/* IF = 0 drops an STI-only shadow; refused with an injected external interrupt */
 	st = est(0x202, PROT);
 	st.ev.interrupt.shadow = KVM_X86_SHADOW_INT_STI;
-	EXPECT_EQ(eset(&st, VTL_REG_RFLAGS, 0x2, 0), 0);
+	EXPECT_EQ(eset(&st, HV_X64_REGISTER_RFLAGS, 0x2, 0), 0);
 	EXPECT_EQ(st.ev.interrupt.shadow, 0);
 	st = est(0x202, PROT);
 	st.ev.interrupt.shadow = KVM_X86_SHADOW_INT_MOV_SS;
-	EXPECT_EQ(eset(&st, VTL_REG_RFLAGS, 0x2, 0), 0);
+	EXPECT_EQ(eset(&st, HV_X64_REGISTER_RFLAGS, 0x2, 0), 0);
 	EXPECT_EQ(st.ev.interrupt.shadow, KVM_X86_SHADOW_INT_MOV_SS);
 	st = est(0x202, PROT);
 	st.ev.interrupt.injected = 1;
 	st.ev.interrupt.nr = 0x33;
-	EXPECT_EQ(eset(&st, VTL_REG_RFLAGS, 0x2, 0), INVALID);
+	EXPECT_EQ(eset(&st, HV_X64_REGISTER_RFLAGS, 0x2, 0), INVALID);
 	EXPECT_EQ(st.rflags, 0x202);
-	EXPECT_EQ(eset(&st, VTL_REG_RFLAGS, 0x206, 0), 0);
+	EXPECT_EQ(eset(&st, HV_X64_REGISTER_RFLAGS, 0x206, 0), 0);
 	/* names the event code does not handle */
 	EXPECT_EQ(eset(&st, 0x10005, 1, 0), INVALID);
-	EXPECT_EQ(eset(&st, VTL_REG_RAX, 1, 0), INVALID);
+	EXPECT_EQ(eset(&st, HV_X64_REGISTER_RAX, 1, 0), INVALID);
 }
 
 static void handles(void)
@@ -645,8 +645,8 @@ static void kvm_gprs(void)
 		struct kvm_regs *r = &tcpu.v[vtl].run->s.regs.regs;
 
 		for (uint32_t i = 0; i < 16; i++)
-			RT(vtl, VTL_REG_RAX + i, 0x0101010101010101ull * (i + 1) + vtl, 0);
-		RT(vtl, VTL_REG_RIP, 0xfff0 + vtl, 0);
+			RT(vtl, HV_X64_REGISTER_RAX + i, 0x0101010101010101ull * (i + 1) + vtl, 0);
+		RT(vtl, HV_X64_REGISTER_RIP, 0xfff0 + vtl, 0);
 		/* TLFS order RAX RCX RDX RBX RSP RBP RSI RDI vs kvm_regs RAX RBX RCX RDX RSI RDI RSP RBP */
 		EXPECT_EQ(r->rax, 0x0101010101010101ull + vtl);
 		EXPECT_EQ(r->rcx, 0x0202020202020202ull + vtl);
@@ -659,14 +659,14 @@ static void kvm_gprs(void)
 		EXPECT_EQ(r->r8, 0x0909090909090909ull + vtl);
 		EXPECT_EQ(r->r15, 0x1010101010101010ull + vtl);
 		EXPECT_EQ(r->rip, 0xfff0 + vtl);
-		RT(vtl, VTL_REG_RFLAGS, 0x46, 0);
-		RT(vtl, VTL_REG_RFLAGS, 0x202, 0);
-		BAD(vtl, VTL_REG_RFLAGS, 0x200, 0);
-		BAD(vtl, VTL_REG_RFLAGS, 0x202 | 1ull << 40, 0);
+		RT(vtl, HV_X64_REGISTER_RFLAGS, 0x46, 0);
+		RT(vtl, HV_X64_REGISTER_RFLAGS, 0x202, 0);
+		BAD(vtl, HV_X64_REGISTER_RFLAGS, 0x200, 0);
+		BAD(vtl, HV_X64_REGISTER_RFLAGS, 0x202 | 1ull << 40, 0);
 	}
 	/* the upper half of a 64-bit register's value is ignored */
-	EXPECT_EQ(kset(0, VTL_REG_RAX, 7, 0xffff), 0);
-	EXPECT_EQ(kget(0, VTL_REG_RAX, &(uint64_t){ 0 }), 7);
+	EXPECT_EQ(kset(0, HV_X64_REGISTER_RAX, 7, 0xffff), 0);
+	EXPECT_EQ(kget(0, HV_X64_REGISTER_RAX, &(uint64_t){ 0 }), 7);
 }
 
 static void kvm_fp(void)
@@ -685,35 +685,35 @@ static void kvm_fp(void)
 			EXPECT_EQ(ioctl(tcpu.v[vtl].fd, KVM_SET_XSAVE, &x), 0);
 		}
 		for (uint32_t i = 0; i < 16; i++)
-			RT(vtl, VTL_REG_XMM0 + i, 0x1122334455667788ull + i, 0x99aabbccddeeff00ull + vtl);
+			RT(vtl, HV_X64_REGISTER_XMM0 + i, 0x1122334455667788ull + i, 0x99aabbccddeeff00ull + vtl);
 		if (ymm && ymm->eax >= 16 && ymm->ebx + 16 <= sizeof(x)) {
 			EXPECT_EQ(ioctl(tcpu.v[vtl].fd, KVM_GET_XSAVE, &x), 0);
 			for (unsigned int i = 0; i < 16; i++)
 				EXPECT_EQ(b[ymm->ebx + i], 0xa5);
 		}
 		for (uint32_t i = 0; i < 8; i++)
-			RT(vtl, VTL_REG_FPMMX0 + i, 0x8000000000000000ull | i, 0x3fff + vtl);
-		BAD(vtl, VTL_REG_FPMMX0, 0, 0x10000);
-		BAD(vtl, VTL_REG_FPMMX0 + 7, 0, 1ull << 63);
+			RT(vtl, HV_X64_REGISTER_FP_MMX0 + i, 0x8000000000000000ull | i, 0x3fff + vtl);
+		BAD(vtl, HV_X64_REGISTER_FP_MMX0, 0, 0x10000);
+		BAD(vtl, HV_X64_REGISTER_FP_MMX0 + 7, 0, 1ull << 63);
 		/*
 		 * FCW, FSW, abridged FTW, FOP; FIP. AMD CPUs save FIP, FDP and FOP
 		 * only while an x87 exception is pending, so after a guest run they
 		 * read 0 there: those fields round-trip only on other hosts.
 		 */
-		RT(vtl, VTL_REG_FP_CONTROL_STATUS, host_is_amd() ? 0x000000a53800027full : 0x07ff00a53800027full,
+		RT(vtl, HV_X64_REGISTER_FP_CONTROL_STATUS, host_is_amd() ? 0x000000a53800027full : 0x07ff00a53800027full,
 		   host_is_amd() ? 0 : 0x123456789aull);
-		BAD(vtl, VTL_REG_FP_CONTROL_STATUS, 0x07ff01a53800027full, 0);	/* reserved byte */
+		BAD(vtl, HV_X64_REGISTER_FP_CONTROL_STATUS, 0x07ff01a53800027full, 0);	/* reserved byte */
 		/* FDP; MXCSR (with FZ), MXCSR_MASK read-only */
-		kget(vtl, VTL_REG_XMM_CONTROL_STATUS, &hi);
+		kget(vtl, HV_X64_REGISTER_XMM_CONTROL_STATUS, &hi);
 		EXPECT((hi >> 32) & 0xffff);
-		RT(vtl, VTL_REG_XMM_CONTROL_STATUS, host_is_amd() ? 0 : 0xabcdef01ull, 0x9f80 | (hi & ~0xffffffffull));
-		EXPECT_EQ(kset(vtl, VTL_REG_XMM_CONTROL_STATUS, 0x1234, 0x1f80), 0);	/* mask ignored */
-		EXPECT_EQ(kget(vtl, VTL_REG_XMM_CONTROL_STATUS, &hi), 0x1234);
+		RT(vtl, HV_X64_REGISTER_XMM_CONTROL_STATUS, host_is_amd() ? 0 : 0xabcdef01ull, 0x9f80 | (hi & ~0xffffffffull));
+		EXPECT_EQ(kset(vtl, HV_X64_REGISTER_XMM_CONTROL_STATUS, 0x1234, 0x1f80), 0);	/* mask ignored */
+		EXPECT_EQ(kget(vtl, HV_X64_REGISTER_XMM_CONTROL_STATUS, &hi), 0x1234);
 		EXPECT_EQ((uint32_t)hi, 0x1f80);
-		BAD(vtl, VTL_REG_XMM_CONTROL_STATUS, 0, 0x1f80 | 1u << 31);
+		BAD(vtl, HV_X64_REGISTER_XMM_CONTROL_STATUS, 0, 0x1f80 | 1u << 31);
 	}
 	/* The two VTLs' FP state is separate here (sharing is the VSM core's business). */
-	EXPECT_EQ(kget(0, VTL_REG_XMM0 + 3, &(uint64_t){ 0 }), 0x1122334455667788ull + 3);
+	EXPECT_EQ(kget(0, HV_X64_REGISTER_XMM0 + 3, &(uint64_t){ 0 }), 0x1122334455667788ull + 3);
 }
 
 /* Real mode -> protected -> long mode, one register at a time, and what is refused on the way. */
@@ -727,53 +727,53 @@ static void kvm_control_regs(void)
 	uint64_t v[2];
 
 	for (vtl = 0; vtl < 2; vtl++) {
-		RT(vtl, VTL_REG_CR2, 0xdeadbeefcafe0000ull, 0);
-		BAD(vtl, VTL_REG_CR0, 0x80000010, 0);			/* PG without PE */
-		BAD(vtl, VTL_REG_CR0, 0x20000011, 0);			/* NW without CD */
-		BAD(vtl, VTL_REG_CR0, 0x11 | 1ull << 32, 0);		/* 63:32 */
-		BAD(vtl, VTL_REG_CR0, 0x11 | 1ull << 6, 0);		/* reserved 6 */
-		BAD(vtl, VTL_REG_CR0, 0x11 | 1ull << 17, 0);		/* reserved 17 */
-		RT(vtl, VTL_REG_CR0, 0x60000011, 0);			/* PE */
-		RT(vtl, VTL_REG_CR0, 0x00050033, 0);			/* PE MP NE WP AM */
-		RT(vtl, VTL_REG_CR3, 0x3000, 0);
-		BAD(vtl, VTL_REG_CR3, 1ull << 62, 0);			/* beyond MAXPHYADDR */
-		BAD(vtl, VTL_REG_CR4, 1ull << 14, 0);			/* SMXE */
-		BAD(vtl, VTL_REG_CR4, 1ull << 15, 0);			/* reserved */
-		BAD(vtl, VTL_REG_CR4, 1ull << 19, 0);			/* KL */
-		BAD(vtl, VTL_REG_CR4, 1ull << 63, 0);
+		RT(vtl, HV_X64_REGISTER_CR2, 0xdeadbeefcafe0000ull, 0);
+		BAD(vtl, HV_X64_REGISTER_CR0, 0x80000010, 0);			/* PG without PE */
+		BAD(vtl, HV_X64_REGISTER_CR0, 0x20000011, 0);			/* NW without CD */
+		BAD(vtl, HV_X64_REGISTER_CR0, 0x11 | 1ull << 32, 0);		/* 63:32 */
+		BAD(vtl, HV_X64_REGISTER_CR0, 0x11 | 1ull << 6, 0);		/* reserved 6 */
+		BAD(vtl, HV_X64_REGISTER_CR0, 0x11 | 1ull << 17, 0);		/* reserved 17 */
+		RT(vtl, HV_X64_REGISTER_CR0, 0x60000011, 0);			/* PE */
+		RT(vtl, HV_X64_REGISTER_CR0, 0x00050033, 0);			/* PE MP NE WP AM */
+		RT(vtl, HV_X64_REGISTER_CR3, 0x3000, 0);
+		BAD(vtl, HV_X64_REGISTER_CR3, 1ull << 62, 0);			/* beyond MAXPHYADDR */
+		BAD(vtl, HV_X64_REGISTER_CR4, 1ull << 14, 0);			/* SMXE */
+		BAD(vtl, HV_X64_REGISTER_CR4, 1ull << 15, 0);			/* reserved */
+		BAD(vtl, HV_X64_REGISTER_CR4, 1ull << 19, 0);			/* KL */
+		BAD(vtl, HV_X64_REGISTER_CR4, 1ull << 63, 0);
 		if (pcid)
-			BAD(vtl, VTL_REG_CR4, 0x20 | 1ull << 17, 0);	/* PCIDE outside long mode */
-		RT(vtl, VTL_REG_CR4, 0x6a0, 0);				/* PAE PGE OSFXSR OSXMMEXCPT */
-		BAD(vtl, VTL_REG_EFER, 0x500, 0);			/* LMA without paging */
-		BAD(vtl, VTL_REG_EFER, 1ull << 9, 0);			/* reserved */
-		BAD(vtl, VTL_REG_EFER, 1ull << 63, 0);
-		RT(vtl, VTL_REG_EFER, nx ? 0x901 : 0x101, 0);		/* SCE (NXE) LME: not active yet */
-		RT(vtl, VTL_REG_CR4, 0x680, 0);				/* PAE may go while PG = 0 */
-		RT(vtl, VTL_REG_CR4, 0x6a0, 0);
-		BAD(vtl, VTL_REG_CR0, 0x80050032, 0);			/* PG without PE */
-		RT(vtl, VTL_REG_CR0, 0x80050033, 0);			/* paging with LME: long mode */
-		EXPECT_EQ(kget(vtl, VTL_REG_EFER, NULL), nx ? 0xd01 : 0x501);	/* LMA set as by MOV CR0 */
-		BAD(vtl, VTL_REG_EFER, nx ? 0x901 : 0x101, 0);		/* LME and PG without LMA */
-		RT(vtl, VTL_REG_EFER, nx ? 0xd01 : 0x501, 0);
-		BAD(vtl, VTL_REG_CR4, 0x680, 0);			/* PAE off in long mode */
+			BAD(vtl, HV_X64_REGISTER_CR4, 0x20 | 1ull << 17, 0);	/* PCIDE outside long mode */
+		RT(vtl, HV_X64_REGISTER_CR4, 0x6a0, 0);				/* PAE PGE OSFXSR OSXMMEXCPT */
+		BAD(vtl, HV_X64_REGISTER_EFER, 0x500, 0);			/* LMA without paging */
+		BAD(vtl, HV_X64_REGISTER_EFER, 1ull << 9, 0);			/* reserved */
+		BAD(vtl, HV_X64_REGISTER_EFER, 1ull << 63, 0);
+		RT(vtl, HV_X64_REGISTER_EFER, nx ? 0x901 : 0x101, 0);		/* SCE (NXE) LME: not active yet */
+		RT(vtl, HV_X64_REGISTER_CR4, 0x680, 0);				/* PAE may go while PG = 0 */
+		RT(vtl, HV_X64_REGISTER_CR4, 0x6a0, 0);
+		BAD(vtl, HV_X64_REGISTER_CR0, 0x80050032, 0);			/* PG without PE */
+		RT(vtl, HV_X64_REGISTER_CR0, 0x80050033, 0);			/* paging with LME: long mode */
+		EXPECT_EQ(kget(vtl, HV_X64_REGISTER_EFER, NULL), nx ? 0xd01 : 0x501);	/* LMA set as by MOV CR0 */
+		BAD(vtl, HV_X64_REGISTER_EFER, nx ? 0x901 : 0x101, 0);		/* LME and PG without LMA */
+		RT(vtl, HV_X64_REGISTER_EFER, nx ? 0xd01 : 0x501, 0);
+		BAD(vtl, HV_X64_REGISTER_CR4, 0x680, 0);			/* PAE off in long mode */
 		if (pcid)
-			RT(vtl, VTL_REG_CR4, 0x206a0, 0);
+			RT(vtl, HV_X64_REGISTER_CR4, 0x206a0, 0);
 		if (smep)
-			RT(vtl, VTL_REG_CR4, (pcid ? 0x206a0 : 0x6a0) | 1ull << 20, 0);
+			RT(vtl, HV_X64_REGISTER_CR4, (pcid ? 0x206a0 : 0x6a0) | 1ull << 20, 0);
 		vtl_regs_seg_to_hv(&cs64, v);
-		RT(vtl, VTL_REG_CS, v[0], v[1]);			/* 64-bit code segment */
+		RT(vtl, HV_X64_REGISTER_CS, v[0], v[1]);			/* 64-bit code segment */
 		cs64.db = 1;
 		vtl_regs_seg_to_hv(&cs64, v);
-		BAD(vtl, VTL_REG_CS, v[0], v[1]);			/* L and D */
+		BAD(vtl, HV_X64_REGISTER_CS, v[0], v[1]);			/* L and D */
 		cs64.db = 0;
-		BAD(vtl, VTL_REG_EFER, 0x1, 0);				/* out of long mode with CS.L */
-		BAD(vtl, VTL_REG_CR0, 0x00050033, 0);			/* same (LMA would clear) */
-		EXPECT_EQ(kget(vtl, VTL_REG_EFER, NULL), nx ? 0xd01 : 0x501);
-		RT(vtl, VTL_REG_CR3, 0x0000000fffff5000ull, 0);
-		BAD(vtl, VTL_REG_CR3, 1ull << 63, 0);
-		RT(vtl, VTL_REG_CR8, 5, 0);
-		RT(vtl, VTL_REG_CR8, 0, 0);
-		BAD(vtl, VTL_REG_CR8, 16, 0);
+		BAD(vtl, HV_X64_REGISTER_EFER, 0x1, 0);				/* out of long mode with CS.L */
+		BAD(vtl, HV_X64_REGISTER_CR0, 0x00050033, 0);			/* same (LMA would clear) */
+		EXPECT_EQ(kget(vtl, HV_X64_REGISTER_EFER, NULL), nx ? 0xd01 : 0x501);
+		RT(vtl, HV_X64_REGISTER_CR3, 0x0000000fffff5000ull, 0);
+		BAD(vtl, HV_X64_REGISTER_CR3, 1ull << 63, 0);
+		RT(vtl, HV_X64_REGISTER_CR8, 5, 0);
+		RT(vtl, HV_X64_REGISTER_CR8, 0, 0);
+		BAD(vtl, HV_X64_REGISTER_CR8, 16, 0);
 		if (vtl == 1)
 			EXPECT_EQ(tcpu.v[1].run->cr8, 0);
 	}
@@ -798,21 +798,21 @@ static void kvm_xcr0(void)
 	uint64_t sup = d ? d->eax | (uint64_t)d->edx << 32 : 1;
 
 	for (unsigned int vtl = 0; vtl < 2; vtl++) {
-		RT(vtl, VTL_REG_XFEM, 1, 0);
+		RT(vtl, HV_X64_REGISTER_XFEM, 1, 0);
 		if ((sup & 7) == 7)
-			RT(vtl, VTL_REG_XFEM, 7, 0);
+			RT(vtl, HV_X64_REGISTER_XFEM, 7, 0);
 		if ((sup & 0xe7) == 0xe7)
-			RT(vtl, VTL_REG_XFEM, 0xe7, 0);
-		BAD(vtl, VTL_REG_XFEM, 0, 0);		/* no x87 */
-		BAD(vtl, VTL_REG_XFEM, 2, 0);
-		BAD(vtl, VTL_REG_XFEM, 5, 0);		/* AVX without SSE */
-		BAD(vtl, VTL_REG_XFEM, 0x27, 0);	/* part of AVX-512 */
-		BAD(vtl, VTL_REG_XFEM, 0x83, 0);	/* AVX-512 without AVX */
-		BAD(vtl, VTL_REG_XFEM, 0x9, 0);		/* BNDREGS without BNDCSR */
-		BAD(vtl, VTL_REG_XFEM, 0x20003, 0);	/* XTILECFG without XTILEDATA */
-		BAD(vtl, VTL_REG_XFEM, 0x103, 0);	/* PT: supervisor state */
-		BAD(vtl, VTL_REG_XFEM, 1ull << 63 | 3, 0);
-		RT(vtl, VTL_REG_XFEM, 3, 0);
+			RT(vtl, HV_X64_REGISTER_XFEM, 0xe7, 0);
+		BAD(vtl, HV_X64_REGISTER_XFEM, 0, 0);		/* no x87 */
+		BAD(vtl, HV_X64_REGISTER_XFEM, 2, 0);
+		BAD(vtl, HV_X64_REGISTER_XFEM, 5, 0);		/* AVX without SSE */
+		BAD(vtl, HV_X64_REGISTER_XFEM, 0x27, 0);	/* part of AVX-512 */
+		BAD(vtl, HV_X64_REGISTER_XFEM, 0x83, 0);	/* AVX-512 without AVX */
+		BAD(vtl, HV_X64_REGISTER_XFEM, 0x9, 0);		/* BNDREGS without BNDCSR */
+		BAD(vtl, HV_X64_REGISTER_XFEM, 0x20003, 0);	/* XTILECFG without XTILEDATA */
+		BAD(vtl, HV_X64_REGISTER_XFEM, 0x103, 0);	/* PT: supervisor state */
+		BAD(vtl, HV_X64_REGISTER_XFEM, 1ull << 63 | 3, 0);
+		RT(vtl, HV_X64_REGISTER_XFEM, 3, 0);
 	}
 }
 
@@ -820,13 +820,13 @@ static void kvm_debug_regs(void)
 {
 	for (unsigned int vtl = 0; vtl < 2; vtl++) {
 		for (uint32_t i = 0; i < 4; i++)
-			RT(vtl, VTL_REG_DR0 + i, 0xffffffff81000000ull + 0x10 * i + vtl, 0);
-		RT(vtl, VTL_REG_DR6, 0xffff4ff1, 0);
-		RT(vtl, VTL_REG_DR7, 0x00030403, 0);
-		BAD(vtl, VTL_REG_DR6, 0xffff0ff0 | 1ull << 32, 0);
-		BAD(vtl, VTL_REG_DR7, 0x400 | 1ull << 63, 0);
-		RT(vtl, VTL_REG_DR6, 0xffff0ff0, 0);
-		RT(vtl, VTL_REG_DR7, 0x400, 0);
+			RT(vtl, HV_X64_REGISTER_DR0 + i, 0xffffffff81000000ull + 0x10 * i + vtl, 0);
+		RT(vtl, HV_X64_REGISTER_DR6, 0xffff4ff1, 0);
+		RT(vtl, HV_X64_REGISTER_DR7, 0x00030403, 0);
+		BAD(vtl, HV_X64_REGISTER_DR6, 0xffff0ff0 | 1ull << 32, 0);
+		BAD(vtl, HV_X64_REGISTER_DR7, 0x400 | 1ull << 63, 0);
+		RT(vtl, HV_X64_REGISTER_DR6, 0xffff0ff0, 0);
+		RT(vtl, HV_X64_REGISTER_DR7, 0x400, 0);
 	}
 }
 
@@ -843,55 +843,55 @@ static void kvm_segments(void)
 	for (unsigned int vtl = 0; vtl < 2; vtl++) {
 		/* long mode from kvm_control_regs: CS is 64-bit */
 		seg_val(v, 0, 0xffffffff, 0x18, 0xc093);
-		RT(vtl, VTL_REG_SS, v[0], v[1]);
+		RT(vtl, HV_X64_REGISTER_SS, v[0], v[1]);
 		seg_val(v, 0, 0xffffffff, 0x2b, 0xc0f3);
-		RT(vtl, VTL_REG_DS, v[0], v[1]);
-		RT(vtl, VTL_REG_ES, v[0], v[1]);
+		RT(vtl, HV_X64_REGISTER_DS, v[0], v[1]);
+		RT(vtl, HV_X64_REGISTER_ES, v[0], v[1]);
 		seg_val(v, 0xffff888000100000ull, 0xffffffff, 0x2b, 0xc0f3);
-		RT(vtl, VTL_REG_FS, v[0], v[1]);
+		RT(vtl, HV_X64_REGISTER_FS, v[0], v[1]);
 		seg_val(v, 0x00007f0000001000ull, 0xffffffff, 0, 0xc0f3);
-		RT(vtl, VTL_REG_GS, v[0], v[1]);
+		RT(vtl, HV_X64_REGISTER_GS, v[0], v[1]);
 		seg_val(v, 0xfffffe0000001000ull, 0x67, 0x40, 0x008b);
-		RT(vtl, VTL_REG_TR, v[0], v[1]);
+		RT(vtl, HV_X64_REGISTER_TR, v[0], v[1]);
 		seg_val(v, 0xffff888000200000ull, 0xfff, 0x50, 0x0082);
-		RT(vtl, VTL_REG_LDTR, v[0], v[1]);
+		RT(vtl, HV_X64_REGISTER_LDTR, v[0], v[1]);
 		seg_val(v, 0, 0, 0, 0);					/* null, unusable */
-		RT(vtl, VTL_REG_LDTR, v[0], v[1]);
-		RT(vtl, VTL_REG_ES, v[0], v[1]);
+		RT(vtl, HV_X64_REGISTER_LDTR, v[0], v[1]);
+		RT(vtl, HV_X64_REGISTER_ES, v[0], v[1]);
 		/* refused */
 		seg_val(v, 0, 0xffffffff, 0x2b, 0xc1f3);		/* reserved attribute bit */
-		BAD(vtl, VTL_REG_DS, v[0], v[1]);
+		BAD(vtl, HV_X64_REGISTER_DS, v[0], v[1]);
 		seg_val(v, 1ull << 32, 0xffffffff, 0x2b, 0xc0f3);	/* DS base 63:32 */
-		BAD(vtl, VTL_REG_DS, v[0], v[1]);
+		BAD(vtl, HV_X64_REGISTER_DS, v[0], v[1]);
 		seg_val(v, 0x0100000000000000ull, 0xffffffff, 0, 0xc0f3);	/* non-canonical FS (48 or 57 bits) */
-		BAD(vtl, VTL_REG_FS, v[0], v[1]);
-		BAD(vtl, VTL_REG_GS, v[0], v[1]);
+		BAD(vtl, HV_X64_REGISTER_FS, v[0], v[1]);
+		BAD(vtl, HV_X64_REGISTER_GS, v[0], v[1]);
 		seg_val(v, 0, 0xfffff000, 0x2b, 0xc0f3);		/* G = 1, low limit bits not ones */
-		BAD(vtl, VTL_REG_DS, v[0], v[1]);
+		BAD(vtl, HV_X64_REGISTER_DS, v[0], v[1]);
 		seg_val(v, 0, 0x100000, 0x2b, 0x40f3);			/* G = 0, limit above 1 MiB */
-		BAD(vtl, VTL_REG_DS, v[0], v[1]);
+		BAD(vtl, HV_X64_REGISTER_DS, v[0], v[1]);
 		seg_val(v, 0, 0x100000, 0, 0xc073);			/* G = 1, low bits 0, unusable: not checked */
-		RT(vtl, VTL_REG_DS, v[0], v[1]);
+		RT(vtl, HV_X64_REGISTER_DS, v[0], v[1]);
 		seg_val(v, 0xfffffe0000001000ull, 0x67, 0x40, 0x0089);	/* TR: available TSS */
-		BAD(vtl, VTL_REG_TR, v[0], v[1]);
+		BAD(vtl, HV_X64_REGISTER_TR, v[0], v[1]);
 		seg_val(v, 0xfffffe0000001000ull, 0x67, 0x40, 0x0083);	/* 16-bit TSS in long mode */
-		BAD(vtl, VTL_REG_TR, v[0], v[1]);
+		BAD(vtl, HV_X64_REGISTER_TR, v[0], v[1]);
 		seg_val(v, 0xfffffe0000001000ull, 0x67, 0x40, 0x009b);	/* S = 1 */
-		BAD(vtl, VTL_REG_TR, v[0], v[1]);
+		BAD(vtl, HV_X64_REGISTER_TR, v[0], v[1]);
 		seg_val(v, 0xfffffe0000001000ull, 0x67, 0x40, 0x000b);	/* not present */
-		BAD(vtl, VTL_REG_TR, v[0], v[1]);
+		BAD(vtl, HV_X64_REGISTER_TR, v[0], v[1]);
 		seg_val(v, 0x0100000000001000ull, 0x67, 0x40, 0x008b);	/* non-canonical base */
-		BAD(vtl, VTL_REG_TR, v[0], v[1]);
+		BAD(vtl, HV_X64_REGISTER_TR, v[0], v[1]);
 		seg_val(v, 0x2000, 0xfff, 0x50, 0x0083);		/* LDTR of type 3 */
-		BAD(vtl, VTL_REG_LDTR, v[0], v[1]);
+		BAD(vtl, HV_X64_REGISTER_LDTR, v[0], v[1]);
 		/* descriptor tables */
-		RT(vtl, VTL_REG_IDTR, 0x0fffull << 48, 0xfffffe0000000000ull);
-		RT(vtl, VTL_REG_GDTR, 0x007full << 48, 0xfffffe0000001000ull + vtl);
-		BAD(vtl, VTL_REG_IDTR, 0x0fffull << 48, 0x0100000000000000ull);
-		BAD(vtl, VTL_REG_GDTR, 0x7full << 48, 0x8000000000000000ull);
+		RT(vtl, HV_X64_REGISTER_IDTR, 0x0fffull << 48, 0xfffffe0000000000ull);
+		RT(vtl, HV_X64_REGISTER_GDTR, 0x007full << 48, 0xfffffe0000001000ull + vtl);
+		BAD(vtl, HV_X64_REGISTER_IDTR, 0x0fffull << 48, 0x0100000000000000ull);
+		BAD(vtl, HV_X64_REGISTER_GDTR, 0x7full << 48, 0x8000000000000000ull);
 		/* Pad is ignored */
-		EXPECT_EQ(kset(vtl, VTL_REG_GDTR, 0x007f123456789abcull, 0x2000), 0);
-		EXPECT_EQ(kget(vtl, VTL_REG_GDTR, &v[1]), 0x007full << 48);
+		EXPECT_EQ(kset(vtl, HV_X64_REGISTER_GDTR, 0x007f123456789abcull, 0x2000), 0);
+		EXPECT_EQ(kget(vtl, HV_X64_REGISTER_GDTR, &v[1]), 0x007full << 48);
 		EXPECT_EQ(v[1], 0x2000);
 	}
 }
@@ -917,98 +917,99 @@ static void kvm_msrs(void)
 		uint64_t tsc, tsc2, cap;
 
 		/* each name's MSR, checked directly */
-		RT(vtl, VTL_REG_KERNEL_GS_BASE, 0xffff888000300000ull, 0);
+		RT(vtl, HV_X64_REGISTER_KERNEL_GS_BASE, 0xffff888000300000ull, 0);
 		MSR_IS(vtl, 0xC0000102, 0xffff888000300000ull);
-		RT(vtl, VTL_REG_SYSENTER_CS, 0x10, 0);
+		RT(vtl, HV_X64_REGISTER_SYSENTER_CS, 0x10, 0);
 		MSR_IS(vtl, 0x174, 0x10);
 		if (host_is_amd()) {	/* SVM keeps 63:32 only for Intel-compatible guests: refused, not cut */
-			BAD(vtl, VTL_REG_SYSENTER_EIP, 0xffffffff81001000ull, 0);
-			RT(vtl, VTL_REG_SYSENTER_EIP, 0x81001000ull, 0);
+			BAD(vtl, HV_X64_REGISTER_SYSENTER_EIP, 0xffffffff81001000ull, 0);
+			RT(vtl, HV_X64_REGISTER_SYSENTER_EIP, 0x81001000ull, 0);
 			MSR_IS(vtl, 0x176, 0x81001000ull);
-			BAD(vtl, VTL_REG_SYSENTER_ESP, 0xfffffe0000002000ull, 0);
-			RT(vtl, VTL_REG_SYSENTER_ESP, 0x2000ull, 0);
+			BAD(vtl, HV_X64_REGISTER_SYSENTER_ESP, 0xfffffe0000002000ull, 0);
+			RT(vtl, HV_X64_REGISTER_SYSENTER_ESP, 0x2000ull, 0);
 			MSR_IS(vtl, 0x175, 0x2000ull);
 		} else {
-			RT(vtl, VTL_REG_SYSENTER_EIP, 0xffffffff81001000ull, 0);
+			RT(vtl, HV_X64_REGISTER_SYSENTER_EIP, 0xffffffff81001000ull, 0);
 			MSR_IS(vtl, 0x176, 0xffffffff81001000ull);
-			RT(vtl, VTL_REG_SYSENTER_ESP, 0xfffffe0000002000ull, 0);
+			RT(vtl, HV_X64_REGISTER_SYSENTER_ESP, 0xfffffe0000002000ull, 0);
 			MSR_IS(vtl, 0x175, 0xfffffe0000002000ull);
 		}
-		RT(vtl, VTL_REG_STAR, 0x0023001000000000ull, 0);
+		RT(vtl, HV_X64_REGISTER_STAR, 0x0023001000000000ull, 0);
 		MSR_IS(vtl, 0xC0000081, 0x0023001000000000ull);
-		RT(vtl, VTL_REG_LSTAR, 0xffffffff81002000ull, 0);
+		RT(vtl, HV_X64_REGISTER_LSTAR, 0xffffffff81002000ull, 0);
 		MSR_IS(vtl, 0xC0000082, 0xffffffff81002000ull);
-		RT(vtl, VTL_REG_CSTAR, 0xffffffff81003000ull, 0);
+		RT(vtl, HV_X64_REGISTER_CSTAR, 0xffffffff81003000ull, 0);
 		MSR_IS(vtl, 0xC0000083, 0xffffffff81003000ull);
-		RT(vtl, VTL_REG_SFMASK, 0x47700, 0);
+		RT(vtl, HV_X64_REGISTER_SFMASK, 0x47700, 0);
 		MSR_IS(vtl, 0xC0000084, 0x47700);
-		RT(vtl, VTL_REG_PAT, 0x0007010600070106ull, 0);
+		RT(vtl, HV_X64_REGISTER_PAT, 0x0007010600070106ull, 0);
 		MSR_IS(vtl, 0x277, 0x0007010600070106ull);
-		RT(vtl, VTL_REG_PAT, 0x0007040600070406ull, 0);
-		RT(vtl, VTL_REG_TSC_AUX, 0x12345, 0);
+		RT(vtl, HV_X64_REGISTER_PAT, 0x0007040600070406ull, 0);
+		RT(vtl, HV_X64_REGISTER_TSC_AUX, 0x12345, 0);
 		MSR_IS(vtl, 0xC0000103, 0x12345);
-		RT(vtl, VTL_REG_DEBUG_CTL, 0, 0);
+		RT(vtl, HV_X64_REGISTER_DEBUG_CTL, 0, 0);
 		/* refused values */
-		BAD(vtl, VTL_REG_KERNEL_GS_BASE, 0x0100000000000000ull, 0);	/* non-canonical, 48 or 57 bits */
-		BAD(vtl, VTL_REG_LSTAR, 0xfff0000000000000ull, 0);
-		BAD(vtl, VTL_REG_CSTAR, 0x8000000000000000ull, 0);
-		BAD(vtl, VTL_REG_SYSENTER_EIP, 0x0100000000000000ull, 0);
-		BAD(vtl, VTL_REG_SYSENTER_ESP, 0x0100000000000000ull, 0);
-		BAD(vtl, VTL_REG_SYSENTER_CS, 1ull << 32, 0);
-		BAD(vtl, VTL_REG_SFMASK, 1ull << 32, 0);
-		BAD(vtl, VTL_REG_TSC_AUX, 1ull << 32, 0);
-		BAD(vtl, VTL_REG_PAT, 0x0007040600070402ull, 0);	/* type 2 */
-		BAD(vtl, VTL_REG_PAT, 0x0807040600070406ull, 0);	/* type 8 */
-		BAD(vtl, VTL_REG_DEBUG_CTL, 1ull << 16, 0);
+		BAD(vtl, HV_X64_REGISTER_KERNEL_GS_BASE, 0x0100000000000000ull, 0);	/* non-canonical, 48 or 57 bits */
+		BAD(vtl, HV_X64_REGISTER_LSTAR, 0xfff0000000000000ull, 0);
+		BAD(vtl, HV_X64_REGISTER_CSTAR, 0x8000000000000000ull, 0);
+		BAD(vtl, HV_X64_REGISTER_SYSENTER_EIP, 0x0100000000000000ull, 0);
+		BAD(vtl, HV_X64_REGISTER_SYSENTER_ESP, 0x0100000000000000ull, 0);
+		BAD(vtl, HV_X64_REGISTER_SYSENTER_CS, 1ull << 32, 0);
+		BAD(vtl, HV_X64_REGISTER_SFMASK, 1ull << 32, 0);
+		BAD(vtl, HV_X64_REGISTER_TSC_AUX, 1ull << 32, 0);
+		BAD(vtl, HV_X64_REGISTER_PAT, 0x0007040600070402ull, 0);	/* type 2 */
+		BAD(vtl, HV_X64_REGISTER_PAT, 0x0807040600070406ull, 0);	/* type 8 */
+		BAD(vtl, HV_X64_REGISTER_DEBUG_CTL, 1ull << 16, 0);
 		/* Tsc and TscAdjust are read-only: the guest TSC is the reference clock's source. */
-		tsc = kget(vtl, VTL_REG_TSC, NULL);
-		EXPECT_EQ(kset(vtl, VTL_REG_TSC, tsc, 0), 5);	/* (BAD() would compare a running TSC) */
-		BAD(vtl, VTL_REG_TSC_ADJUST, 0, 0);
-		tsc2 = kget(vtl, VTL_REG_TSC, NULL);
+		tsc = kget(vtl, HV_X64_REGISTER_TSC, NULL);
+		EXPECT_EQ(kset(vtl, HV_X64_REGISTER_TSC, tsc, 0), 5);	/* (BAD() would compare a running TSC) */
+		BAD(vtl, HV_X64_REGISTER_TSC_ADJUST, 0, 0);
+		tsc2 = kget(vtl, HV_X64_REGISTER_TSC, NULL);
 		EXPECT(tsc2 >= tsc);
 		/* read-only */
-		EXPECT_EQ(kget(vtl, VTL_REG_INITIAL_APIC_ID, NULL), 5);
-		BAD(vtl, VTL_REG_INITIAL_APIC_ID, 5, 0);
-		cap = kget(vtl, VTL_REG_MTRR_CAP, NULL);
+		EXPECT_EQ(kget(vtl, HV_X64_REGISTER_INITIAL_APIC_ID, NULL), 5);
+		BAD(vtl, HV_X64_REGISTER_INITIAL_APIC_ID, 5, 0);
+		cap = kget(vtl, HV_X64_REGISTER_MSR_MTRR_CAP, NULL);
 		EXPECT(cap & 0xff);
-		BAD(vtl, VTL_REG_MTRR_CAP, cap, 0);
+		BAD(vtl, HV_X64_REGISTER_MSR_MTRR_CAP, cap, 0);
 		/* MTRRs */
-		RT(vtl, VTL_REG_MTRR_DEF_TYPE, 0xc06, 0);
+		RT(vtl, HV_X64_REGISTER_MSR_MTRR_DEF_TYPE, 0xc06, 0);
 		MSR_IS(vtl, 0x2FF, 0xc06);
-		BAD(vtl, VTL_REG_MTRR_DEF_TYPE, 0xc02, 0);
-		BAD(vtl, VTL_REG_MTRR_DEF_TYPE, 0xc06 | 1ull << 12, 0);
-		RT(vtl, VTL_REG_MTRR_DEF_TYPE, 0, 0);
+		BAD(vtl, HV_X64_REGISTER_MSR_MTRR_DEF_TYPE, 0xc02, 0);
+		BAD(vtl, HV_X64_REGISTER_MSR_MTRR_DEF_TYPE, 0xc06 | 1ull << 12, 0);
+		RT(vtl, HV_X64_REGISTER_MSR_MTRR_DEF_TYPE, 0, 0);
 		for (unsigned int i = 0; i < 16; i++) {
 			if (i < (cap & 0xff)) {
-				RT(vtl, VTL_REG_MTRR_PHYS_BASE0 + i, 0x80000006ull + 0x1000 * i, 0);
+				RT(vtl, HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0 + i, 0x80000006ull + 0x1000 * i, 0);
 				MSR_IS(vtl, 0x200 + 2 * i, 0x80000006ull + 0x1000 * i);
-				RT(vtl, VTL_REG_MTRR_PHYS_MASK0 + i, 0xff80000800ull, 0);
+				RT(vtl, HV_X64_REGISTER_MSR_MTRR_PHYS_MASK0 + i, 0xff80000800ull, 0);
 				MSR_IS(vtl, 0x201 + 2 * i, 0xff80000800ull);
-				BAD(vtl, VTL_REG_MTRR_PHYS_BASE0 + i, 0x80000002ull, 0);
-				BAD(vtl, VTL_REG_MTRR_PHYS_BASE0 + i, 0x80000106ull, 0);
-				RT(vtl, VTL_REG_MTRR_PHYS_MASK0 + i, 0, 0);
+				BAD(vtl, HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0 + i, 0x80000002ull, 0);
+				BAD(vtl, HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0 + i, 0x80000106ull, 0);
+				RT(vtl, HV_X64_REGISTER_MSR_MTRR_PHYS_MASK0 + i, 0, 0);
 			} else {
 				/* ranges KVM does not implement */
-				EXPECT_EQ(kset(vtl, VTL_REG_MTRR_PHYS_BASE0 + i, 6, 0), INVALID);
-				EXPECT_EQ(kset(vtl, VTL_REG_MTRR_PHYS_MASK0 + i, 0, 0), INVALID);
+				EXPECT_EQ(kset(vtl, HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0 + i, 6, 0), INVALID);
+				EXPECT_EQ(kset(vtl, HV_X64_REGISTER_MSR_MTRR_PHYS_MASK0 + i, 0, 0), INVALID);
 			}
 		}
-		RT(vtl, VTL_REG_MTRR_FIX64K_00000, 0x0606060606060606ull, 0);
+		RT(vtl, HV_X64_REGISTER_MSR_MTRR_FIX64K_00000, 0x0606060606060606ull, 0);
 		MSR_IS(vtl, 0x250, 0x0606060606060606ull);
-		RT(vtl, VTL_REG_MTRR_FIX16K_80000, 0x0505050505050505ull, 0);
+		RT(vtl, HV_X64_REGISTER_MSR_MTRR_FIX16K_80000, 0x0505050505050505ull, 0);
 		MSR_IS(vtl, 0x258, 0x0505050505050505ull);
-		RT(vtl, VTL_REG_MTRR_FIX16K_A0000, 0x0000000001010101ull, 0);
+		RT(vtl, HV_X64_REGISTER_MSR_MTRR_FIX16K_A0000, 0x0000000001010101ull, 0);
 		MSR_IS(vtl, 0x259, 0x0000000001010101ull);
 		for (unsigned int i = 0; i < 8; i++) {
 			uint64_t types = 0x0406050401000604ull ^ (uint64_t)(i & 1) << 9;	/* WB <-> WT */
 
-			RT(vtl, VTL_REG_MTRR_FIX4K_C0000 + i, types, 0);
+			RT(vtl, HV_X64_REGISTER_MSR_MTRR_FIX4K_C0000 + i, types, 0);
 			MSR_IS(vtl, 0x268 + i, types);
 		}
-		BAD(vtl, VTL_REG_MTRR_FIX64K_00000, 0x0606060606060602ull, 0);
-		BAD(vtl, VTL_REG_MTRR_FIX4K_C0000 + 7, 0x0706060606060606ull, 0);	/* UC- is PAT only */
+		BAD(vtl, HV_X64_REGISTER_MSR_MTRR_FIX64K_00000, 0x0606060606060602ull, 0);
+		BAD(vtl, HV_X64_REGISTER_MSR_MTRR_FIX4K_C0000 + 7, 0x0706060606060606ull, 0);	/* UC- is PAT only */
 		/* host-dependent MSRs: what KVM reports can be written back */
-		static const uint32_t dep[] = { VTL_REG_SPEC_CTRL, VTL_REG_XSS, VTL_REG_MISC_ENABLE };
+		static const uint32_t dep[] = { HV_X64_REGISTER_SPEC_CTRL, HV_X64_REGISTER_XSS,
+						HV_X64_REGISTER_MSR_IA32_MISC_ENABLE };
 		for (unsigned int i = 0; i < 3; i++) {
 			uint64_t x[2] = { 0, 0 };
 
@@ -1020,7 +1021,7 @@ static void kvm_msrs(void)
 			else
 				RT(vtl, dep[i], x[0], 0);
 		}
-		BAD(vtl, VTL_REG_XSS, 1ull << 63, 0);
+		BAD(vtl, HV_X64_REGISTER_XSS, 1ull << 63, 0);
 	}
 }
 
@@ -1030,32 +1031,32 @@ static void kvm_apic_base(void)
 	bool x2apic = guest_has(1, 0, ECX, 21);
 
 	for (unsigned int vtl = 0; vtl < 2; vtl++) {
-		uint64_t base = kget(vtl, VTL_REG_APIC_BASE, NULL);
+		uint64_t base = kget(vtl, HV_X64_REGISTER_APIC_BASE, NULL);
 
 		EXPECT_EQ(base, 0xfee00900ull);		/* BSP, enabled */
-		RT(vtl, VTL_REG_APIC_BASE, base, 0);
-		BAD(vtl, VTL_REG_APIC_BASE, base | 1ull << 9, 0);	/* reserved */
-		BAD(vtl, VTL_REG_APIC_BASE, base | 1ull << 63, 0);	/* beyond MAXPHYADDR */
-		BAD(vtl, VTL_REG_APIC_BASE, 0xfee00500ull, 0);		/* x2APIC without enable */
-		BAD(vtl, VTL_REG_APIC_BASE, 0xfee00800ull, 0);		/* BSP changed */
+		RT(vtl, HV_X64_REGISTER_APIC_BASE, base, 0);
+		BAD(vtl, HV_X64_REGISTER_APIC_BASE, base | 1ull << 9, 0);	/* reserved */
+		BAD(vtl, HV_X64_REGISTER_APIC_BASE, base | 1ull << 63, 0);	/* beyond MAXPHYADDR */
+		BAD(vtl, HV_X64_REGISTER_APIC_BASE, 0xfee00500ull, 0);		/* x2APIC without enable */
+		BAD(vtl, HV_X64_REGISTER_APIC_BASE, 0xfee00800ull, 0);		/* BSP changed */
 		if (x2apic) {
-			RT(vtl, VTL_REG_APIC_BASE, 0xfee00d00ull, 0);	/* x2APIC */
-			BAD(vtl, VTL_REG_APIC_BASE, base, 0);		/* x2APIC -> xAPIC */
-			RT(vtl, VTL_REG_APIC_BASE, 0xfee00100ull, 0);	/* disabled */
-			BAD(vtl, VTL_REG_APIC_BASE, 0xfee00d00ull, 0);	/* disabled -> x2APIC */
+			RT(vtl, HV_X64_REGISTER_APIC_BASE, 0xfee00d00ull, 0);	/* x2APIC */
+			BAD(vtl, HV_X64_REGISTER_APIC_BASE, base, 0);		/* x2APIC -> xAPIC */
+			RT(vtl, HV_X64_REGISTER_APIC_BASE, 0xfee00100ull, 0);	/* disabled */
+			BAD(vtl, HV_X64_REGISTER_APIC_BASE, 0xfee00d00ull, 0);	/* disabled -> x2APIC */
 		} else {
-			BAD(vtl, VTL_REG_APIC_BASE, 0xfee00d00ull, 0);
+			BAD(vtl, HV_X64_REGISTER_APIC_BASE, 0xfee00d00ull, 0);
 		}
-		RT(vtl, VTL_REG_APIC_BASE, base, 0);
-		RT(vtl, VTL_REG_APIC_BASE, 0xfed00900ull, 0);	/* moved */
-		RT(vtl, VTL_REG_APIC_BASE, base, 0);
+		RT(vtl, HV_X64_REGISTER_APIC_BASE, base, 0);
+		RT(vtl, HV_X64_REGISTER_APIC_BASE, 0xfed00900ull, 0);	/* moved */
+		RT(vtl, HV_X64_REGISTER_APIC_BASE, base, 0);
 	}
 	/* CR8 of VTL1 is the user-space LAPIC's TPR */
-	EXPECT_EQ(kset(1, VTL_REG_CR8, 9, 0), 0);
+	EXPECT_EQ(kset(1, HV_X64_REGISTER_CR8, 9, 0), 0);
 	EXPECT_EQ(lapic_get_tpr(&tcpu.v[1].apic), 0x90);
 	lapic_set_tpr(&tcpu.v[1].apic, 0x3f);
-	EXPECT_EQ(kget(1, VTL_REG_CR8, NULL), 3);
-	EXPECT_EQ(kset(1, VTL_REG_CR8, 0, 0), 0);
+	EXPECT_EQ(kget(1, HV_X64_REGISTER_CR8, NULL), 3);
+	EXPECT_EQ(kset(1, HV_X64_REGISTER_CR8, 0, 0), 0);
 	EXPECT_EQ(lapic_get_tpr(&tcpu.v[1].apic), 0);
 }
 
@@ -1065,43 +1066,43 @@ static void kvm_events(void)
 		uint64_t hi;
 
 		/* state from kvm_control_regs: long mode, CR0.PE = 1 */
-		RT(vtl, VTL_REG_RFLAGS, 0x202, 0);
-		RT(vtl, VTL_REG_PENDING_INTERRUPTION, 0, 0);
-		RT(vtl, VTL_REG_PENDING_INTERRUPTION, 0x300001, 0);		/* external interrupt 0x30 */
+		RT(vtl, HV_X64_REGISTER_RFLAGS, 0x202, 0);
+		RT(vtl, HV_REGISTER_PENDING_INTERRUPTION, 0, 0);
+		RT(vtl, HV_REGISTER_PENDING_INTERRUPTION, 0x300001, 0);		/* external interrupt 0x30 */
 		EXPECT(tcpu.v[vtl].run->s.regs.events.interrupt.injected);
-		BAD(vtl, VTL_REG_RFLAGS, 0x2, 0);				/* would clear IF under it */
-		RT(vtl, VTL_REG_PENDING_INTERRUPTION, 0, 0);
-		RT(vtl, VTL_REG_PENDING_INTERRUPTION, PI_EXC(13, 0x18), 0);	/* #GP(0x18) */
-		RT(vtl, VTL_REG_PENDING_INTERRUPTION, 0x20005, 0);		/* NMI */
+		BAD(vtl, HV_X64_REGISTER_RFLAGS, 0x2, 0);				/* would clear IF under it */
+		RT(vtl, HV_REGISTER_PENDING_INTERRUPTION, 0, 0);
+		RT(vtl, HV_REGISTER_PENDING_INTERRUPTION, PI_EXC(13, 0x18), 0);	/* #GP(0x18) */
+		RT(vtl, HV_REGISTER_PENDING_INTERRUPTION, 0x20005, 0);		/* NMI */
 		/* #BP: KVM does not report injected software exceptions back (no instruction length) */
-		EXPECT_EQ(kset(vtl, VTL_REG_PENDING_INTERRUPTION, 0x3000d, 0), 0);
-		EXPECT_EQ(kget(vtl, VTL_REG_PENDING_INTERRUPTION, NULL), 0x3000d);
+		EXPECT_EQ(kset(vtl, HV_REGISTER_PENDING_INTERRUPTION, 0x3000d, 0), 0);
+		EXPECT_EQ(kget(vtl, HV_REGISTER_PENDING_INTERRUPTION, NULL), 0x3000d);
 		EXPECT(kvm_sync(vtl));
-		RT(vtl, VTL_REG_PENDING_INTERRUPTION, 0, 0);
-		BAD(vtl, VTL_REG_PENDING_INTERRUPTION, 0x1000b, 0);
-		BAD(vtl, VTL_REG_PENDING_INTERRUPTION, 0xd0007, 0);
-		RT(vtl, VTL_REG_INTERRUPT_STATE, 1, 0);
-		BAD(vtl, VTL_REG_PENDING_INTERRUPTION, 0x300001, 0);		/* under a shadow */
-		RT(vtl, VTL_REG_INTERRUPT_STATE, 2, 0);
-		RT(vtl, VTL_REG_INTERRUPT_STATE, 0, 0);
-		BAD(vtl, VTL_REG_INTERRUPT_STATE, 4, 0);
+		RT(vtl, HV_REGISTER_PENDING_INTERRUPTION, 0, 0);
+		BAD(vtl, HV_REGISTER_PENDING_INTERRUPTION, 0x1000b, 0);
+		BAD(vtl, HV_REGISTER_PENDING_INTERRUPTION, 0xd0007, 0);
+		RT(vtl, HV_REGISTER_INTERRUPT_STATE, 1, 0);
+		BAD(vtl, HV_REGISTER_PENDING_INTERRUPTION, 0x300001, 0);		/* under a shadow */
+		RT(vtl, HV_REGISTER_INTERRUPT_STATE, 2, 0);
+		RT(vtl, HV_REGISTER_INTERRUPT_STATE, 0, 0);
+		BAD(vtl, HV_REGISTER_INTERRUPT_STATE, 4, 0);
 		/* PendingEvent0 #PF: CR2 now; after KVM_RUN KVM holds it as an injected exception */
-		EXPECT_EQ(kset(vtl, VTL_REG_PENDING_EVENT0, 0x2000e0101ull, 0xffff800000042000ull), 0);
-		EXPECT_EQ(kget(vtl, VTL_REG_PENDING_EVENT0, &hi), 0x2000e0101ull);
+		EXPECT_EQ(kset(vtl, HV_REGISTER_PENDING_EVENT0, 0x2000e0101ull, 0xffff800000042000ull), 0);
+		EXPECT_EQ(kget(vtl, HV_REGISTER_PENDING_EVENT0, &hi), 0x2000e0101ull);
 		EXPECT_EQ(hi, 0xffff800000042000ull);
-		EXPECT_EQ(kget(vtl, VTL_REG_CR2, NULL), 0xffff800000042000ull);
-		EXPECT_EQ(kget(vtl, VTL_REG_PENDING_INTERRUPTION, NULL), 0);
-		BAD(vtl, VTL_REG_PENDING_INTERRUPTION, PI_EXC(13, 0), 0);
+		EXPECT_EQ(kget(vtl, HV_X64_REGISTER_CR2, NULL), 0xffff800000042000ull);
+		EXPECT_EQ(kget(vtl, HV_REGISTER_PENDING_INTERRUPTION, NULL), 0);
+		BAD(vtl, HV_REGISTER_PENDING_INTERRUPTION, PI_EXC(13, 0), 0);
 		EXPECT(kvm_sync(vtl));
-		EXPECT_EQ(kget(vtl, VTL_REG_PENDING_EVENT0, &hi), 0);
-		EXPECT_EQ(kget(vtl, VTL_REG_PENDING_INTERRUPTION, NULL), PI_EXC(14, 2));
-		EXPECT_EQ(kget(vtl, VTL_REG_CR2, NULL), 0xffff800000042000ull);
-		RT(vtl, VTL_REG_PENDING_INTERRUPTION, 0, 0);
-		BAD(vtl, VTL_REG_PENDING_EVENT0, 0x60003, 0);
-		BAD(vtl, VTL_REG_PENDING_EVENT0, 0x60001, 1);
-		EXPECT_EQ(kset(vtl, VTL_REG_PENDING_EVENT0, 0, 0), 0);
+		EXPECT_EQ(kget(vtl, HV_REGISTER_PENDING_EVENT0, &hi), 0);
+		EXPECT_EQ(kget(vtl, HV_REGISTER_PENDING_INTERRUPTION, NULL), PI_EXC(14, 2));
+		EXPECT_EQ(kget(vtl, HV_X64_REGISTER_CR2, NULL), 0xffff800000042000ull);
+		RT(vtl, HV_REGISTER_PENDING_INTERRUPTION, 0, 0);
+		BAD(vtl, HV_REGISTER_PENDING_EVENT0, 0x60003, 0);
+		BAD(vtl, HV_REGISTER_PENDING_EVENT0, 0x60001, 1);
+		EXPECT_EQ(kset(vtl, HV_REGISTER_PENDING_EVENT0, 0, 0), 0);
 		EXPECT(kvm_sync(vtl));
-		EXPECT_EQ(kget(vtl, VTL_REG_PENDING_INTERRUPTION, NULL), 0);
+		EXPECT_EQ(kget(vtl, HV_REGISTER_PENDING_INTERRUPTION, NULL), 0);
 	}
 }
 
@@ -1117,10 +1118,10 @@ static void kvm_names(void)
 		EXPECT_EQ(kset(0, unknown[i], 0, 0), INVALID);
 	}
 	/* VTLs without a vCPU */
-	EXPECT_EQ(vtl_regs_get(&tcpu, 2, VTL_REG_RAX, v), INVALID);
-	EXPECT_EQ(kset(2, VTL_REG_RAX, 0, 0), INVALID);
-	EXPECT_EQ(vtl_regs_get(&tcpu, 7, VTL_REG_RAX, v), INVALID);
-	EXPECT_EQ(kset(99, VTL_REG_CR0, 0, 0), INVALID);
+	EXPECT_EQ(vtl_regs_get(&tcpu, 2, HV_X64_REGISTER_RAX, v), INVALID);
+	EXPECT_EQ(kset(2, HV_X64_REGISTER_RAX, 0, 0), INVALID);
+	EXPECT_EQ(vtl_regs_get(&tcpu, 7, HV_X64_REGISTER_RAX, v), INVALID);
+	EXPECT_EQ(kset(99, HV_X64_REGISTER_CR0, 0, 0), INVALID);
 }
 
 int main(void)
