@@ -198,17 +198,6 @@ void gdb_vp_poll(struct vcpu *cpu)
 		park(g, cpu);
 }
 
-/* Queue exception vector nr for the running vCPU (a #BP or #DB that is the guest's own). */
-static void reinject(struct vcpu *cpu, uint8_t nr)
-{
-	struct kvm_vcpu_events *ev = &cpu->run->s.regs.events;
-
-	ev->exception.injected = 1;
-	ev->exception.nr = nr;
-	ev->exception.has_error_code = 0;
-	cpu->run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
-}
-
 static bool translate(struct gdb *g, struct gdb_thread t, uint64_t gva, uint64_t *gpa)
 {
 	const struct kvm_sync_regs *s = &g->vm->vcpus[t.vp].v[t.vtl].run->s.regs;
@@ -246,7 +235,7 @@ bool gdb_vp_debug_exit(struct vcpu *cpu)
 	if (d->exception == BP_VECTOR) {
 		/* RIP is at the int3; a breakpoint of the guest's own is delivered to it. */
 		if (!is_swbp(g, ev.t, d->pc)) {
-			reinject(cpu, BP_VECTOR);
+			vcpu_inject_exception(cpu, BP_VECTOR);	/* the guest's own */
 			return true;
 		}
 		ev.kind = GDB_STOP_SWBREAK;
@@ -260,7 +249,7 @@ bool gdb_vp_debug_exit(struct vcpu *cpu)
 		   g->step_thread.vtl == ev.t.vtl) {
 		ev.kind = GDB_STOP_STEP;
 	} else {
-		reinject(cpu, (uint8_t)d->exception);
+		vcpu_inject_exception(cpu, (uint8_t)d->exception);
 		return true;
 	}
 	report(g, &ev);

@@ -219,16 +219,6 @@ static bool hypercall_allowed(const struct kvm_sregs *s, const struct kvm_regs *
 	return (s->cr0 & CR0_PE) && !(r->rflags & RFLAGS_VM) && s->ss.dpl == 0 && (s->cs.selector & 3) == 0;
 }
 
-static void inject_ud(struct vcpu *cpu)
-{
-	struct kvm_vcpu_events *ev = &cpu->run->s.regs.events;
-
-	ev->exception.injected = 1;
-	ev->exception.nr = 6;
-	ev->exception.has_error_code = 0;
-	cpu->run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
-}
-
 #define OUT_IMM8_LEN 2
 
 /*
@@ -274,7 +264,7 @@ void hyperv_handle_hypercall(struct vcpu *cpu)
 			timeline_hypercall(cpu->tl, args, hr.long_mode, HV_HYPERCALL_UD, r->rax, out_rip(cpu, r));
 		r->rip = out_rip(cpu, r) - 1;	/* at the call's nop */
 		run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-		inject_ud(cpu);
+		vcpu_inject_exception(cpu, 6);	/* #UD */
 		return;
 	}
 	/* Taken before the core looks at any TLB lock: a release after that look ends the wait below. */
@@ -299,7 +289,7 @@ void hyperv_handle_hypercall(struct vcpu *cpu)
 	/* Past the call when done; at its nop to issue it again (continuation, stall, intercept) or fault there. */
 	r->rip = out == HV_HYPERCALL_DONE ? out_rip(cpu, r) + OUT_IMM8_LEN : out_rip(cpu, r) - 1;
 	if (out == HV_HYPERCALL_UD)
-		inject_ud(cpu);
+		vcpu_inject_exception(cpu, 6);	/* #UD */
 	run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 	if (out == HV_HYPERCALL_INTERCEPT)
 		vtl_fault_hypercall(cpu, hr.intercept_gpa, hr.intercept_write);

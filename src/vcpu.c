@@ -130,6 +130,16 @@ static enum tl_exit exit_kind(uint32_t reason)
 }
 
 /* Handle one exit; returns false when this vCPU must stop running. */
+void vcpu_inject_exception(struct vcpu *cpu, uint8_t nr)
+{
+	struct kvm_vcpu_events *ev = &cpu->run->s.regs.events;
+
+	ev->exception.injected = 1;
+	ev->exception.nr = nr;
+	ev->exception.has_error_code = 0;
+	cpu->run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
+}
+
 static bool handle_exit(struct vcpu *cpu)
 {
 	struct kvm_run *run = cpu->run;

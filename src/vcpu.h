@@ -117,6 +117,8 @@ void vcpu_stop(struct vcpu *cpu, int status, const char *fmt, ...) __attribute__
  */
 void vcpu_fatal(struct vcpu *cpu, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 void vcpu_fatal_errno(struct vcpu *cpu, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+/* Deliver exception nr (no error code) to the running VTL at the next entry, through the synced events. */
+void vcpu_inject_exception(struct vcpu *cpu, uint8_t nr);
 /* This VP's answer to the current halt-detection round (once per round). */
 void vcpu_answer_halt_round(struct vcpu *cpu, bool dormant);
 /* A timer whose expiry kicks this VP (own thread: it targets the calling thread). */
